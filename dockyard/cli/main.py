@@ -1,0 +1,63 @@
+"""dockyard: serve the registry and administer it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from dockyard.config import load_settings, publish, settings_help
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(db_app, name="db")
+
+CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
+
+
+@app.command(
+    epilog="Settings (YAML key, environment variable, default): \n\n" + settings_help(),
+)
+def serve(
+    config: Path | None = CONFIG,
+    listen: str | None = typer.Option(None, help="host:port to bind."),
+    data_dir: Path | None = typer.Option(None, help="Folder for blobs, uploads and SQLite."),
+    database_url: str | None = typer.Option(None, help="Metadata database URL."),
+    workers: int | None = typer.Option(None, help="HTTP worker processes."),
+) -> None:
+    """Run the registry: migrate the database, then serve HTTP."""
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    from dockyard.db.engine import Database
+
+    settings = load_settings(
+        config, listen=listen, data_dir=data_dir, database_url=database_url, workers=workers
+    )
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.effective_database_url)
+    database.migrate()
+    database.dispose()
+    publish(settings)
+    typer.echo(f"Dockyard listening on http://{settings.listen} (data in {settings.data_dir})")
+    Server(
+        "dockyard.http.asgi:app",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        factory=True,
+        log_level=settings.log_level,
+    ).serve()
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: Path | None = CONFIG) -> None:
+    """Apply every pending migration."""
+    from dockyard.db.engine import Database
+
+    settings = load_settings(config)
+    Database(settings.effective_database_url).migrate()
+    typer.echo("database is up to date")

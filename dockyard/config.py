@@ -1,0 +1,142 @@
+"""Settings: one frozen object built from defaults, a YAML file and DOCKYARD_* variables.
+
+This is the only module that reads the environment. Precedence, lowest first:
+built-in defaults, the YAML file (``DOCKYARD_CONFIG`` or ``--config``), then
+``DOCKYARD_<FIELD>`` variables, then explicit overrides (CLI flags, tests).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ENV_PREFIX = "DOCKYARD_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob Dockyard has; the help text is the ``doc`` metadata."""
+
+    listen: str = field(
+        default="127.0.0.1:5000", metadata={"doc": "host:port the HTTP server binds to."}
+    )
+    data_dir: Path = field(
+        default=Path("data"), metadata={"doc": "Folder for blobs, upload sessions and SQLite."}
+    )
+    database_url: str = field(
+        default="",
+        metadata={
+            "doc": "SQLAlchemy URL of the metadata store; empty means SQLite in data_dir. "
+            "A postgresql:// URL switches to PostgreSQL."
+        },
+    )
+    storage: str = field(default="filesystem", metadata={"doc": "Blob store driver."})
+    auth: str = field(default="none", metadata={"doc": "Access control: 'none' (open)."})
+    delete_enabled: bool = field(
+        default=True, metadata={"doc": "Allow DELETE of manifests, tags and blobs."}
+    )
+    max_manifest_bytes: int = field(
+        default=4 * 1024 * 1024, metadata={"doc": "Largest manifest accepted (413 above)."}
+    )
+    upload_ttl_seconds: int = field(
+        default=24 * 3600, metadata={"doc": "Upload sessions idle this long are purged."}
+    )
+    page_size_max: int = field(
+        default=1000, metadata={"doc": "Cap on 'n' for tag, catalog and referrer pages."}
+    )
+    workers: int = field(default=1, metadata={"doc": "HTTP worker processes."})
+    log_level: str = field(default="info", metadata={"doc": "debug, info, warning or error."})
+
+    @property
+    def effective_database_url(self) -> str:
+        """The URL actually used: SQLite under data_dir unless one was given."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'dockyard.db').resolve()}"
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0] or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+def setting_docs() -> dict[str, str]:
+    """Field name -> help text, for ``dockyard serve --help`` and the docs."""
+    return {f.name: f.metadata.get("doc", "") for f in fields(Settings)}
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    """Turn a YAML or environment value into the field's type, or fail clearly."""
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind in ("bool", bool):
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{name}: expected a boolean, got {raw!r}")
+    if kind in ("int", int):
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: expected an integer, got {raw!r}") from None
+    if kind in ("Path", Path):
+        return Path(str(raw))
+    return str(raw)
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    environ: dict[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build Settings from defaults < YAML file < environment < overrides."""
+    env = os.environ if environ is None else environ
+    names = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    path = config_file or env.get(ENV_PREFIX + "CONFIG")
+    if path:
+        loaded = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: expected a mapping of settings")
+        unknown = set(loaded) - names
+        if unknown:
+            raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
+        values.update(loaded)
+    for name in names:
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name] = raw
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return dataclasses.replace(
+        Settings(), **{k: _coerce(k, v) for k, v in values.items() if k in names}
+    )
+
+
+def publish(settings: Settings) -> None:
+    """Hand the resolved settings to worker processes through their environment."""
+    for f in fields(Settings):
+        os.environ[ENV_PREFIX + f.name.upper()] = str(getattr(settings, f.name))
+    os.environ.pop(ENV_PREFIX + "CONFIG", None)
+
+
+def settings_help() -> str:
+    """Every setting with its variable, default and meaning, for --help."""
+    lines = []
+    for f in fields(Settings):
+        default = f.default
+        lines.append(
+            f"{f.name} (${ENV_PREFIX}{f.name.upper()}, default {default!s}): "
+            f"{f.metadata.get('doc', '')}"
+        )
+    return "\n\n".join(lines)

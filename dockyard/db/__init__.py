@@ -1,0 +1,1 @@
+"""Schema and every SQL statement. Nothing outside this package speaks SQL."""

@@ -1,0 +1,1 @@
+"""Query functions; each takes the caller's Session first and never commits."""

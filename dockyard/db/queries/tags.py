@@ -1,0 +1,50 @@
+"""Tags: atomic moves, deletes and ordered pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from dockyard.db.models import Repository, Tag
+from dockyard.db.queries._upsert import insert_for
+
+
+def point(session: Session, repository_id: int, name: str, manifest_id: int) -> None:
+    """Create the tag or move it to ``manifest_id`` in one statement."""
+    now = datetime.now(UTC)
+    stmt = insert_for(session, Tag).values(
+        repository_id=repository_id,
+        name=name,
+        manifest_id=manifest_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["repository_id", "name"],
+            set_={"manifest_id": manifest_id, "updated_at": now},
+        )
+    )
+
+
+def remove(session: Session, repository_id: int, name: str) -> bool:
+    result = session.execute(
+        delete(Tag).where(Tag.repository_id == repository_id, Tag.name == name)
+    )
+    return bool(result.rowcount)
+
+
+def page(session: Session, repository: str, after: str | None, limit: int) -> list[str]:
+    """Tag names in byte order, strictly after ``after``."""
+    stmt = (
+        select(Tag.name)
+        .join(Repository, Repository.id == Tag.repository_id)
+        .where(Repository.name == repository)
+        .order_by(Tag.name)
+        .limit(limit)
+    )
+    if after is not None:
+        stmt = stmt.where(Tag.name > after)
+    return list(session.scalars(stmt))

@@ -1,0 +1,1 @@
+"""The thin ASGI layer: parse the request, ask the access policy, call one service, render."""

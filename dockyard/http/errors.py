@@ -1,0 +1,44 @@
+"""Render every failure as the distribution spec's JSON; nothing else renders errors."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from dockyard.oci.errors import Code, RegistryError
+
+log = logging.getLogger("dockyard.http")
+
+
+def render(error: RegistryError) -> Response:
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+async def on_registry_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, RegistryError)
+    return render(error)
+
+
+async def on_http_error(request: Request, error: Exception) -> Response:
+    """Router misses: unknown paths are NAME_UNKNOWN, wrong methods UNSUPPORTED."""
+    assert isinstance(error, HTTPException)
+    if error.status_code == 405:
+        return render(RegistryError(Code.UNSUPPORTED, f"{request.method} is not supported here"))
+    return render(RegistryError(Code.NAME_UNKNOWN, "no such endpoint", status=error.status_code))
+
+
+async def on_unexpected(request: Request, error: Exception) -> Response:
+    """A bug, not the client's fault: log it for us, tell the client nothing internal."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    body = {"errors": [{"code": "UNKNOWN", "message": "internal server error", "detail": {}}]}
+    return JSONResponse(body, status_code=500)
+
+
+HANDLERS = {
+    RegistryError: on_registry_error,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}

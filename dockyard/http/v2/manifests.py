@@ -1,0 +1,76 @@
+"""/v2/<name>/manifests/<reference>: exact bytes in, exact bytes out."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dockyard.http.access import DELETE, PULL, PUSH
+from dockyard.http.v2.common import Context, repository, run
+from dockyard.oci.errors import Code, RegistryError
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The whole body, or 413 as soon as it passes ``limit`` (never buffer more)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    parts: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(limit)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _too_large(limit: int) -> RegistryError:
+    return RegistryError(
+        Code.MANIFEST_INVALID, f"manifest is larger than {limit} bytes", {"limit": limit},
+        status=413,
+    )
+
+
+class Endpoints:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.manifests = ctx.registry.manifests
+
+    async def get(self, request: Request) -> Response:
+        name = repository(request)
+        await self.ctx.access.authorize(request, name, PULL)
+        reference = request.path_params["reference"]
+        found = await run(self.manifests.get, name, reference, request.headers.get("accept"))
+        headers = {
+            "Docker-Content-Digest": found.digest,
+            "ETag": f'"{found.digest}"',
+            "Content-Length": str(found.size),
+        }
+        body = b"" if request.method == "HEAD" else found.payload
+        return Response(body, headers=headers, media_type=found.media_type)
+
+    async def put(self, request: Request) -> Response:
+        name = repository(request)
+        await self.ctx.access.authorize(request, name, PUSH)
+        payload = await read_limited(request, self.manifests.max_bytes)
+        content_type = request.headers.get("content-type", "")
+        stored = await run(
+            self.manifests.put, name, request.path_params["reference"], payload, content_type
+        )
+        headers = {
+            "Location": f"/v2/{name}/manifests/{stored.digest}",
+            "Docker-Content-Digest": str(stored.digest),
+            "Content-Length": "0",
+        }
+        if stored.subject is not None:
+            headers["OCI-Subject"] = str(stored.subject)
+        return Response(status_code=201, headers=headers)
+
+    async def delete(self, request: Request) -> Response:
+        name = repository(request)
+        await self.ctx.access.authorize(request, name, DELETE)
+        if not self.ctx.settings.delete_enabled:
+            raise RegistryError(Code.UNSUPPORTED, "deletes are disabled on this registry")
+        await run(self.manifests.delete, name, request.path_params["reference"])
+        return Response(status_code=202, headers={"Content-Length": "0"})

@@ -1,0 +1,131 @@
+"""/v2/<name>/blobs/uploads/: sessions, chunks, monolithic pushes and mounts."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dockyard.http.access import PULL, PUSH
+from dockyard.http.v2.common import Context, receive, repository, run
+from dockyard.oci.digest import Digest, parse_digest
+from dockyard.oci.errors import Code, RegistryError
+from dockyard.oci.names import check_name
+from dockyard.registry.uploads import UploadStatus
+
+_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?")
+
+
+def _session_headers(status: UploadStatus) -> dict[str, str]:
+    return {
+        "Location": f"/v2/{status.repository}/blobs/uploads/{status.id}",
+        "Docker-Upload-UUID": status.id,
+        "Range": f"0-{max(status.size - 1, 0)}",
+        "Content-Length": "0",
+    }
+
+
+def _created(name: str, digest: Digest) -> Response:
+    headers = {
+        "Location": f"/v2/{name}/blobs/{digest}",
+        "Docker-Content-Digest": str(digest),
+        "Content-Length": "0",
+    }
+    return Response(status_code=201, headers=headers)
+
+
+def _declared_range(request: Request, status: UploadStatus) -> int | None:
+    """Length promised by Content-Range, after checking it continues the session (416 if not)."""
+    header = request.headers.get("content-range")
+    if header is None:
+        return None
+    match = _CONTENT_RANGE.fullmatch(header.strip())
+    if not match:
+        raise RegistryError(Code.BLOB_UPLOAD_INVALID, "malformed Content-Range", status=416,
+                            headers=_session_headers(status))
+    start, end = int(match.group(1)), int(match.group(2))
+    if start != status.size or end < start:
+        raise RegistryError(
+            Code.BLOB_UPLOAD_INVALID,
+            f"chunk must start at byte {status.size}",
+            {"size": status.size, "contentRange": header[:100]},
+            status=416,
+            headers=_session_headers(status),
+        )
+    return end - start + 1
+
+
+def _digest_param(request: Request) -> Digest:
+    raw = request.query_params.get("digest")
+    if not raw:
+        raise RegistryError(Code.DIGEST_INVALID, "the digest query parameter is required")
+    return parse_digest(raw)
+
+
+class Endpoints:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.uploads = ctx.registry.uploads
+
+    async def start(self, request: Request) -> Response:
+        """POST: mount, monolithic push (?digest=), or a new session."""
+        name = repository(request)
+        principal = await self.ctx.access.authorize(request, name, PUSH)
+        if "mount" in request.query_params:
+            digest = parse_digest(request.query_params["mount"])
+            source = request.query_params.get("from") or None
+            if source is not None:
+                check_name(source)
+                await self.ctx.access.authorize(request, source, PULL)
+            may_read = lambda repo: self.ctx.access.may_read(principal, repo)  # noqa: E731
+            if await run(self.uploads.mount, name, digest, source, may_read) is not None:
+                return _created(name, digest)
+        digest = _digest_param(request) if "digest" in request.query_params else None
+        status = await run(self.uploads.start, name)
+        if digest is None:
+            return Response(status_code=202, headers=_session_headers(status))
+        await receive(request, self.uploads.receiver(status, digest.algorithm), None)
+        await run(self.uploads.finish, status, digest)
+        return _created(name, digest)
+
+    async def status(self, request: Request) -> Response:
+        name = repository(request)
+        await self.ctx.access.authorize(request, name, PUSH)
+        status = await run(self.uploads.status, name, request.path_params["upload_id"])
+        return Response(status_code=204, headers=_session_headers(status))
+
+    async def append(self, request: Request) -> Response:
+        """PATCH: a chunk (with Content-Range) or a stream (without)."""
+        name = repository(request)
+        await self.ctx.access.authorize(request, name, PUSH)
+        status = await run(self.uploads.status, name, request.path_params["upload_id"])
+        expected = _declared_range(request, status)
+        size = await receive(request, self.uploads.receiver(status), expected)
+        await run(self.uploads.touch, status.id)
+        done = UploadStatus(status.id, name, size)
+        return Response(status_code=202, headers=_session_headers(done))
+
+    async def finish(self, request: Request) -> Response:
+        """PUT ?digest=: an optional last chunk, then verify and commit."""
+        name = repository(request)
+        await self.ctx.access.authorize(request, name, PUSH)
+        status = await run(self.uploads.status, name, request.path_params["upload_id"])
+        digest = _digest_param(request)
+        expected = _declared_range(request, status)
+        has_body = request.headers.get("content-length", "0") != "0" or (
+            "transfer-encoding" in request.headers
+        )
+        if expected is not None or has_body:
+            receiver = self.uploads.receiver(status, digest.algorithm)
+            size = await receive(request, receiver, expected)
+            status = UploadStatus(status.id, name, size)
+        await run(self.uploads.finish, status, digest)
+        return _created(name, digest)
+
+    async def cancel(self, request: Request) -> Response:
+        name = repository(request)
+        await self.ctx.access.authorize(request, name, PUSH)
+        status = await run(self.uploads.status, name, request.path_params["upload_id"])
+        await run(self.uploads.cancel, status)
+        return Response(status_code=204, headers={"Content-Length": "0"})

@@ -1,0 +1,35 @@
+"""Push, pull and delete rules over the blob store and the metadata database.
+
+This layer checks the spec's rules, never permissions: the HTTP layer asks the
+access policy first and then calls one of these services. Methods are synchronous
+and open their own short transactions; the HTTP layer runs them in worker threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dockyard.config import Settings
+from dockyard.db.engine import Database
+from dockyard.registry.blobs import Blobs
+from dockyard.registry.catalog import Catalog
+from dockyard.registry.manifests import Manifests
+from dockyard.registry.uploads import Uploads
+from dockyard.storage import BlobStore
+
+
+@dataclass(frozen=True)
+class Registry:
+    blobs: Blobs
+    uploads: Uploads
+    manifests: Manifests
+    catalog: Catalog
+
+
+def build_registry(settings: Settings, db: Database, store: BlobStore) -> Registry:
+    return Registry(
+        blobs=Blobs(db, store),
+        uploads=Uploads(db, store),
+        manifests=Manifests(db, max_bytes=settings.max_manifest_bytes),
+        catalog=Catalog(db),
+    )

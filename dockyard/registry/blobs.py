@@ -1,0 +1,49 @@
+"""Reading and deleting blobs as one repository sees them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard.db.engine import Database
+from dockyard.db.queries import blobs as blob_rows
+from dockyard.db.queries import repositories
+from dockyard.oci.digest import Digest
+from dockyard.oci.errors import Code, RegistryError
+from dockyard.storage import BlobStore
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    digest: Digest
+    size: int
+    path: Path | None
+
+
+def _unknown(digest: Digest) -> RegistryError:
+    return RegistryError(Code.BLOB_UNKNOWN, detail={"digest": str(digest)})
+
+
+class Blobs:
+    def __init__(self, db: Database, store: BlobStore) -> None:
+        self._db = db
+        self._store = store
+
+    def stat(self, repository: str, digest: Digest) -> BlobInfo:
+        """The blob as ``repository`` may serve it, or BLOB_UNKNOWN."""
+        with self._db.session() as session:
+            size = blob_rows.linked_size(session, repository, str(digest))
+        if size is None:
+            raise _unknown(digest)
+        return BlobInfo(digest, size, self._store.local_path(digest))
+
+    def read(self, digest: Digest, start: int, length: int) -> Iterator[bytes]:
+        return self._store.read(digest, start, length)
+
+    def delete(self, repository: str, digest: Digest) -> None:
+        """Unlink the blob from the repository; the bytes go when nothing links them (GC)."""
+        with self._db.session(write=True) as session:
+            repository_id = repositories.find_id(session, repository)
+            if repository_id is None or not blob_rows.unlink(session, repository_id, str(digest)):
+                raise _unknown(digest)

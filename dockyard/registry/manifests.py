@@ -1,0 +1,139 @@
+"""Manifests: accept only complete ones, serve exact bytes, move tags atomically."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from dockyard.db.engine import Database
+from dockyard.db.queries import blobs as blob_rows
+from dockyard.db.queries import manifests as manifest_rows
+from dockyard.db.queries import repositories
+from dockyard.db.queries import tags as tag_rows
+from dockyard.db.records import ManifestRecord, ReferrerRecord
+from dockyard.oci.digest import Digest, digest_bytes, looks_like_digest, parse_digest
+from dockyard.oci.errors import Code, RegistryError
+from dockyard.oci.manifest import Manifest, accepts, parse_manifest
+from dockyard.oci.names import check_tag
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    digest: Digest
+    subject: Digest | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A manifest reference from a URL: exactly one of tag or digest."""
+
+    tag: str | None
+    digest: Digest | None
+
+    @classmethod
+    def parse(cls, text: str) -> Reference:
+        if looks_like_digest(text):
+            return cls(None, parse_digest(text))
+        return cls(check_tag(text), None)
+
+
+def _unknown(reference: str) -> RegistryError:
+    return RegistryError(Code.MANIFEST_UNKNOWN, detail={"reference": reference[:300]})
+
+
+def _check_references(session: object, repository_id: int, manifest: Manifest) -> None:
+    """Every blob and child manifest must already be in this repository."""
+    wanted = {str(d.digest): d for d in manifest.blobs}
+    found = blob_rows.linked_in(session, repository_id, list(wanted)) if wanted else {}
+    children = [str(d.digest) for d in manifest.manifests]
+    present = manifest_rows.existing(session, repository_id, children) if children else set()
+    missing = [d for d in wanted if d not in found] + [d for d in children if d not in present]
+    if missing:
+        raise RegistryError(
+            Code.MANIFEST_BLOB_UNKNOWN,
+            f"manifest references {len(missing)} blob(s) or manifest(s) not in this repository",
+            {"digests": missing[:50]},
+        )
+    for digest, descriptor in wanted.items():
+        if descriptor.size != found[digest]:
+            raise RegistryError(
+                Code.MANIFEST_INVALID,
+                "a descriptor's size does not match the blob",
+                {"digest": digest, "declared": descriptor.size, "actual": found[digest]},
+            )
+
+
+class Manifests:
+    def __init__(self, db: Database, max_bytes: int) -> None:
+        self._db = db
+        self.max_bytes = max_bytes
+
+    def put(self, repository: str, reference: str, payload: bytes, content_type: str) -> Stored:
+        ref = Reference.parse(reference)
+        manifest = parse_manifest(payload, content_type)
+        digest = manifest.digest
+        if ref.digest is not None:
+            digest = digest_bytes(payload, ref.digest.algorithm)
+            if digest != ref.digest:
+                raise RegistryError(
+                    Code.DIGEST_INVALID, "the manifest does not match the digest in the URL",
+                    {"expected": str(ref.digest), "actual": str(digest)},
+                )
+        subject = manifest.subject.digest if manifest.subject else None
+        references = {str(d.digest): "blob" for d in manifest.blobs}
+        references.update({str(d.digest): "manifest" for d in manifest.manifests})
+        with self._db.session(write=True) as session:
+            repository_id = repositories.ensure(session, repository)
+            _check_references(session, repository_id, manifest)
+            manifest_id = manifest_rows.store(
+                session,
+                repository_id,
+                digest=str(digest),
+                media_type=manifest.media_type,
+                artifact_type=manifest.referrer_artifact_type,
+                subject_digest=str(subject) if subject else None,
+                config_digest=str(manifest.config.digest) if manifest.config else None,
+                annotations=json.dumps(manifest.annotations) if manifest.annotations else None,
+                payload=payload,
+                references=references,
+            )
+            if ref.tag is not None:
+                tag_rows.point(session, repository_id, ref.tag, manifest_id)
+        return Stored(digest, subject)
+
+    def get(self, repository: str, reference: str, accept: str | None) -> ManifestRecord:
+        ref = Reference.parse(reference)
+        with self._db.session() as session:
+            if ref.digest is not None:
+                record = manifest_rows.by_digest(session, repository, str(ref.digest))
+            else:
+                record = manifest_rows.by_tag(session, repository, reference)
+        if record is None:
+            raise _unknown(reference)
+        if not accepts(accept, record.media_type):
+            raise RegistryError(
+                Code.MANIFEST_UNKNOWN,
+                "the manifest exists but not in a media type the client accepts",
+                {"reference": reference, "mediaType": record.media_type},
+            )
+        return record
+
+    def delete(self, repository: str, reference: str) -> None:
+        """Delete a tag (by tag) or the manifest and every tag on it (by digest)."""
+        ref = Reference.parse(reference)
+        with self._db.session(write=True) as session:
+            repository_id = repositories.find_id(session, repository)
+            if repository_id is None:
+                raise RegistryError(Code.NAME_UNKNOWN, detail={"name": repository})
+            if ref.digest is not None:
+                removed = manifest_rows.remove(session, repository_id, str(ref.digest))
+            else:
+                removed = tag_rows.remove(session, repository_id, reference)
+        if not removed:
+            raise _unknown(reference)
+
+    def referrers(
+        self, repository: str, subject: Digest, artifact_type: str | None
+    ) -> list[ReferrerRecord]:
+        with self._db.session() as session:
+            return manifest_rows.referrers(session, repository, str(subject), artifact_type)

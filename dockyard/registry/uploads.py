@@ -1,0 +1,217 @@
+"""Upload sessions: start, append, finish, cancel, mount, and purge when idle.
+
+Bytes are hashed as they arrive, so a blob that came through the server once is
+never read back to be verified. The running hash lives in this process's memory
+keyed by session; when it is missing (after a restart, or when another worker
+took the previous chunk) finishing re-reads the session's bytes instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from dockyard.db.engine import Database
+from dockyard.db.queries import blobs as blob_rows
+from dockyard.db.queries import repositories
+from dockyard.db.queries import uploads as upload_rows
+from dockyard.oci.digest import Digest
+from dockyard.oci.errors import Code, RegistryError
+from dockyard.storage import BlobStore, StorageError, UploadWriter
+
+RUNNING_HASHES_KEPT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class UploadStatus:
+    id: str
+    repository: str
+    size: int
+
+
+class _RunningHashes:
+    """Bounded map upload id -> (bytes hashed, hasher), shared by this process's requests."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[int, str, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, upload_id: str, offset: int, algorithm: str) -> object:
+        with self._lock:
+            entry = self._entries.pop(upload_id, None)
+        if entry and entry[0] == offset and entry[1] == algorithm:
+            return entry[2]
+        if offset == 0:
+            return hashlib.new(algorithm)
+        return None  # bytes arrived elsewhere: finish() will re-hash from storage
+
+    def put(self, upload_id: str, offset: int, algorithm: str, hasher: object) -> None:
+        with self._lock:
+            self._entries[upload_id] = (offset, algorithm, hasher)
+            while len(self._entries) > RUNNING_HASHES_KEPT:
+                self._entries.popitem(last=False)
+
+    def drop(self, upload_id: str) -> None:
+        with self._lock:
+            self._entries.pop(upload_id, None)
+
+
+class Receiver:
+    """Writes one request's body into a session, hashing as it goes."""
+
+    def __init__(
+        self, uploads: Uploads, status: UploadStatus, writer: UploadWriter, algorithm: str
+    ) -> None:
+        self._uploads = uploads
+        self.status = status
+        self._writer = writer
+        self._algorithm = algorithm
+        self._hasher = uploads.hashes.take(status.id, status.size, algorithm)
+        self.received = 0
+
+    def write(self, chunk: bytes) -> None:
+        self._writer.write(chunk)
+        if self._hasher is not None:
+            self._hasher.update(chunk)  # type: ignore[attr-defined]
+        self.received += len(chunk)
+
+    def close(self) -> int:
+        """Make the bytes durable; the session's new size."""
+        self._writer.close()
+        size = self.status.size + self.received
+        if self._hasher is not None:
+            self._uploads.hashes.put(self.status.id, size, self._algorithm, self._hasher)
+        return size
+
+    def fail(self) -> None:
+        """Undo a partly received body, so a failed request changes nothing."""
+        try:
+            self._writer.close()
+        finally:
+            self._uploads.hashes.drop(self.status.id)
+            self._uploads.store.truncate(self.status.id, self.status.size)
+
+
+def _unknown(upload_id: str) -> RegistryError:
+    return RegistryError(Code.BLOB_UPLOAD_UNKNOWN, detail={"uuid": upload_id[:64]})
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+class Uploads:
+    def __init__(self, db: Database, store: BlobStore) -> None:
+        self._db = db
+        self.store = store
+        self.hashes = _RunningHashes()
+
+    def start(self, repository: str) -> UploadStatus:
+        upload_id = str(uuid.uuid4())
+        self.store.begin_upload(upload_id)
+        try:
+            with self._db.session(write=True) as session:
+                upload_rows.create(session, upload_id, repositories.ensure(session, repository))
+        except BaseException:
+            self.store.abort(upload_id)
+            raise
+        return UploadStatus(upload_id, repository, 0)
+
+    def status(self, repository: str, upload_id: str) -> UploadStatus:
+        """The session, if it exists and belongs to ``repository``; else BLOB_UPLOAD_UNKNOWN."""
+        if not _is_uuid(upload_id):
+            raise _unknown(upload_id)
+        with self._db.session() as session:
+            record = upload_rows.find(session, upload_id)
+        if record is None or record.repository != repository:
+            raise _unknown(upload_id)
+        try:
+            return UploadStatus(upload_id, repository, self.store.upload_size(upload_id))
+        except StorageError:
+            raise _unknown(upload_id) from None
+
+    def receiver(self, status: UploadStatus, algorithm: str = "sha256") -> Receiver:
+        try:
+            writer = self.store.append(status.id, status.size)
+        except StorageError as error:
+            raise RegistryError(
+                Code.BLOB_UPLOAD_INVALID, str(error), status=416,
+                headers={"Range": _range(self.store.upload_size(status.id))},
+            ) from None
+        return Receiver(self, status, writer, algorithm)
+
+    def touch(self, upload_id: str) -> None:
+        with self._db.session(write=True) as session:
+            upload_rows.touch(session, upload_id)
+
+    def finish(self, status: UploadStatus, digest: Digest) -> int:
+        """Verify the session against ``digest`` and turn it into a linked blob; its size."""
+        size = self.store.upload_size(status.id)
+        hasher = self.hashes.take(status.id, size, digest.algorithm)
+        if hasher is None:
+            hasher = hashlib.new(digest.algorithm)
+            for chunk in self.store.read_upload(status.id):
+                hasher.update(chunk)
+        if hasher.hexdigest() != digest.hex:  # type: ignore[attr-defined]
+            self.hashes.put(status.id, size, digest.algorithm, hasher)
+            raise RegistryError(
+                Code.DIGEST_INVALID, "the uploaded content does not match the digest",
+                {"digest": str(digest)},
+            )
+        self.store.commit(status.id, digest)
+        with self._db.session(write=True) as session:
+            repository_id = repositories.ensure(session, status.repository)
+            blob_rows.record_and_link(session, repository_id, str(digest), size)
+            upload_rows.remove(session, status.id)
+        return size
+
+    def cancel(self, status: UploadStatus) -> None:
+        with self._db.session(write=True) as session:
+            upload_rows.remove(session, status.id)
+        self.hashes.drop(status.id)
+        self.store.abort(status.id)
+
+    def mount(
+        self,
+        repository: str,
+        digest: Digest,
+        source: str | None,
+        may_read: Callable[[str], bool],
+    ) -> int | None:
+        """Link a blob from ``source`` (or, without one, any readable holder); its size or None."""
+        with self._db.session(write=True) as session:
+            if source is not None:
+                holders = [source] if may_read(source) else []
+            else:
+                holders = [r for r in blob_rows.repositories_holding(session, str(digest))
+                           if r == repository or may_read(r)]
+            for holder in holders:
+                size = blob_rows.linked_size(session, holder, str(digest))
+                if size is not None and self.store.stat(digest) is not None:
+                    blob_rows.link(session, repositories.ensure(session, repository), str(digest))
+                    return size
+        return None
+
+    def purge_idle(self, idle: timedelta) -> int:
+        """End sessions untouched for ``idle``; how many were purged."""
+        with self._db.session(write=True) as session:
+            stale = upload_rows.idle_since(session, datetime.now(UTC) - idle)
+            for upload_id in stale:
+                upload_rows.remove(session, upload_id)
+        for upload_id in stale:
+            self.hashes.drop(upload_id)
+            self.store.abort(upload_id)
+        return len(stale)
+
+
+def _range(size: int) -> str:
+    """The Range header value for a session holding ``size`` bytes."""
+    return f"0-{max(size - 1, 0)}"

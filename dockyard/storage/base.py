@@ -1,0 +1,63 @@
+"""The storage seam: what the registry needs from a place that keeps bytes.
+
+Blobs are immutable and addressed by digest. Upload sessions are append-only byte
+streams addressed by an opaque id; ``commit`` turns one into a blob atomically, so
+a crash at any moment leaves either no blob or the whole, verified blob. A driver
+that keeps files locally (filesystem) offers ``local_path`` for zero-copy sends; a
+remote one (S3) would return None there and may offer a redirect URL instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from dockyard.oci.digest import Digest
+
+
+class StorageError(Exception):
+    """The store could not do what was asked (missing upload, bad offset, I/O)."""
+
+
+class UploadWriter(Protocol):
+    """Appends to one upload session; ``close`` makes the bytes durable."""
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    def stat(self, digest: Digest) -> int | None:
+        """The blob's size, or None if the store does not have it."""
+
+    def read(self, digest: Digest, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """Stream the blob's bytes (or a range of them) in bounded chunks."""
+
+    def local_path(self, digest: Digest) -> Path | None:
+        """A file the server may send directly (zero-copy), if the driver has one."""
+
+    def delete(self, digest: Digest) -> None:
+        """Forget the blob; deleting a missing blob is not an error."""
+
+    def begin_upload(self, upload_id: str) -> None:
+        """Create an empty upload session."""
+
+    def upload_size(self, upload_id: str) -> int:
+        """Bytes received so far; raises StorageError if the session does not exist."""
+
+    def append(self, upload_id: str, offset: int) -> UploadWriter:
+        """A writer for bytes starting at ``offset``, which must equal upload_size."""
+
+    def truncate(self, upload_id: str, size: int) -> None:
+        """Drop bytes past ``size`` (a request that failed half-way)."""
+
+    def read_upload(self, upload_id: str) -> Iterator[bytes]:
+        """Stream an upload's bytes (to re-hash it after a restart)."""
+
+    def commit(self, upload_id: str, digest: Digest) -> None:
+        """Make the upload the blob ``digest`` atomically and durably; the session ends."""
+
+    def abort(self, upload_id: str) -> None:
+        """End the session and drop its bytes; aborting a missing session is fine."""

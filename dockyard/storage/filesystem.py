@@ -1,0 +1,167 @@
+"""Blobs as files under a data folder.
+
+Layout::
+
+    <root>/blobs/<algorithm>/<first two hex>/<hex>   committed, immutable blobs
+    <root>/uploads/<upload id>                       upload sessions, append-only
+
+A commit fsyncs the upload file, renames it over the blob path (atomic on POSIX)
+and fsyncs the directory, so readers see the whole verified blob or nothing.
+Upload ids are checked against a strict pattern before they touch a path.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from dockyard.oci.digest import Digest
+from dockyard.storage.base import StorageError
+
+READ_CHUNK = 1024 * 1024
+_UPLOAD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the session's exclusive lock (released on close), without waiting."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _FileWriter:
+    """Appends to an open file descriptor; ``close`` flushes to disk."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def write(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def close(self) -> None:
+        try:
+            os.fdatasync(self._fd)
+        finally:
+            os.close(self._fd)
+
+
+class FilesystemStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self._blobs = self.root / "blobs"
+        self._uploads = self.root / "uploads"
+        self._blobs.mkdir(parents=True, exist_ok=True)
+        self._uploads.mkdir(parents=True, exist_ok=True)
+
+    def _blob_path(self, digest: Digest) -> Path:
+        return self._blobs / digest.algorithm / digest.hex[:2] / digest.hex
+
+    def _upload_path(self, upload_id: str) -> Path:
+        if not _UPLOAD_ID.fullmatch(upload_id):
+            raise StorageError(f"invalid upload id {upload_id[:64]!r}")
+        return self._uploads / upload_id
+
+    def stat(self, digest: Digest) -> int | None:
+        try:
+            return self._blob_path(digest).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def read(self, digest: Digest, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        return _read_file(self._blob_path(digest), start, length)
+
+    def local_path(self, digest: Digest) -> Path | None:
+        path = self._blob_path(digest)
+        return path if path.exists() else None
+
+    def delete(self, digest: Digest) -> None:
+        self._blob_path(digest).unlink(missing_ok=True)
+
+    def begin_upload(self, upload_id: str) -> None:
+        path = self._upload_path(upload_id)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+
+    def upload_size(self, upload_id: str) -> int:
+        try:
+            return self._upload_path(upload_id).stat().st_size
+        except FileNotFoundError:
+            raise StorageError(f"no upload {upload_id}") from None
+
+    def append(self, upload_id: str, offset: int) -> _FileWriter:
+        try:
+            fd = os.open(self._upload_path(upload_id), os.O_WRONLY | os.O_APPEND)
+        except FileNotFoundError:
+            raise StorageError(f"no upload {upload_id}") from None
+        if not _try_lock(fd):
+            os.close(fd)
+            raise StorageError(f"upload {upload_id} is being written by another request")
+        size = os.fstat(fd).st_size
+        if size != offset:
+            os.close(fd)
+            raise StorageError(f"upload {upload_id} has {size} bytes, not {offset}")
+        return _FileWriter(fd)
+
+    def truncate(self, upload_id: str, size: int) -> None:
+        os.truncate(self._upload_path(upload_id), size)
+
+    def read_upload(self, upload_id: str) -> Iterator[bytes]:
+        return _read_file(self._upload_path(upload_id), 0, None)
+
+    def commit(self, upload_id: str, digest: Digest) -> None:
+        source = self._upload_path(upload_id)
+        target = self._blob_path(digest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(source, os.O_RDONLY)
+        except FileNotFoundError:
+            raise StorageError(f"no upload {upload_id}") from None
+        try:
+            if not _try_lock(fd):  # a request is still appending: never rename under it
+                raise StorageError(f"upload {upload_id} is being written by another request")
+            os.fsync(fd)
+            os.replace(source, target)
+        finally:
+            os.close(fd)
+        _fsync_dir(target.parent)
+
+    def abort(self, upload_id: str) -> None:
+        self._upload_path(upload_id).unlink(missing_ok=True)
+
+
+def _read_file(path: Path, start: int, length: int | None) -> Iterator[bytes]:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the generator
+    except FileNotFoundError:
+        raise StorageError(f"missing {path.name}") from None
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            handle.seek(start)
+            remaining = length
+            while remaining is None or remaining > 0:
+                size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
+                chunk = handle.read(size)
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    return chunks()
