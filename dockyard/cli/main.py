@@ -35,7 +35,10 @@ def serve(
     settings = load_settings(
         config, listen=listen, data_dir=data_dir, database_url=database_url, workers=workers
     )
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.effective_database_url)
     database.migrate()

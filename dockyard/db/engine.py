@@ -60,9 +60,7 @@ class Database:
             _configure_sqlite(self.engine)
             writer = self.engine.execution_options(sqlite_immediate=True)
         else:
-            self.engine = create_engine(
-                self.url, pool_size=16, max_overflow=16, pool_pre_ping=True
-            )
+            self.engine = create_engine(self.url, pool_size=16, max_overflow=16, pool_pre_ping=True)
             writer = self.engine
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(writer, expire_on_commit=False)

@@ -28,7 +28,7 @@ class AccessPolicy(Protocol):
     async def authorize(
         self, request: Request, repository: str | None, actions: frozenset[str]
     ) -> Principal:
-        """The caller, if it may do ``actions`` on ``repository``; else raise UNAUTHORIZED/DENIED."""
+        """The caller, if allowed ``actions`` on ``repository``; else UNAUTHORIZED/DENIED."""
 
     def may_read(self, principal: Principal, repository: str) -> bool:
         """Whether the caller could pull from ``repository`` (used for blob mounts)."""

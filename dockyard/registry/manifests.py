@@ -76,7 +76,8 @@ class Manifests:
             digest = digest_bytes(payload, ref.digest.algorithm)
             if digest != ref.digest:
                 raise RegistryError(
-                    Code.DIGEST_INVALID, "the manifest does not match the digest in the URL",
+                    Code.DIGEST_INVALID,
+                    "the manifest does not match the digest in the URL",
                     {"expected": str(ref.digest), "actual": str(digest)},
                 )
         subject = manifest.subject.digest if manifest.subject else None

@@ -143,7 +143,9 @@ class Uploads:
             writer = self.store.append(status.id, status.size)
         except StorageError as error:
             raise RegistryError(
-                Code.BLOB_UPLOAD_INVALID, str(error), status=416,
+                Code.BLOB_UPLOAD_INVALID,
+                str(error),
+                status=416,
                 headers={"Range": _range(self.store.upload_size(status.id))},
             ) from None
         return Receiver(self, status, writer, algorithm)
@@ -163,7 +165,8 @@ class Uploads:
         if hasher.hexdigest() != digest.hex:  # type: ignore[attr-defined]
             self.hashes.put(status.id, size, digest.algorithm, hasher)
             raise RegistryError(
-                Code.DIGEST_INVALID, "the uploaded content does not match the digest",
+                Code.DIGEST_INVALID,
+                "the uploaded content does not match the digest",
                 {"digest": str(digest)},
             )
         self.store.commit(status.id, digest)
@@ -191,8 +194,11 @@ class Uploads:
             if source is not None:
                 holders = [source] if may_read(source) else []
             else:
-                holders = [r for r in blob_rows.repositories_holding(session, str(digest))
-                           if r == repository or may_read(r)]
+                holders = [
+                    r
+                    for r in blob_rows.repositories_holding(session, str(digest))
+                    if r == repository or may_read(r)
+                ]
             for holder in holders:
                 size = blob_rows.linked_size(session, holder, str(digest))
                 if size is not None and self.store.stat(digest) is not None:

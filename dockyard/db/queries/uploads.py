@@ -13,9 +13,7 @@ from dockyard.db.records import UploadRecord
 
 def create(session: Session, upload_id: str, repository_id: int) -> None:
     now = datetime.now(UTC)
-    session.add(
-        Upload(id=upload_id, repository_id=repository_id, created_at=now, updated_at=now)
-    )
+    session.add(Upload(id=upload_id, repository_id=repository_id, created_at=now, updated_at=now))
 
 
 def find(session: Session, upload_id: str) -> UploadRecord | None:

@@ -7,7 +7,6 @@ from starlette.routing import Route
 from dockyard.http.v2 import base, blobs, catalog, manifests, referrers, tags, uploads
 from dockyard.http.v2.common import Context
 
-
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 

@@ -19,6 +19,4 @@ class Endpoints:
         return JSONResponse({})
 
     async def unknown(self, request: Request) -> JSONResponse:
-        raise RegistryError(
-            Code.NAME_UNKNOWN, "no such endpoint", {"path": request.url.path[:300]}
-        )
+        raise RegistryError(Code.NAME_UNKNOWN, "no such endpoint", {"path": request.url.path[:300]})

@@ -35,8 +35,11 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
             return None
     if start >= size or size == 0:
         raise RegistryError(
-            Code.SIZE_INVALID, "requested range not satisfiable", {"size": size},
-            status=416, headers={"Content-Range": f"bytes */{size}"},
+            Code.SIZE_INVALID,
+            "requested range not satisfiable",
+            {"size": size},
+            status=416,
+            headers={"Content-Range": f"bytes */{size}"},
         )
     return start, end
 

@@ -27,7 +27,9 @@ async def read_limited(request: Request, limit: int) -> bytes:
 
 def _too_large(limit: int) -> RegistryError:
     return RegistryError(
-        Code.MANIFEST_INVALID, f"manifest is larger than {limit} bytes", {"limit": limit},
+        Code.MANIFEST_INVALID,
+        f"manifest is larger than {limit} bytes",
+        {"limit": limit},
         status=413,
     )
 

@@ -42,8 +42,12 @@ def _declared_range(request: Request, status: UploadStatus) -> int | None:
         return None
     match = _CONTENT_RANGE.fullmatch(header.strip())
     if not match:
-        raise RegistryError(Code.BLOB_UPLOAD_INVALID, "malformed Content-Range", status=416,
-                            headers=_session_headers(status))
+        raise RegistryError(
+            Code.BLOB_UPLOAD_INVALID,
+            "malformed Content-Range",
+            status=416,
+            headers=_session_headers(status),
+        )
     start, end = int(match.group(1)), int(match.group(2))
     if start != status.size or end < start:
         raise RegistryError(

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install the system packages the tests drive and start the services they use.
+# Idempotent: on a prepared machine it only checks. Needs root (CI runs as root).
+set -euo pipefail
+
+need=()
+for tool in skopeo podman buildah umoci jq; do
+  command -v "$tool" >/dev/null || need+=("$tool")
+done
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# PostgreSQL: start the cluster if it is down, and let loopback connect without a password.
+if ! pg_isready -q -h 127.0.0.1; then
+  version=$(ls /etc/postgresql | sort -V | tail -1)
+  hba=/etc/postgresql/$version/main/pg_hba.conf
+  if ! grep -qE '^host\s+all\s+all\s+127\.0\.0\.1/32\s+trust' "$hba"; then
+    sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1

@@ -1,0 +1,32 @@
+from pathlib import Path
+
+import pytest
+
+from dockyard.storage.filesystem import FilesystemStore
+from tests.storage.conformance import BlobStoreContract, upload
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> FilesystemStore:
+    return FilesystemStore(tmp_path)
+
+
+class TestFilesystemStore(BlobStoreContract):
+    pass
+
+
+def test_local_path_is_offered_for_zero_copy(store: FilesystemStore) -> None:
+    upload_id, digest = upload(store, b"payload")
+    assert store.local_path(digest) is None
+    store.commit(upload_id, digest)
+    path = store.local_path(digest)
+    assert path is not None and path.read_bytes() == b"payload"
+    assert store.root in path.parents
+
+
+def test_no_temporary_files_are_left_behind(store: FilesystemStore, tmp_path: Path) -> None:
+    upload_id, digest = upload(store, b"payload")
+    store.commit(upload_id, digest)
+    assert list((tmp_path / "uploads").iterdir()) == []
+    files = [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]
+    assert files == [store.local_path(digest)]
