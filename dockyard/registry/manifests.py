@@ -14,7 +14,7 @@ from dockyard.db.records import ManifestRecord, ReferrerRecord
 from dockyard.oci.digest import Digest, digest_bytes, looks_like_digest, parse_digest
 from dockyard.oci.errors import Code, RegistryError
 from dockyard.oci.manifest import Manifest, accepts, parse_manifest
-from dockyard.oci.names import check_tag
+from dockyard.oci.names import check_tag, is_valid_tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +32,17 @@ class Reference:
 
     @classmethod
     def parse(cls, text: str) -> Reference:
+        """For writes: a malformed tag is the client's error (400)."""
         if looks_like_digest(text):
             return cls(None, parse_digest(text))
         return cls(check_tag(text), None)
+
+    @classmethod
+    def lookup(cls, text: str) -> Reference:
+        """For reads and deletes: a tag that cannot exist is simply not found (404)."""
+        if not looks_like_digest(text) and not is_valid_tag(text):
+            raise _unknown(text)
+        return cls.parse(text)
 
 
 def _unknown(reference: str) -> RegistryError:
@@ -103,7 +111,7 @@ class Manifests:
         return Stored(digest, subject)
 
     def get(self, repository: str, reference: str, accept: str | None) -> ManifestRecord:
-        ref = Reference.parse(reference)
+        ref = Reference.lookup(reference)
         with self._db.session() as session:
             if ref.digest is not None:
                 record = manifest_rows.by_digest(session, repository, str(ref.digest))
@@ -121,7 +129,7 @@ class Manifests:
 
     def delete(self, repository: str, reference: str) -> None:
         """Delete a tag (by tag) or the manifest and every tag on it (by digest)."""
-        ref = Reference.parse(reference)
+        ref = Reference.lookup(reference)
         with self._db.session(write=True) as session:
             repository_id = repositories.find_id(session, repository)
             if repository_id is None:

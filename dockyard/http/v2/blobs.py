@@ -82,4 +82,4 @@ class Endpoints:
             raise RegistryError(Code.UNSUPPORTED, "deletes are disabled on this registry")
         digest = parse_digest(request.path_params["digest"])
         await run(self.ctx.registry.blobs.delete, name, digest)
-        return Response(status_code=202, headers={"Content-Length": "0"})
+        return Response(status_code=202)

@@ -63,7 +63,6 @@ class Endpoints:
         headers = {
             "Location": f"/v2/{name}/manifests/{stored.digest}",
             "Docker-Content-Digest": str(stored.digest),
-            "Content-Length": "0",
         }
         if stored.subject is not None:
             headers["OCI-Subject"] = str(stored.subject)
@@ -75,4 +74,4 @@ class Endpoints:
         if not self.ctx.settings.delete_enabled:
             raise RegistryError(Code.UNSUPPORTED, "deletes are disabled on this registry")
         await run(self.manifests.delete, name, request.path_params["reference"])
-        return Response(status_code=202, headers={"Content-Length": "0"})
+        return Response(status_code=202)

@@ -22,7 +22,6 @@ def _session_headers(status: UploadStatus) -> dict[str, str]:
         "Location": f"/v2/{status.repository}/blobs/uploads/{status.id}",
         "Docker-Upload-UUID": status.id,
         "Range": f"0-{max(status.size - 1, 0)}",
-        "Content-Length": "0",
     }
 
 
@@ -30,7 +29,6 @@ def _created(name: str, digest: Digest) -> Response:
     headers = {
         "Location": f"/v2/{name}/blobs/{digest}",
         "Docker-Content-Digest": str(digest),
-        "Content-Length": "0",
     }
     return Response(status_code=201, headers=headers)
 
@@ -132,4 +130,4 @@ class Endpoints:
         await self.ctx.access.authorize(request, name, PUSH)
         status = await run(self.uploads.status, name, request.path_params["upload_id"])
         await run(self.uploads.cancel, status)
-        return Response(status_code=204, headers={"Content-Length": "0"})
+        return Response(status_code=204)
