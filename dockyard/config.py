@@ -49,7 +49,9 @@ class Settings:
     page_size_max: int = field(
         default=1000, metadata={"doc": "Cap on 'n' for tag, catalog and referrer pages."}
     )
-    workers: int = field(default=1, metadata={"doc": "HTTP worker processes."})
+    workers: int = field(
+        default=0, metadata={"doc": "HTTP worker processes; 0 means one per CPU core (up to 8)."}
+    )
     log_level: str = field(default="info", metadata={"doc": "debug, info, warning or error."})
 
     @property
@@ -58,6 +60,10 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'dockyard.db').resolve()}"
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or min(os.cpu_count() or 1, 8)
 
     @property
     def host(self) -> str:

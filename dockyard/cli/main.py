@@ -50,7 +50,7 @@ def serve(
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,
-        workers=settings.workers,
+        workers=settings.worker_count,
         factory=True,
         log_level=settings.log_level,
     ).serve()

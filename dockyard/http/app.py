@@ -50,7 +50,12 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
     if migrate:
         db.migrate()
     registry = build_registry(settings, db, open_store(settings))
-    ctx = Context(registry=registry, access=open_access(settings), settings=settings)
+    ctx = Context(
+        registry=registry,
+        access=open_access(settings),
+        settings=settings,
+        inline_reads=db.is_sqlite,
+    )
 
     async def purge_idle_uploads() -> None:
         idle = timedelta(seconds=settings.upload_ttl_seconds)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Manifest, ManifestReference, Repository, Tag
 from dockyard.db.queries._upsert import insert_for
@@ -13,37 +13,39 @@ from dockyard.db.records import ManifestRecord, ReferrerRecord
 
 _RECORD = (Manifest.id, Manifest.digest, Manifest.media_type, Manifest.size, Manifest.payload)
 
+# Hot path of every pull: built once, executed with bound parameters.
+_BY_DIGEST = (
+    select(*_RECORD)
+    .join(Repository, Repository.id == Manifest.repository_id)
+    .where(Repository.name == bindparam("repository"), Manifest.digest == bindparam("digest"))
+)
+_BY_TAG = (
+    select(*_RECORD)
+    .join(Tag, Tag.manifest_id == Manifest.id)
+    .join(Repository, Repository.id == Tag.repository_id)
+    .where(Repository.name == bindparam("repository"), Tag.name == bindparam("tag"))
+)
 
-def by_digest(session: Session, repository: str, digest: str) -> ManifestRecord | None:
-    stmt = (
-        select(*_RECORD)
-        .join(Repository, Repository.id == Manifest.repository_id)
-        .where(Repository.name == repository, Manifest.digest == digest)
-    )
-    row = session.execute(stmt).first()
+
+def by_digest(conn: Connection, repository: str, digest: str) -> ManifestRecord | None:
+    row = conn.execute(_BY_DIGEST, {"repository": repository, "digest": digest}).first()
     return ManifestRecord(*row) if row else None
 
 
-def by_tag(session: Session, repository: str, tag: str) -> ManifestRecord | None:
-    stmt = (
-        select(*_RECORD)
-        .join(Tag, Tag.manifest_id == Manifest.id)
-        .join(Repository, Repository.id == Tag.repository_id)
-        .where(Repository.name == repository, Tag.name == tag)
-    )
-    row = session.execute(stmt).first()
+def by_tag(conn: Connection, repository: str, tag: str) -> ManifestRecord | None:
+    row = conn.execute(_BY_TAG, {"repository": repository, "tag": tag}).first()
     return ManifestRecord(*row) if row else None
 
 
-def existing(session: Session, repository_id: int, digests: list[str]) -> set[str]:
+def existing(conn: Connection, repository_id: int, digests: list[str]) -> set[str]:
     stmt = select(Manifest.digest).where(
         Manifest.repository_id == repository_id, Manifest.digest.in_(digests)
     )
-    return set(session.scalars(stmt))
+    return set(conn.scalars(stmt))
 
 
 def store(
-    session: Session,
+    conn: Connection,
     repository_id: int,
     *,
     digest: str,
@@ -56,7 +58,7 @@ def store(
     references: dict[str, str],
 ) -> int:
     """Insert the manifest (idempotent on repository+digest) and its references; its id."""
-    stmt = insert_for(session, Manifest).values(
+    stmt = insert_for(conn, Manifest).values(
         repository_id=repository_id,
         digest=digest,
         media_type=media_type,
@@ -68,31 +70,31 @@ def store(
         payload=payload,
         created_at=datetime.now(UTC),
     )
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["repository_id", "digest"]))
-    manifest_id = session.scalars(
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["repository_id", "digest"]))
+    manifest_id = conn.scalars(
         select(Manifest.id).where(
             Manifest.repository_id == repository_id, Manifest.digest == digest
         )
     ).one()
     if references:
         rows = [{"manifest_id": manifest_id, "digest": d, "kind": k} for d, k in references.items()]
-        session.execute(
-            insert_for(session, ManifestReference)
+        conn.execute(
+            insert_for(conn, ManifestReference)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["manifest_id", "digest"])
         )
     return manifest_id
 
 
-def remove(session: Session, repository_id: int, digest: str) -> bool:
-    result = session.execute(
+def remove(conn: Connection, repository_id: int, digest: str) -> bool:
+    result = conn.execute(
         delete(Manifest).where(Manifest.repository_id == repository_id, Manifest.digest == digest)
     )
     return bool(result.rowcount)
 
 
 def referrers(
-    session: Session, repository: str, subject: str, artifact_type: str | None
+    conn: Connection, repository: str, subject: str, artifact_type: str | None
 ) -> list[ReferrerRecord]:
     stmt = (
         select(
@@ -108,4 +110,4 @@ def referrers(
     )
     if artifact_type is not None:
         stmt = stmt.where(Manifest.artifact_type == artifact_type)
-    return [ReferrerRecord(*row) for row in session.execute(stmt)]
+    return [ReferrerRecord(*row) for row in conn.execute(stmt)]

@@ -5,29 +5,29 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Repository
 from dockyard.db.queries._upsert import insert_for
 
 
-def find_id(session: Session, name: str) -> int | None:
-    return session.scalar(select(Repository.id).where(Repository.name == name))
+def find_id(conn: Connection, name: str) -> int | None:
+    return conn.scalar(select(Repository.id).where(Repository.name == name))
 
 
-def ensure(session: Session, name: str) -> int:
+def ensure(conn: Connection, name: str) -> int:
     """The repository's id, creating it if this is its first push (race-safe)."""
-    found = find_id(session, name)
+    found = find_id(conn, name)
     if found is not None:
         return found
-    stmt = insert_for(session, Repository).values(name=name, created_at=datetime.now(UTC))
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
-    return session.scalars(select(Repository.id).where(Repository.name == name)).one()
+    stmt = insert_for(conn, Repository).values(name=name, created_at=datetime.now(UTC))
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
+    return conn.scalars(select(Repository.id).where(Repository.name == name)).one()
 
 
-def page_names(session: Session, after: str | None, limit: int) -> list[str]:
+def page_names(conn: Connection, after: str | None, limit: int) -> list[str]:
     """Repository names in byte order, strictly after ``after``."""
     stmt = select(Repository.name).order_by(Repository.name).limit(limit)
     if after is not None:
         stmt = stmt.where(Repository.name > after)
-    return list(session.scalars(stmt))
+    return list(conn.scalars(stmt))

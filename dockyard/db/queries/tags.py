@@ -5,23 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Repository, Tag
 from dockyard.db.queries._upsert import insert_for
 
 
-def point(session: Session, repository_id: int, name: str, manifest_id: int) -> None:
+def point(conn: Connection, repository_id: int, name: str, manifest_id: int) -> None:
     """Create the tag or move it to ``manifest_id`` in one statement."""
     now = datetime.now(UTC)
-    stmt = insert_for(session, Tag).values(
+    stmt = insert_for(conn, Tag).values(
         repository_id=repository_id,
         name=name,
         manifest_id=manifest_id,
         created_at=now,
         updated_at=now,
     )
-    session.execute(
+    conn.execute(
         stmt.on_conflict_do_update(
             index_elements=["repository_id", "name"],
             set_={"manifest_id": manifest_id, "updated_at": now},
@@ -29,14 +29,12 @@ def point(session: Session, repository_id: int, name: str, manifest_id: int) -> 
     )
 
 
-def remove(session: Session, repository_id: int, name: str) -> bool:
-    result = session.execute(
-        delete(Tag).where(Tag.repository_id == repository_id, Tag.name == name)
-    )
+def remove(conn: Connection, repository_id: int, name: str) -> bool:
+    result = conn.execute(delete(Tag).where(Tag.repository_id == repository_id, Tag.name == name))
     return bool(result.rowcount)
 
 
-def page(session: Session, repository: str, after: str | None, limit: int) -> list[str]:
+def page(conn: Connection, repository: str, after: str | None, limit: int) -> list[str]:
     """Tag names in byte order, strictly after ``after``."""
     stmt = (
         select(Tag.name)
@@ -47,4 +45,4 @@ def page(session: Session, repository: str, after: str | None, limit: int) -> li
     )
     if after is not None:
         stmt = stmt.where(Tag.name > after)
-    return list(session.scalars(stmt))
+    return list(conn.scalars(stmt))

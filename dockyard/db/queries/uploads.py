@@ -4,38 +4,40 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Repository, Upload
 from dockyard.db.records import UploadRecord
 
 
-def create(session: Session, upload_id: str, repository_id: int) -> None:
+def create(conn: Connection, upload_id: str, repository_id: int) -> None:
     now = datetime.now(UTC)
-    session.add(Upload(id=upload_id, repository_id=repository_id, created_at=now, updated_at=now))
+    conn.execute(
+        insert(Upload).values(
+            id=upload_id, repository_id=repository_id, created_at=now, updated_at=now
+        )
+    )
 
 
-def find(session: Session, upload_id: str) -> UploadRecord | None:
+def find(conn: Connection, upload_id: str) -> UploadRecord | None:
     stmt = (
         select(Upload.id, Upload.repository_id, Repository.name, Upload.created_at)
         .join(Repository, Repository.id == Upload.repository_id)
         .where(Upload.id == upload_id)
     )
-    row = session.execute(stmt).first()
+    row = conn.execute(stmt).first()
     return UploadRecord(*row) if row else None
 
 
-def touch(session: Session, upload_id: str) -> None:
-    session.execute(
-        update(Upload).where(Upload.id == upload_id).values(updated_at=datetime.now(UTC))
-    )
+def touch(conn: Connection, upload_id: str) -> None:
+    conn.execute(update(Upload).where(Upload.id == upload_id).values(updated_at=datetime.now(UTC)))
 
 
-def remove(session: Session, upload_id: str) -> bool:
-    return bool(session.execute(delete(Upload).where(Upload.id == upload_id)).rowcount)
+def remove(conn: Connection, upload_id: str) -> bool:
+    return bool(conn.execute(delete(Upload).where(Upload.id == upload_id)).rowcount)
 
 
-def idle_since(session: Session, before: datetime, limit: int = 500) -> list[str]:
+def idle_since(conn: Connection, before: datetime, limit: int = 500) -> list[str]:
     stmt = select(Upload.id).where(Upload.updated_at < before).limit(limit)
-    return list(session.scalars(stmt))
+    return list(conn.scalars(stmt))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from starlette.requests import Request
@@ -52,7 +53,7 @@ class Endpoints:
         name = repository(request)
         await self.ctx.access.authorize(request, name, PULL)
         digest = parse_digest(request.path_params["digest"])
-        blob = await run(self.ctx.registry.blobs.stat, name, digest)
+        blob = await self.ctx.read(self.ctx.registry.blobs.stat, name, digest)
         headers = {
             "Docker-Content-Digest": str(digest),
             "ETag": f'"{digest}"',
@@ -65,7 +66,9 @@ class Endpoints:
             return Response(status_code=200, headers=headers, media_type=OCTET)
         if wanted is None:
             if blob.path is not None and "range" not in request.headers:
-                return FileResponse(blob.path, headers=headers, media_type=OCTET)
+                # stat inline: FileResponse would otherwise hop to a thread just for it
+                stat = os.stat(blob.path)
+                return FileResponse(blob.path, headers=headers, media_type=OCTET, stat_result=stat)
             headers["Content-Length"] = str(blob.size)
             body = self.ctx.registry.blobs.read(digest, 0, blob.size)
             return StreamingResponse(body, headers=headers, media_type=OCTET)

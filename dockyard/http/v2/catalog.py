@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from dockyard.http.access import CATALOG
-from dockyard.http.v2.common import Context, next_link, page, run
+from dockyard.http.v2.common import Context, next_link, page
 
 
 class Endpoints:
@@ -16,6 +16,6 @@ class Endpoints:
     async def list(self, request: Request) -> JSONResponse:
         await self.ctx.access.authorize(request, None, CATALOG)
         n, last = page(request, self.ctx.settings.page_size_max)
-        names, more = await run(self.ctx.registry.catalog.repositories, last, n)
+        names, more = await self.ctx.read(self.ctx.registry.catalog.repositories, last, n)
         headers = next_link(request.url.path, n, names[-1]) if more and names else {}
         return JSONResponse({"repositories": names}, headers=headers)

@@ -25,6 +25,14 @@ class Context:
     registry: Registry
     access: AccessPolicy
     settings: Settings
+    inline_reads: bool = False
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """A short metadata read. On SQLite it runs inline: the local query costs less
+        than a hop to a worker thread, and WAL readers never wait for writers."""
+        if self.inline_reads:
+            return fn(*args)
+        return await run_in_threadpool(fn, *args)
 
 
 async def run(fn: Callable[..., T], *args: Any) -> T:

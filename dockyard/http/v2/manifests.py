@@ -43,7 +43,9 @@ class Endpoints:
         name = repository(request)
         await self.ctx.access.authorize(request, name, PULL)
         reference = request.path_params["reference"]
-        found = await run(self.manifests.get, name, reference, request.headers.get("accept"))
+        found = await self.ctx.read(
+            self.manifests.get, name, reference, request.headers.get("accept")
+        )
         headers = {
             "Docker-Content-Digest": found.digest,
             "ETag": f'"{found.digest}"',

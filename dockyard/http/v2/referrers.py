@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from dockyard.http.access import PULL
-from dockyard.http.v2.common import Context, repository, run
+from dockyard.http.v2.common import Context, repository
 from dockyard.oci import media_types as mt
 from dockyard.oci.digest import parse_digest
 
@@ -22,7 +22,7 @@ class Endpoints:
         await self.ctx.access.authorize(request, name, PULL)
         subject = parse_digest(request.path_params["digest"])
         wanted = request.query_params.get("artifactType") or None
-        found = await run(self.ctx.registry.manifests.referrers, name, subject, wanted)
+        found = await self.ctx.read(self.ctx.registry.manifests.referrers, name, subject, wanted)
         descriptors = []
         for referrer in found:
             descriptor = {

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from dockyard.http.access import PULL
-from dockyard.http.v2.common import Context, next_link, page, repository, run
+from dockyard.http.v2.common import Context, next_link, page, repository
 
 
 class Endpoints:
@@ -17,6 +17,6 @@ class Endpoints:
         name = repository(request)
         await self.ctx.access.authorize(request, name, PULL)
         n, last = page(request, self.ctx.settings.page_size_max)
-        tags, more = await run(self.ctx.registry.catalog.tags, name, last, n)
+        tags, more = await self.ctx.read(self.ctx.registry.catalog.tags, name, last, n)
         headers = next_link(request.url.path, n, tags[-1]) if more and tags else {}
         return JSONResponse({"name": name, "tags": tags}, headers=headers)

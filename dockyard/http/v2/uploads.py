@@ -94,14 +94,14 @@ class Endpoints:
     async def status(self, request: Request) -> Response:
         name = repository(request)
         await self.ctx.access.authorize(request, name, PUSH)
-        status = await run(self.uploads.status, name, request.path_params["upload_id"])
+        status = await self.ctx.read(self.uploads.status, name, request.path_params["upload_id"])
         return Response(status_code=204, headers=_session_headers(status))
 
     async def append(self, request: Request) -> Response:
         """PATCH: a chunk (with Content-Range) or a stream (without)."""
         name = repository(request)
         await self.ctx.access.authorize(request, name, PUSH)
-        status = await run(self.uploads.status, name, request.path_params["upload_id"])
+        status = await self.ctx.read(self.uploads.status, name, request.path_params["upload_id"])
         expected = _declared_range(request, status)
         size = await receive(request, self.uploads.receiver(status), expected)
         await run(self.uploads.touch, status.id)
@@ -112,7 +112,7 @@ class Endpoints:
         """PUT ?digest=: an optional last chunk, then verify and commit."""
         name = repository(request)
         await self.ctx.access.authorize(request, name, PUSH)
-        status = await run(self.uploads.status, name, request.path_params["upload_id"])
+        status = await self.ctx.read(self.uploads.status, name, request.path_params["upload_id"])
         digest = _digest_param(request)
         expected = _declared_range(request, status)
         has_body = request.headers.get("content-length", "0") != "0" or (
@@ -128,6 +128,6 @@ class Endpoints:
     async def cancel(self, request: Request) -> Response:
         name = repository(request)
         await self.ctx.access.authorize(request, name, PUSH)
-        status = await run(self.uploads.status, name, request.path_params["upload_id"])
+        status = await self.ctx.read(self.uploads.status, name, request.path_params["upload_id"])
         await run(self.uploads.cancel, status)
         return Response(status_code=204)
