@@ -50,7 +50,7 @@ class Settings:
         default=1000, metadata={"doc": "Cap on 'n' for tag, catalog and referrer pages."}
     )
     workers: int = field(
-        default=0, metadata={"doc": "HTTP worker processes; 0 means one per CPU core (up to 8)."}
+        default=1, metadata={"doc": "HTTP worker processes; 0 means one per CPU core (up to 8)."}
     )
     log_level: str = field(default="info", metadata={"doc": "debug, info, warning or error."})
 

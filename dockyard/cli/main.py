@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import typer
@@ -30,20 +32,13 @@ def serve(
     from granian.constants import Interfaces
     from granian.server import Server
 
-    from dockyard.db.engine import Database
-
     settings = load_settings(
         config, listen=listen, data_dir=data_dir, database_url=database_url, workers=workers
     )
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(settings.effective_database_url)
-    database.migrate()
-    database.dispose()
     publish(settings)
+    # Migrate in a child process: this supervisor then stays small (no SQLAlchemy, no Alembic).
+    subprocess.run([sys.executable, "-m", "dockyard", "db", "upgrade"], check=True)
     typer.echo(f"Dockyard listening on http://{settings.listen} (data in {settings.data_dir})")
     Server(
         "dockyard.http.asgi:app",
@@ -62,5 +57,6 @@ def db_upgrade(config: Path | None = CONFIG) -> None:
     from dockyard.db.engine import Database
 
     settings = load_settings(config)
+    logging.basicConfig(level=logging.WARNING)
     Database(settings.effective_database_url).migrate()
     typer.echo("database is up to date")
