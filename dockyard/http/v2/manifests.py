@@ -43,9 +43,8 @@ class Endpoints:
         name = repository(request)
         await self.ctx.access.authorize(request, name, PULL)
         reference = request.path_params["reference"]
-        found = await self.ctx.read(
-            self.manifests.get, name, reference, request.headers.get("accept")
-        )
+        accept = ",".join(request.headers.getlist("accept"))  # clients may send several
+        found = await self.ctx.read(self.manifests.get, name, reference, accept)
         headers = {
             "Docker-Content-Digest": found.digest,
             "ETag": f'"{found.digest}"',
