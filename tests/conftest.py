@@ -48,7 +48,7 @@ def make_app(
     def build(backend: str, **overrides: Any) -> Any:
         data_dir: Path = tmp_path_factory.mktemp(f"data-{backend}")
         url = postgres_url() if backend == "postgres" else ""
-        settings = Settings(data_dir=data_dir, database_url=url, **overrides)
+        settings = Settings(data_dir=data_dir, database_url=url, **{"auth": "none", **overrides})
         return create_app(settings)
 
     return build
