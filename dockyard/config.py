@@ -36,7 +36,40 @@ class Settings:
         },
     )
     storage: str = field(default="filesystem", metadata={"doc": "Blob store driver."})
-    auth: str = field(default="none", metadata={"doc": "Access control: 'none' (open)."})
+    auth: str = field(
+        default="token",
+        metadata={"doc": "'token': users, roles and Docker token auth; 'none': open sandbox."},
+    )
+    public_url: str = field(
+        default="",
+        metadata={"doc": "Base URL clients reach us at (token realm); empty: from Host."},
+    )
+    token_service: str = field(default="dockyard", metadata={"doc": "Token audience."})
+    token_issuer: str = field(default="dockyard", metadata={"doc": "Token issuer."})
+    token_ttl_seconds: int = field(default=300, metadata={"doc": "Lifetime of pull tokens."})
+    push_token_ttl_seconds: int = field(
+        default=3600,
+        metadata={"doc": "Lifetime of tokens that may push, so long uploads never expire."},
+    )
+    refresh_token_ttl_seconds: int = field(
+        default=30 * 24 * 3600, metadata={"doc": "Lifetime of OAuth2 refresh tokens."}
+    )
+    job_token_ttl_seconds: int = field(
+        default=3600, metadata={"doc": "Default lifetime of CI job tokens."}
+    )
+    signing_key_file: str = field(
+        default="", metadata={"doc": "ES256 key for tokens; empty: <data_dir>/keys/token.pem."}
+    )
+    admin_password: str = field(
+        default="",
+        metadata={"doc": "Password for the first 'admin' user; empty: generate one."},
+    )
+    login_max_failures: int = field(
+        default=10, metadata={"doc": "Failed logins per account or address before a pause."}
+    )
+    login_window_seconds: int = field(
+        default=300, metadata={"doc": "Window (and pause) for counting failed logins."}
+    )
     delete_enabled: bool = field(
         default=True, metadata={"doc": "Allow DELETE of manifests, tags and blobs."}
     )
@@ -60,6 +93,14 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'dockyard.db').resolve()}"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return (
+            Path(self.signing_key_file)
+            if self.signing_key_file
+            else (self.data_dir / "keys" / "token.pem")
+        )
 
     @property
     def worker_count(self) -> int:
@@ -140,7 +181,7 @@ def settings_help() -> str:
     """Every setting with its variable, default and meaning, for --help."""
     lines = []
     for f in fields(Settings):
-        default = f.default
+        default = "(secret)" if f.name == "admin_password" else f.default
         lines.append(
             f"{f.name} (${ENV_PREFIX}{f.name.upper()}, default {default!s}): "
             f"{f.metadata.get('doc', '')}"

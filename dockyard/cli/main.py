@@ -9,11 +9,13 @@ from pathlib import Path
 
 import typer
 
+from dockyard.cli import admin_commands
 from dockyard.config import load_settings, publish, settings_help
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
+admin_commands.register(app)
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
 
@@ -28,7 +30,7 @@ def serve(
     database_url: str | None = typer.Option(None, help="Metadata database URL."),
     workers: int | None = typer.Option(None, help="HTTP worker processes."),
 ) -> None:
-    """Run the registry: migrate the database, then serve HTTP."""
+    """Run the registry: migrate and set up on first start, then serve HTTP."""
     from granian.constants import Interfaces
     from granian.server import Server
 
@@ -37,8 +39,8 @@ def serve(
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     publish(settings)
-    # Migrate in a child process: this supervisor then stays small (no SQLAlchemy, no Alembic).
-    subprocess.run([sys.executable, "-m", "dockyard", "db", "upgrade"], check=True)
+    # Set up in a child process: this supervisor then stays small (no SQLAlchemy, no Alembic).
+    subprocess.run([sys.executable, "-m", "dockyard", "setup"], check=True)
     typer.echo(f"Dockyard listening on http://{settings.listen} (data in {settings.data_dir})")
     Server(
         "dockyard.http.asgi:app",
@@ -49,6 +51,31 @@ def serve(
         factory=True,
         log_level=settings.log_level,
     ).serve()
+
+
+@app.command()
+def setup(config: Path | None = CONFIG) -> None:
+    """Migrate the database; on first start create the signing key and the admin user."""
+    from dockyard.admin.accounts import ensure_initial_admin
+    from dockyard.auth.registry_tokens import ensure_signing_key
+    from dockyard.db.engine import Database
+
+    settings = load_settings(config)
+    logging.basicConfig(level=logging.WARNING)
+    database = Database(settings.effective_database_url)
+    database.migrate()
+    if settings.auth == "none":
+        typer.echo("auth is off (auth: none): anyone can push and pull")
+        return
+    ensure_signing_key(settings.signing_key_path)
+    password = ensure_initial_admin(database, settings)
+    if password:
+        where = settings.data_dir / "initial_admin_password"
+        typer.echo(
+            f"Created user 'admin' with password: {password}\n"
+            f"(also written to {where}; change it or delete the file once noted)\n"
+            f"Log in: podman login --tls-verify=false -u admin {settings.listen}"
+        )
 
 
 @db_app.command("upgrade")

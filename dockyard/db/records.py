@@ -29,4 +29,47 @@ class UploadRecord:
     id: str
     repository_id: int
     repository: str
+    owner: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    username: str
+    email: str
+    password_hash: str | None
+    is_admin: bool
+    is_blocked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRecord:
+    id: int
+    path: str
+    visibility: str
+    namespace_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceRecord:
+    id: int
+    path: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    id: int
+    kind: str
+    name: str
+    hint: str
+    user_id: int | None
+    project_id: int | None
+    namespace_id: int | None
+    username: str | None
+    scopes: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
     created_at: datetime

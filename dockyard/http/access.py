@@ -1,27 +1,34 @@
-"""The access seam: every /v2 request names the repository and actions it needs.
+"""The access seam: every /v2 request names the repository and the actions it needs.
 
-Today only the open policy exists (``auth: none``); the token policy slots in here
-without touching a handler.
+``OpenAccess`` lets everyone do everything (``auth: none``). ``TokenAccess`` is the
+Docker token flow: a Bearer token from /jwt/auth (or HTTP Basic, for clients that
+send it) must cover the repository and actions, else 401 with a challenge telling
+the client where to get one, or 403 when the credentials are simply not enough.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import binascii
+import hashlib
+import time
+from collections.abc import Callable
 from typing import Protocol
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from dockyard.auth.principal import ANONYMOUS, Principal
+from dockyard.auth.registry_tokens import InvalidToken, TokenSigner
+from dockyard.auth.service import AccessService
 from dockyard.config import Settings
+from dockyard.oci.errors import Code, RegistryError
 
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is asking; ``name`` None means anonymous."""
-
-    name: str | None = None
-
-
-ANONYMOUS = Principal()
+PULL = frozenset({"pull"})
+PUSH = frozenset({"pull", "push"})
+DELETE = frozenset({"delete"})
+CATALOG = frozenset({"catalog"})
+BASIC_CACHE_SECONDS = 10.0
 
 
 class AccessPolicy(Protocol):
@@ -32,6 +39,12 @@ class AccessPolicy(Protocol):
 
     def may_read(self, principal: Principal, repository: str) -> bool:
         """Whether the caller could pull from ``repository`` (used for blob mounts)."""
+
+    async def readable(self, principal: Principal) -> Callable[[str], bool]:
+        """Which repositories the caller may see in the catalog."""
+
+    async def audit(self, request: Request, principal: Principal, action: str, target: str) -> None:
+        """Record a push or delete."""
 
 
 class OpenAccess:
@@ -45,16 +58,131 @@ class OpenAccess:
     def may_read(self, principal: Principal, repository: str) -> bool:
         return True
 
+    async def readable(self, principal: Principal) -> Callable[[str], bool]:
+        return lambda _name: True
 
-def open_access(settings: Settings) -> AccessPolicy:
-    match settings.auth:
-        case "none":
-            return OpenAccess()
-        case other:
-            raise ValueError(f"unknown auth mode {other!r} (known: none)")
+    async def audit(self, request: Request, principal: Principal, action: str, target: str) -> None:
+        return None
 
 
-PULL = frozenset({"pull"})
-PUSH = frozenset({"pull", "push"})
-DELETE = frozenset({"delete"})
-CATALOG = frozenset({"catalog"})
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def base_url(request: Request, settings: Settings) -> str:
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+
+
+class TokenAccess:
+    def __init__(self, service: AccessService, signer: TokenSigner, settings: Settings) -> None:
+        self.service = service
+        self.signer = signer
+        self.settings = settings
+        self._basic: dict[str, tuple[float, Principal]] = {}
+
+    def _challenge(
+        self, request: Request, repository: str | None, actions: frozenset[str], error: str = ""
+    ) -> RegistryError:
+        realm = f"{base_url(request, self.settings)}/jwt/auth"
+        header = f'Bearer realm="{realm}",service="{self.settings.token_service}"'
+        if repository is not None and actions:
+            header += f',scope="repository:{repository}:{",".join(sorted(actions))}"'
+        elif actions == CATALOG:
+            header += ',scope="registry:catalog:*"'
+        if error:
+            header += f',error="{error}"'
+        return RegistryError(
+            Code.UNAUTHORIZED,
+            "authentication required",
+            {"repository": repository, "actions": sorted(actions)} if actions else None,
+            headers={"WWW-Authenticate": header},
+        )
+
+    async def authorize(
+        self, request: Request, repository: str | None, actions: frozenset[str]
+    ) -> Principal:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and value:
+            return await self._bearer(request, value.strip(), repository, actions)
+        if scheme.lower() == "basic" and value:
+            return await self._basic_auth(request, value.strip(), repository, actions)
+        raise self._challenge(request, repository, actions)
+
+    async def _bearer(
+        self, request: Request, token: str, repository: str | None, actions: frozenset[str]
+    ) -> Principal:
+        try:
+            claims = self.signer.verify(token)
+        except InvalidToken:
+            raise self._challenge(request, repository, actions, "invalid_token") from None
+        if claims.get("typ") == "refresh":
+            raise self._challenge(request, repository, actions, "invalid_token")
+        principal = await run_in_threadpool(self.service.from_claims, claims)
+        if principal is None:
+            raise self._challenge(request, repository, actions, "invalid_token")
+        if not actions <= _granted(claims, repository, actions):
+            raise self._challenge(request, repository, actions, "insufficient_scope")
+        return principal
+
+    async def _basic_auth(
+        self, request: Request, value: str, repository: str | None, actions: frozenset[str]
+    ) -> Principal:
+        username, password = decode_basic(value)
+        key = hashlib.sha256(value.encode()).hexdigest()
+        cached = self._basic.get(key)
+        if cached and cached[0] > time.monotonic():
+            principal = cached[1]
+        else:
+            address = client_address(request)
+            principal = await run_in_threadpool(self.service.login, username, password, address)
+            if len(self._basic) > 1000:
+                self._basic.clear()
+            self._basic[key] = (time.monotonic() + BASIC_CACHE_SECONDS, principal)
+        if repository is not None and actions:
+            allowed = await run_in_threadpool(self.service.actions, principal, repository)
+            if not actions <= allowed:
+                raise RegistryError(Code.DENIED, detail={"repository": repository})
+        return principal
+
+    def may_read(self, principal: Principal, repository: str) -> bool:
+        return "pull" in self.service.actions(principal, repository)
+
+    async def readable(self, principal: Principal) -> Callable[[str], bool]:
+        return await run_in_threadpool(self.service.readable, principal)
+
+    async def audit(self, request: Request, principal: Principal, action: str, target: str) -> None:
+        await run_in_threadpool(
+            self.service.audit, principal, action, target, client_address(request)
+        )
+
+
+def _granted(claims: dict, repository: str | None, actions: frozenset[str]) -> frozenset[str]:
+    """The actions the token's ``access`` claim grants for what this request touches."""
+    if repository is None and actions != CATALOG:
+        return frozenset()  # the version check needs no access entry
+    wanted_type, wanted_name = (
+        ("registry", "catalog") if repository is None else ("repository", repository)
+    )
+    granted: set[str] = set()
+    for entry in claims.get("access") or []:
+        if (
+            isinstance(entry, dict)
+            and entry.get("type") == wanted_type
+            and (entry.get("name") == wanted_name)
+        ):
+            granted.update(a for a in entry.get("actions") or [] if isinstance(a, str))
+    if wanted_type == "registry" and "*" in granted:
+        return CATALOG
+    return frozenset(granted)
+
+
+def decode_basic(value: str) -> tuple[str, str]:
+    try:
+        username, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        sep = ""
+    if not sep:
+        raise RegistryError(Code.UNAUTHORIZED, "malformed Basic credentials")
+    return username, password

@@ -9,12 +9,16 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from starlette.applications import Starlette
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dockyard.auth.registry_tokens import TokenSigner, ensure_signing_key
+from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
-from dockyard.http.access import open_access
+from dockyard.http.access import AccessPolicy, OpenAccess, TokenAccess
 from dockyard.http.errors import HANDLERS
+from dockyard.http.token import TokenEndpoint
 from dockyard.http.v2 import routes as v2_routes
 from dockyard.http.v2.common import Context, run
 from dockyard.registry import build_registry
@@ -44,18 +48,34 @@ class ApiVersionHeader:
         await self.app(scope, receive, send_with_header)
 
 
+def build_access(settings: Settings, db: Database) -> tuple[AccessPolicy, list[Route]]:
+    """The access policy the settings ask for, and the routes it brings (/jwt/auth)."""
+    match settings.auth:
+        case "none":
+            return OpenAccess(), []
+        case "token":
+            ensure_signing_key(settings.signing_key_path)
+            signer = TokenSigner(
+                settings.signing_key_path, settings.token_issuer, settings.token_service
+            )
+            access = TokenAccess(AccessService(db, settings), signer, settings)
+            endpoint = TokenEndpoint(access)
+            return access, [
+                Route("/jwt/auth", endpoint.get, methods=["GET"]),
+                Route("/jwt/auth", endpoint.post, methods=["POST"]),
+            ]
+        case other:
+            raise ValueError(f"unknown auth mode {other!r} (known: token, none)")
+
+
 def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
     """Build stores, sessions and routes explicitly from settings."""
     db = Database(settings.effective_database_url)
     if migrate:
         db.migrate()
     registry = build_registry(settings, db, open_store(settings))
-    ctx = Context(
-        registry=registry,
-        access=open_access(settings),
-        settings=settings,
-        inline_reads=db.is_sqlite,
-    )
+    access, auth_routes = build_access(settings, db)
+    ctx = Context(registry=registry, access=access, settings=settings, inline_reads=db.is_sqlite)
 
     async def purge_idle_uploads() -> None:
         idle = timedelta(seconds=settings.upload_ttl_seconds)
@@ -77,7 +97,8 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
             task.cancel()
             db.dispose()
 
-    app = Starlette(routes=v2_routes(ctx), exception_handlers=HANDLERS, lifespan=lifespan)
+    routes = auth_routes + v2_routes(ctx)
+    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.ctx = ctx
     app.add_middleware(ApiVersionHeader)
     return app

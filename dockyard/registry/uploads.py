@@ -114,24 +114,29 @@ class Uploads:
         self.store = store
         self.hashes = _RunningHashes()
 
-    def start(self, repository: str) -> UploadStatus:
+    def start(self, repository: str, owner: str | None = None) -> UploadStatus:
+        """Open a session bound to ``repository`` and to whoever opened it."""
         upload_id = str(uuid.uuid4())
         self.store.begin_upload(upload_id)
         try:
             with self._db.session(write=True) as session:
-                upload_rows.create(session, upload_id, repositories.ensure(session, repository))
+                repository_id = repositories.ensure(session, repository)
+                upload_rows.create(session, upload_id, repository_id, owner)
         except BaseException:
             self.store.abort(upload_id)
             raise
         return UploadStatus(upload_id, repository, 0)
 
-    def status(self, repository: str, upload_id: str) -> UploadStatus:
-        """The session, if it exists and belongs to ``repository``; else BLOB_UPLOAD_UNKNOWN."""
+    def status(self, repository: str, upload_id: str, owner: str | None = None) -> UploadStatus:
+        """The session, if it exists in ``repository`` and was opened by ``owner``.
+
+        Anything else is BLOB_UPLOAD_UNKNOWN, so a session id leaks nothing to others.
+        """
         if not _is_uuid(upload_id):
             raise _unknown(upload_id)
         with self._db.session() as session:
             record = upload_rows.find(session, upload_id)
-        if record is None or record.repository != repository:
+        if record is None or record.repository != repository or record.owner != owner:
             raise _unknown(upload_id)
         try:
             return UploadStatus(upload_id, repository, self.store.upload_size(upload_id))

@@ -11,18 +11,18 @@ from dockyard.db.models import Repository, Upload
 from dockyard.db.records import UploadRecord
 
 
-def create(conn: Connection, upload_id: str, repository_id: int) -> None:
+def create(conn: Connection, upload_id: str, repository_id: int, owner: str | None) -> None:
     now = datetime.now(UTC)
     conn.execute(
         insert(Upload).values(
-            id=upload_id, repository_id=repository_id, created_at=now, updated_at=now
+            id=upload_id, repository_id=repository_id, owner=owner, created_at=now, updated_at=now
         )
     )
 
 
 def find(conn: Connection, upload_id: str) -> UploadRecord | None:
     stmt = (
-        select(Upload.id, Upload.repository_id, Repository.name, Upload.created_at)
+        select(Upload.id, Upload.repository_id, Repository.name, Upload.owner, Upload.created_at)
         .join(Repository, Repository.id == Upload.repository_id)
         .where(Upload.id == upload_id)
     )

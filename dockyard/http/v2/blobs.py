@@ -80,9 +80,10 @@ class Endpoints:
 
     async def delete(self, request: Request) -> Response:
         name = repository(request)
-        await self.ctx.access.authorize(request, name, DELETE)
+        principal = await self.ctx.access.authorize(request, name, DELETE)
         if not self.ctx.settings.delete_enabled:
             raise RegistryError(Code.UNSUPPORTED, "deletes are disabled on this registry")
         digest = parse_digest(request.path_params["digest"])
         await run(self.ctx.registry.blobs.delete, name, digest)
+        await self.ctx.access.audit(request, principal, "delete", f"{name}@{digest}")
         return Response(status_code=202)

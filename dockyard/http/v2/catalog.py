@@ -14,8 +14,9 @@ class Endpoints:
         self.ctx = ctx
 
     async def list(self, request: Request) -> JSONResponse:
-        await self.ctx.access.authorize(request, None, CATALOG)
+        principal = await self.ctx.access.authorize(request, None, CATALOG)
         n, last = page(request, self.ctx.settings.page_size_max)
-        names, more = await self.ctx.read(self.ctx.registry.catalog.repositories, last, n)
+        visible = await self.ctx.access.readable(principal)
+        names, more = await self.ctx.read(self.ctx.registry.catalog.repositories, last, n, visible)
         headers = next_link(request.url.path, n, names[-1]) if more and names else {}
         return JSONResponse({"repositories": names}, headers=headers)

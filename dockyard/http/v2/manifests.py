@@ -55,7 +55,7 @@ class Endpoints:
 
     async def put(self, request: Request) -> Response:
         name = repository(request)
-        await self.ctx.access.authorize(request, name, PUSH)
+        principal = await self.ctx.access.authorize(request, name, PUSH)
         payload = await read_limited(request, self.manifests.max_bytes)
         content_type = request.headers.get("content-type", "")
         stored = await run(
@@ -67,12 +67,16 @@ class Endpoints:
         }
         if stored.subject is not None:
             headers["OCI-Subject"] = str(stored.subject)
+        target = f"{name}@{stored.digest}"
+        await self.ctx.access.audit(request, principal, "push", target)
         return Response(status_code=201, headers=headers)
 
     async def delete(self, request: Request) -> Response:
         name = repository(request)
-        await self.ctx.access.authorize(request, name, DELETE)
+        principal = await self.ctx.access.authorize(request, name, DELETE)
         if not self.ctx.settings.delete_enabled:
             raise RegistryError(Code.UNSUPPORTED, "deletes are disabled on this registry")
-        await run(self.manifests.delete, name, request.path_params["reference"])
+        reference = request.path_params["reference"]
+        await run(self.manifests.delete, name, reference)
+        await self.ctx.access.audit(request, principal, "delete", f"{name}:{reference}")
         return Response(status_code=202)

@@ -7,7 +7,8 @@ import re
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dockyard.http.access import PULL, PUSH
+from dockyard.auth.principal import Principal
+from dockyard.http.access import PUSH
 from dockyard.http.v2.common import Context, receive, repository, run
 from dockyard.oci.digest import Digest, parse_digest
 from dockyard.oci.errors import Code, RegistryError
@@ -58,6 +59,11 @@ def _declared_range(request: Request, status: UploadStatus) -> int | None:
     return end - start + 1
 
 
+def _owner(principal: Principal) -> str | None:
+    """Sessions are bound to who opened them (nobody in particular when auth is off)."""
+    return None if principal.is_anonymous else principal.key
+
+
 def _digest_param(request: Request) -> Digest:
     raw = request.query_params.get("digest")
     if not raw:
@@ -79,12 +85,11 @@ class Endpoints:
             source = request.query_params.get("from") or None
             if source is not None:
                 check_name(source)
-                await self.ctx.access.authorize(request, source, PULL)
             may_read = lambda repo: self.ctx.access.may_read(principal, repo)  # noqa: E731
             if await run(self.uploads.mount, name, digest, source, may_read) is not None:
                 return _created(name, digest)
         digest = _digest_param(request) if "digest" in request.query_params else None
-        status = await run(self.uploads.start, name)
+        status = await run(self.uploads.start, name, _owner(principal))
         if digest is None:
             return Response(status_code=202, headers=_session_headers(status))
         await receive(request, self.uploads.receiver(status, digest.algorithm), None)
@@ -93,15 +98,17 @@ class Endpoints:
 
     async def status(self, request: Request) -> Response:
         name = repository(request)
-        await self.ctx.access.authorize(request, name, PUSH)
-        status = await self.ctx.read(self.uploads.status, name, request.path_params["upload_id"])
+        principal = await self.ctx.access.authorize(request, name, PUSH)
+        upload_id = request.path_params["upload_id"]
+        status = await self.ctx.read(self.uploads.status, name, upload_id, _owner(principal))
         return Response(status_code=204, headers=_session_headers(status))
 
     async def append(self, request: Request) -> Response:
         """PATCH: a chunk (with Content-Range) or a stream (without)."""
         name = repository(request)
-        await self.ctx.access.authorize(request, name, PUSH)
-        status = await self.ctx.read(self.uploads.status, name, request.path_params["upload_id"])
+        principal = await self.ctx.access.authorize(request, name, PUSH)
+        upload_id = request.path_params["upload_id"]
+        status = await self.ctx.read(self.uploads.status, name, upload_id, _owner(principal))
         expected = _declared_range(request, status)
         size = await receive(request, self.uploads.receiver(status), expected)
         await run(self.uploads.touch, status.id)
@@ -111,8 +118,9 @@ class Endpoints:
     async def finish(self, request: Request) -> Response:
         """PUT ?digest=: an optional last chunk, then verify and commit."""
         name = repository(request)
-        await self.ctx.access.authorize(request, name, PUSH)
-        status = await self.ctx.read(self.uploads.status, name, request.path_params["upload_id"])
+        principal = await self.ctx.access.authorize(request, name, PUSH)
+        upload_id = request.path_params["upload_id"]
+        status = await self.ctx.read(self.uploads.status, name, upload_id, _owner(principal))
         digest = _digest_param(request)
         expected = _declared_range(request, status)
         has_body = request.headers.get("content-length", "0") != "0" or (
@@ -127,7 +135,8 @@ class Endpoints:
 
     async def cancel(self, request: Request) -> Response:
         name = repository(request)
-        await self.ctx.access.authorize(request, name, PUSH)
-        status = await self.ctx.read(self.uploads.status, name, request.path_params["upload_id"])
+        principal = await self.ctx.access.authorize(request, name, PUSH)
+        upload_id = request.path_params["upload_id"]
+        status = await self.ctx.read(self.uploads.status, name, upload_id, _owner(principal))
         await run(self.uploads.cancel, status)
         return Response(status_code=204)

@@ -1,0 +1,166 @@
+"""Users, groups, projects and memberships."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+from dockyard.admin import AdminError
+from dockyard.auth.passwords import hash_password
+from dockyard.auth.policy import ROLES
+from dockyard.config import Settings
+from dockyard.db.engine import Database
+from dockyard.db.queries import accounts
+from dockyard.db.records import ProjectRecord, UserRecord
+from dockyard.oci.names import is_valid_name
+
+# A username is one repository-name component (it is also a namespace path).
+_USERNAME = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
+VISIBILITIES = ("private", "internal", "public")
+INITIAL_ADMIN = "admin"
+
+
+def _check_username(username: str) -> None:
+    if not _USERNAME.fullmatch(username) or len(username) > 64:
+        raise AdminError(
+            f"invalid username {username!r}: lowercase letters, digits and . _ - inside"
+        )
+
+
+def create_user(
+    db: Database, username: str, email: str, password: str | None, is_admin: bool = False
+) -> UserRecord:
+    _check_username(username)
+    if password is not None and len(password) < 8:
+        raise AdminError("passwords have at least 8 characters")
+    with db.session(write=True) as conn:
+        if accounts.user_by_name(conn, username) or accounts.namespace_by_path(conn, username):
+            raise AdminError(f"the name {username!r} is taken")
+        hashed = hash_password(password) if password is not None else None
+        user_id = accounts.create_user(conn, username, email, hashed, is_admin)
+        return accounts.user_by_id(conn, user_id)
+
+
+def find_user(db: Database, username: str) -> UserRecord:
+    with db.session() as conn:
+        user = accounts.user_by_name(conn, username)
+    if user is None:
+        raise AdminError(f"no user {username!r}")
+    return user
+
+
+def list_users(db: Database) -> list[UserRecord]:
+    with db.session() as conn:
+        return accounts.list_users(conn)
+
+
+def set_user_flags(
+    db: Database, username: str, *, blocked: bool | None = None, admin: bool | None = None
+) -> UserRecord:
+    user = find_user(db, username)
+    values = {k: v for k, v in (("is_blocked", blocked), ("is_admin", admin)) if v is not None}
+    with db.session(write=True) as conn:
+        accounts.update_user(conn, user.id, **values)
+        return accounts.user_by_id(conn, user.id)
+
+
+def ensure_initial_admin(db: Database, settings: Settings) -> str | None:
+    """On first start, create 'admin'; the generated password (if any) is returned once."""
+    with db.session() as conn:
+        if accounts.count_users(conn):
+            return None
+    password = settings.admin_password or secrets.token_urlsafe(18)
+    create_user(db, INITIAL_ADMIN, "admin@localhost", password, is_admin=True)
+    if settings.admin_password:
+        return None
+    path = Path(settings.data_dir) / "initial_admin_password"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(password + "\n")
+    return password
+
+
+def _check_path(path: str, what: str) -> None:
+    if not is_valid_name(path):
+        raise AdminError(
+            f"invalid {what} path {path!r}: lowercase components like 'team/app' (each "
+            "letters and digits, separated by . _ or -)"
+        )
+
+
+def create_group(db: Database, path: str) -> str:
+    """A group; a path with slashes makes a subgroup of an existing group."""
+    _check_path(path, "group")
+    parent_path, _, _ = path.rpartition("/")
+    with db.session(write=True) as conn:
+        if accounts.namespace_by_path(conn, path) or accounts.project_by_path(conn, path):
+            raise AdminError(f"{path!r} already exists")
+        parent_id = None
+        if parent_path:
+            parent = accounts.namespace_by_path(conn, parent_path)
+            if parent is None or parent.kind != "group":
+                raise AdminError(f"no group {parent_path!r} to create {path!r} in")
+            parent_id = parent.id
+        accounts.create_group(conn, path, parent_id)
+    return path
+
+
+def create_project(db: Database, path: str, visibility: str = "private") -> ProjectRecord:
+    """A project inside an existing user namespace or group."""
+    _check_path(path, "project")
+    if visibility not in VISIBILITIES:
+        raise AdminError(f"visibility is one of {', '.join(VISIBILITIES)}")
+    namespace_path, _, _ = path.rpartition("/")
+    if not namespace_path:
+        raise AdminError("a project lives in a namespace: use 'group/project' or 'user/project'")
+    with db.session(write=True) as conn:
+        namespace = accounts.namespace_by_path(conn, namespace_path)
+        if namespace is None:
+            raise AdminError(f"no user or group {namespace_path!r}")
+        if accounts.project_by_path(conn, path) or accounts.namespace_by_path(conn, path):
+            raise AdminError(f"{path!r} already exists")
+        project_id = accounts.create_project(conn, namespace.id, path, visibility)
+        return accounts.project_by_id(conn, project_id)
+
+
+def find_project(db: Database, path: str) -> ProjectRecord:
+    with db.session() as conn:
+        project = accounts.project_by_path(conn, path)
+    if project is None:
+        raise AdminError(f"no project {path!r}")
+    return project
+
+
+def list_projects(db: Database) -> list[ProjectRecord]:
+    with db.session() as conn:
+        return accounts.list_projects(conn)
+
+
+def set_visibility(db: Database, path: str, visibility: str) -> ProjectRecord:
+    if visibility not in VISIBILITIES:
+        raise AdminError(f"visibility is one of {', '.join(VISIBILITIES)}")
+    project = find_project(db, path)
+    with db.session(write=True) as conn:
+        accounts.update_project(conn, project.id, visibility=visibility)
+        return accounts.project_by_id(conn, project.id)
+
+
+def add_member(db: Database, username: str, path: str, role: str) -> None:
+    """Give ``username`` a role in a group (inherited below it) or in a project."""
+    if role not in ROLES:
+        raise AdminError(f"role is one of {', '.join(ROLES)}")
+    user = find_user(db, username)
+    with db.session(write=True) as conn:
+        project = accounts.project_by_path(conn, path)
+        namespace = None if project else accounts.namespace_by_path(conn, path)
+        if project is None and (namespace is None or namespace.kind != "group"):
+            raise AdminError(f"no project or group {path!r}")
+        accounts.set_membership(
+            conn,
+            user.id,
+            ROLES[role],
+            project_id=project.id if project else None,
+            namespace_id=namespace.id if namespace else None,
+        )

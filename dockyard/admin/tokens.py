@@ -1,0 +1,124 @@
+"""Personal access tokens, deploy tokens and CI job tokens: create, list, revoke."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from dockyard.admin import AdminError
+from dockyard.admin.accounts import find_project, find_user
+from dockyard.auth.credentials import DEPLOY_SCOPES, JOB_USERNAME, REGISTRY_SCOPES, new_secret
+from dockyard.auth.policy import DEVELOPER
+from dockyard.db.engine import Database
+from dockyard.db.queries import accounts
+from dockyard.db.queries import tokens as token_rows
+from dockyard.db.records import TokenRecord
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just created: the secret is here once and never again."""
+
+    record: TokenRecord
+    secret: str
+    username: str
+
+
+def _scopes(scopes: list[str], allowed: frozenset[str]) -> str:
+    chosen = sorted(set(scopes))
+    unknown = [s for s in chosen if s not in allowed]
+    if not chosen or unknown:
+        raise AdminError(f"scopes are one or more of {', '.join(sorted(allowed))}")
+    return " ".join(chosen)
+
+
+def _store(db: Database, kind: str, actor: str, **values: object) -> tuple[TokenRecord, str]:
+    fresh = new_secret(kind)
+    with db.session(write=True) as conn:
+        token_id = token_rows.create(
+            conn, secret_hash=fresh.secret_hash, hint=fresh.hint, kind=kind, **values
+        )
+        token_rows.audit(conn, actor, "token_create", f"{kind} token {token_id}", None)
+        return token_rows.by_id(conn, token_id), fresh.secret
+
+
+def create_personal(
+    db: Database, username: str, name: str, scopes: list[str], expires_at: datetime | None = None
+) -> IssuedToken:
+    user = find_user(db, username)
+    record, secret = _store(
+        db,
+        "personal",
+        name=name,
+        user_id=user.id,
+        scopes=_scopes(scopes, REGISTRY_SCOPES),
+        expires_at=expires_at,
+    )
+    return IssuedToken(record, secret, user.username)
+
+
+def create_deploy(
+    db: Database,
+    path: str,
+    name: str,
+    scopes: list[str],
+    username: str | None = None,
+    expires_at: datetime | None = None,
+) -> IssuedToken:
+    """A deploy token for a project, or for every project under a group."""
+    with db.session() as conn:
+        project = accounts.project_by_path(conn, path)
+        group = None if project else accounts.namespace_by_path(conn, path)
+    if project is None and (group is None or group.kind != "group"):
+        raise AdminError(f"no project or group {path!r}")
+    login = username or f"deploy-{name}".lower()
+    record, secret = _store(
+        db,
+        "deploy",
+        name=name,
+        username=login,
+        scopes=_scopes(scopes, DEPLOY_SCOPES),
+        project_id=project.id if project else None,
+        namespace_id=group.id if group else None,
+        expires_at=expires_at,
+    )
+    return IssuedToken(record, secret, login)
+
+
+def create_job(
+    db: Database, path: str, username: str, ttl_seconds: int, actor: str = "cli"
+) -> IssuedToken:
+    """A CI job token: bound to one project, acting for ``username``, expiring on its own."""
+    project = find_project(db, path)
+    user = find_user(db, username)
+    with db.session() as conn:
+        role = accounts.best_role(conn, user.id, project)
+    if role < DEVELOPER and not user.is_admin:
+        raise AdminError(f"{username} needs Developer or above in {path} to start jobs")
+    expires = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
+    record, secret = _store(
+        db,
+        "job",
+        name=f"job for {path}",
+        user_id=user.id,
+        project_id=project.id,
+        scopes="",
+        expires_at=expires,
+    )
+    return IssuedToken(record, secret, JOB_USERNAME)
+
+
+def list_tokens(
+    db: Database, *, username: str | None = None, project: str | None = None
+) -> list[TokenRecord]:
+    user_id = find_user(db, username).id if username else None
+    project_id = find_project(db, project).id if project else None
+    with db.session() as conn:
+        return token_rows.listing(conn, user_id=user_id, project_id=project_id)
+
+
+def revoke(db: Database, token_id: int, actor: str = "cli") -> None:
+    with db.session(write=True) as conn:
+        if not token_rows.revoke(conn, token_id):
+            raise AdminError(f"no active token {token_id}")
+        token_rows.audit(conn, actor, "token_revoke", f"token {token_id}", None)

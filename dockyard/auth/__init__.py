@@ -1,0 +1,1 @@
+"""Identity and permission: who is asking, and what they may do to which repository."""

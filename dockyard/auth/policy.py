@@ -1,0 +1,96 @@
+"""The permission table: what a principal may do in a project. Pure; no I/O.
+
+| action | private project | internal project | public project |
+|---|---|---|---|
+| pull   | Reporter+       | any signed-in user | anyone         |
+| push   | Developer+      | Developer+         | Developer+     |
+| delete | Maintainer+     | Maintainer+        | Maintainer+    |
+
+Admins may do everything. A token narrows its owner's rights to its scopes; deploy
+tokens act only on their project (or group) and never delete; a CI job token acts
+with its user's rights, pulls wherever that user may, and pushes or deletes only in
+its own project.
+"""
+
+from __future__ import annotations
+
+from dockyard.auth.principal import Principal
+from dockyard.db.records import ProjectRecord
+
+GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
+ROLES = {
+    "guest": GUEST,
+    "reporter": REPORTER,
+    "developer": DEVELOPER,
+    "maintainer": MAINTAINER,
+    "owner": OWNER,
+}
+ALL = frozenset({"pull", "push", "delete"})
+NOTHING: frozenset[str] = frozenset()
+
+# What each role may do, whatever the visibility.
+ROLE_ACTIONS = {
+    0: NOTHING,
+    GUEST: NOTHING,
+    REPORTER: frozenset({"pull"}),
+    DEVELOPER: frozenset({"pull", "push"}),
+    MAINTAINER: ALL,
+    OWNER: ALL,
+}
+# What a token scope lets through.
+SCOPE_ACTIONS = {
+    "read_registry": frozenset({"pull"}),
+    "write_registry": ALL,  # still bounded by the role: delete needs Maintainer
+    "api": ALL,
+}
+
+
+def role_name(role: int) -> str:
+    return next((name for name, value in ROLES.items() if value == role), "none")
+
+
+def _visible(principal: Principal, project: ProjectRecord) -> bool:
+    """Readable without a role: public to all, internal to signed-in people."""
+    if project.visibility == "public":
+        return True
+    return project.visibility == "internal" and principal.kind in ("user", "job")
+
+
+def _person(principal: Principal, project: ProjectRecord, role: int) -> frozenset[str]:
+    if principal.is_admin:
+        return ALL
+    granted = ROLE_ACTIONS[max(r for r in ROLE_ACTIONS if r <= role)]
+    return granted | {"pull"} if _visible(principal, project) else granted
+
+
+def _scoped(actions: frozenset[str], scopes: frozenset[str] | None) -> frozenset[str]:
+    if scopes is None:
+        return actions
+    allowed = frozenset().union(*(SCOPE_ACTIONS.get(s, NOTHING) for s in scopes))
+    return actions & allowed
+
+
+def _deploy_covers(principal: Principal, project: ProjectRecord) -> bool:
+    if principal.project_id is not None:
+        return principal.project_id == project.id
+    prefix = principal.namespace_path
+    return prefix is not None and project.path.startswith(prefix + "/")
+
+
+def actions_for(principal: Principal, project: ProjectRecord | None, role: int) -> frozenset[str]:
+    """The registry actions ``principal`` may take in ``project`` (``role``: their best role)."""
+    if project is None:
+        return NOTHING
+    match principal.kind:
+        case "user":
+            return _scoped(_person(principal, project, role), principal.scopes)
+        case "job":
+            granted = _person(principal, project, role)
+            return granted if project.id == principal.project_id else granted & {"pull"}
+        case "deploy":
+            public = frozenset({"pull"}) if project.visibility == "public" else NOTHING
+            if not _deploy_covers(principal, project):
+                return public
+            return public | (_scoped(ALL, principal.scopes) - {"delete"})
+        case _:
+            return frozenset({"pull"}) if project.visibility == "public" else NOTHING

@@ -1,0 +1,33 @@
+"""Who is asking: a person, a deploy token, a CI job, or nobody."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    kind: str  # "anonymous" | "user" | "deploy" | "job"
+    name: str = ""  # username, deploy token username, or the CI username
+    user_id: int | None = None  # the person (for jobs: who started the job)
+    is_admin: bool = False
+    scopes: frozenset[str] | None = None  # token scopes; None for a password (no narrowing)
+    credential_id: int | None = None  # the token row, so revocation takes effect
+    project_id: int | None = None  # the project a job or project deploy token is bound to
+    namespace_path: str | None = None  # the group a group deploy token covers
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.kind == "anonymous"
+
+    @property
+    def key(self) -> str:
+        """Stable identity for binding upload sessions and audit lines."""
+        if self.is_anonymous:
+            return "anonymous"
+        if self.credential_id is not None:
+            return f"{self.kind}:{self.credential_id}"
+        return f"user:{self.user_id}"
+
+
+ANONYMOUS = Principal(kind="anonymous")

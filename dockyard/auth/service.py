@@ -1,0 +1,195 @@
+"""Access decisions backed by the database: log in, re-check, authorize, audit.
+
+Every decision goes through ``policy.actions_for``; this module only gathers what
+that table needs (the principal, the project a repository belongs to, the role).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from dockyard.auth import policy
+from dockyard.auth.credentials import JOB_USERNAME, hash_secret, token_kind
+from dockyard.auth.passwords import verify_password
+from dockyard.auth.principal import ANONYMOUS, Principal
+from dockyard.config import Settings
+from dockyard.db.engine import Database
+from dockyard.db.queries import accounts
+from dockyard.db.queries import tokens as token_rows
+from dockyard.db.records import TokenRecord
+from dockyard.oci.errors import Code, RegistryError
+
+RECHECK_SECONDS = 10.0
+
+
+def project_candidates(repository: str) -> list[str]:
+    """Project paths a repository may belong to: itself or up to two levels above it."""
+    parts = repository.split("/")
+    return ["/".join(parts[:k]) for k in (len(parts), len(parts) - 1, len(parts) - 2) if k >= 2]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _usable(record: TokenRecord | None, kind: str) -> bool:
+    if record is None or record.kind != kind or record.revoked_at is not None:
+        return False
+    expires = _aware(record.expires_at)
+    return expires is None or expires > datetime.now(UTC)
+
+
+class AccessService:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._settings = settings
+        self._recheck: dict[tuple[str, int | None, int | None], tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    # --- who ------------------------------------------------------------------------
+
+    def login(self, username: str, secret: str, client: str | None) -> Principal:
+        """The principal behind Basic credentials, or 401 (429 while locked out)."""
+        keys = [f"user:{username.lower()}"[:300], f"addr:{client or '-'}"]
+        window = datetime.now(UTC) - timedelta(seconds=self._settings.login_window_seconds)
+        with self._db.session() as conn:
+            if any(
+                token_rows.failures(conn, k, window) >= self._settings.login_max_failures
+                for k in keys
+            ):
+                raise RegistryError(Code.TOOMANYREQUESTS, "too many failed logins; try later")
+            principal = self._check(conn, username, secret)
+        with self._db.session(write=True) as conn:
+            if principal is None:
+                for key in keys:
+                    token_rows.record_failure(conn, key, window)
+                token_rows.audit(conn, username, "login_failed", "registry", client)
+                raise RegistryError(Code.UNAUTHORIZED, "invalid username or password")
+            token_rows.clear_failures(conn, keys[0])
+            if principal.credential_id is not None:
+                token_rows.mark_used(conn, principal.credential_id)
+            elif principal.user_id is not None:
+                accounts.update_user(conn, principal.user_id, last_login_at=datetime.now(UTC))
+            token_rows.audit(conn, principal.name, "login", "registry", client, principal.kind)
+        return principal
+
+    def _check(self, conn: object, username: str, secret: str) -> Principal | None:
+        kind = token_kind(secret)
+        if kind is None:
+            user = accounts.user_by_name(conn, username)
+            ok = verify_password(user.password_hash if user else None, secret)
+            if not ok or user is None or user.is_blocked:
+                return None
+            return Principal("user", user.username, user.id, user.is_admin)
+        record = token_rows.by_hash(conn, hash_secret(secret))
+        if not _usable(record, kind):
+            return None
+        principal = self._from_token(conn, record)
+        return principal if principal is not None and principal.name == username else None
+
+    def _from_token(self, conn: object, record: TokenRecord) -> Principal | None:
+        scopes = frozenset(record.scopes.split())
+        if record.kind == "deploy":
+            group = (
+                accounts.namespace_path(conn, record.namespace_id) if record.namespace_id else None
+            )
+            return Principal(
+                "deploy",
+                record.username or "",
+                None,
+                False,
+                scopes,
+                record.id,
+                record.project_id,
+                group,
+            )
+        user = accounts.user_by_id(conn, record.user_id) if record.user_id else None
+        if user is None or user.is_blocked:
+            return None
+        if record.kind == "job":
+            return Principal(
+                "job", JOB_USERNAME, user.id, user.is_admin, None, record.id, record.project_id
+            )
+        return Principal("user", user.username, user.id, user.is_admin, scopes, record.id)
+
+    def claims_for(self, principal: Principal) -> dict[str, object]:
+        """What a bearer token must carry to find its principal again."""
+        return {"kind": principal.kind, "uid": principal.user_id, "cid": principal.credential_id}
+
+    def from_claims(self, claims: dict[str, object]) -> Principal | None:
+        """The principal a token was issued to, if still valid (re-checked every few seconds)."""
+        kind = claims.get("kind")
+        if kind == "anonymous":
+            return ANONYMOUS
+        uid, cid = claims.get("uid"), claims.get("cid")
+        if (
+            not isinstance(kind, str)
+            or not (uid is None or isinstance(uid, int))
+            or not (cid is None or isinstance(cid, int))
+        ):
+            return None
+        cache_key = (kind, uid, cid)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._recheck.get(cache_key)
+        if cached and cached[0] > now:
+            return cached[1]
+        principal = self._lookup(kind, uid, cid)
+        with self._lock:
+            if len(self._recheck) > 10_000:
+                self._recheck.clear()
+            self._recheck[cache_key] = (now + RECHECK_SECONDS, principal)
+        return principal
+
+    def _lookup(self, kind: str, uid: int | None, cid: int | None) -> Principal | None:
+        with self._db.session() as conn:
+            if cid is not None:
+                record = token_rows.by_id(conn, cid)
+                if record is None or not _usable(record, record.kind):
+                    return None
+                principal = self._from_token(conn, record)
+                return principal if principal is not None and principal.kind == kind else None
+            user = accounts.user_by_id(conn, uid) if uid is not None else None
+            if kind != "user" or user is None or user.is_blocked:
+                return None
+            return Principal("user", user.username, user.id, user.is_admin)
+
+    # --- what -----------------------------------------------------------------------
+
+    def actions(self, principal: Principal, repository: str) -> frozenset[str]:
+        """What ``principal`` may do to ``repository`` right now."""
+        with self._db.session() as conn:
+            project = accounts.longest_project(conn, project_candidates(repository))
+            if project is None:
+                return policy.NOTHING
+            role = accounts.best_role(conn, principal.user_id, project) if principal.user_id else 0
+        return policy.actions_for(principal, project, role)
+
+    def readable(self, principal: Principal) -> Callable[[str], bool]:
+        """A predicate over repository names: may ``principal`` pull from it?"""
+        if principal.is_admin:
+            return lambda _name: True
+        with self._db.session() as conn:
+            projects = accounts.list_projects(conn)
+            roles = accounts.roles_by_project(conn, principal.user_id) if principal.user_id else {}
+        known = {p.path for p in projects}
+        readable = {
+            p.path
+            for p in projects
+            if "pull" in policy.actions_for(principal, p, roles.get(p.path, 0))
+        }
+
+        def may_read(name: str) -> bool:
+            for candidate in project_candidates(name):
+                if candidate in known:
+                    return candidate in readable
+            return False
+
+        return may_read
+
+    def audit(self, principal: Principal, action: str, target: str, client: str | None) -> None:
+        with self._db.session(write=True) as conn:
+            token_rows.audit(conn, principal.name or "anonymous", action, target, client)

@@ -1,0 +1,39 @@
+"""Tables as SQLAlchemy mapped classes: shape only, no behaviour."""
+
+from dockyard.db.models.accounts import (
+    AuditEvent,
+    LoginFailure,
+    Membership,
+    Namespace,
+    Project,
+    Token,
+    User,
+)
+from dockyard.db.models.base import Base
+from dockyard.db.models.registry import (
+    Blob,
+    Manifest,
+    ManifestReference,
+    Repository,
+    RepositoryBlob,
+    Tag,
+    Upload,
+)
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Blob",
+    "LoginFailure",
+    "Manifest",
+    "ManifestReference",
+    "Membership",
+    "Namespace",
+    "Project",
+    "Repository",
+    "RepositoryBlob",
+    "Tag",
+    "Token",
+    "Upload",
+    "User",
+]
