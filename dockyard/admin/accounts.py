@@ -164,3 +164,9 @@ def add_member(db: Database, username: str, path: str, role: str) -> None:
             project_id=project.id if project else None,
             namespace_id=namespace.id if namespace else None,
         )
+
+
+def find_group_or_none(db: Database, path: str) -> str | None:
+    with db.session() as conn:
+        namespace = accounts.namespace_by_path(conn, path)
+    return namespace.path if namespace and namespace.kind == "group" else None

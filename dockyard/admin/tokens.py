@@ -43,12 +43,18 @@ def _store(db: Database, kind: str, actor: str, **values: object) -> tuple[Token
 
 
 def create_personal(
-    db: Database, username: str, name: str, scopes: list[str], expires_at: datetime | None = None
+    db: Database,
+    username: str,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    actor: str = "cli",
 ) -> IssuedToken:
     user = find_user(db, username)
     record, secret = _store(
         db,
         "personal",
+        actor,
         name=name,
         user_id=user.id,
         scopes=_scopes(scopes, REGISTRY_SCOPES),
@@ -64,6 +70,7 @@ def create_deploy(
     scopes: list[str],
     username: str | None = None,
     expires_at: datetime | None = None,
+    actor: str = "cli",
 ) -> IssuedToken:
     """A deploy token for a project, or for every project under a group."""
     with db.session() as conn:
@@ -75,6 +82,7 @@ def create_deploy(
     record, secret = _store(
         db,
         "deploy",
+        actor,
         name=name,
         username=login,
         scopes=_scopes(scopes, DEPLOY_SCOPES),
@@ -99,6 +107,7 @@ def create_job(
     record, secret = _store(
         db,
         "job",
+        actor,
         name=f"job for {path}",
         user_id=user.id,
         project_id=project.id,

@@ -53,21 +53,22 @@ class AccessService:
 
     def login(self, username: str, secret: str, client: str | None) -> Principal:
         """The principal behind Basic credentials, or 401 (429 while locked out)."""
-        keys = [f"user:{username.lower()}"[:300], f"addr:{client or '-'}"]
+        # An address may be shared (NAT, CI runners), so it gets more room than an account.
+        limit = self._settings.login_max_failures
+        limits = {f"user:{username.lower()}"[:300]: limit, f"addr:{client or '-'}": 5 * limit}
+        keys = list(limits)
         window = datetime.now(UTC) - timedelta(seconds=self._settings.login_window_seconds)
         with self._db.session() as conn:
-            if any(
-                token_rows.failures(conn, k, window) >= self._settings.login_max_failures
-                for k in keys
-            ):
+            if any(token_rows.failures(conn, k, window) >= n for k, n in limits.items()):
                 raise RegistryError(Code.TOOMANYREQUESTS, "too many failed logins; try later")
             principal = self._check(conn, username, secret)
-        with self._db.session(write=True) as conn:
-            if principal is None:
+        if principal is None:
+            with self._db.session(write=True) as conn:  # committed before we refuse
                 for key in keys:
                     token_rows.record_failure(conn, key, window)
                 token_rows.audit(conn, username, "login_failed", "registry", client)
-                raise RegistryError(Code.UNAUTHORIZED, "invalid username or password")
+            raise RegistryError(Code.UNAUTHORIZED, "invalid username or password")
+        with self._db.session(write=True) as conn:
             token_rows.clear_failures(conn, keys[0])
             if principal.credential_id is not None:
                 token_rows.mark_used(conn, principal.credential_id)
