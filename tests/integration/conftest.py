@@ -36,6 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DISTRIBUTION_BIN = "/usr/bin/docker-registry"
 READY_TIMEOUT = 20.0
 SERVER_KINDS = ("dockyard", "distribution")
+ADMIN_PASSWORD = "integration-admin-password"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -64,8 +65,9 @@ class LiveServer:
     to the supervisor alone would leave them holding the port.
     """
 
-    def __init__(self, kind: str, root: Path, database_url: str) -> None:
+    def __init__(self, kind: str, root: Path, database_url: str, auth: str = "none") -> None:
         self.kind = kind
+        self.auth = auth
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.host}"
@@ -78,17 +80,36 @@ class LiveServer:
         self._proc: subprocess.Popen[bytes] | None = None
         self.checked_upto = 0  # log offset already searched for tracebacks
 
-    def _command(self) -> tuple[list[str], dict[str, str]]:
+    def env(self) -> dict[str, str]:
+        """The environment the server (and the dockyard CLI pointed at it) runs with."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
-        env["PYTHONUNBUFFERED"] = "1"
-        if self.kind == "distribution":
-            return [DISTRIBUTION_BIN, "serve", str(self._distribution_config())], env
         env.update(
+            PYTHONUNBUFFERED="1",
             DOCKYARD_LISTEN=self.host,
             DOCKYARD_DATA_DIR=str(self.data_dir),
             DOCKYARD_DATABASE_URL=self.database_url,
-            DOCKYARD_AUTH="none",
+            DOCKYARD_AUTH=self.auth,
+            DOCKYARD_ADMIN_PASSWORD=ADMIN_PASSWORD,
         )
+        return env
+
+    def cli(self, *args: str) -> str:
+        """Run ``dockyard ARGS`` against this server's data, as an operator would."""
+        done = subprocess.run(
+            [sys.executable, "-m", "dockyard", *args],
+            cwd=REPO_ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, f"dockyard {' '.join(args)}: {done.stdout}{done.stderr}"
+        return done.stdout
+
+    def _command(self) -> tuple[list[str], dict[str, str]]:
+        env = self.env()
+        if self.kind == "distribution":
+            return [DISTRIBUTION_BIN, "serve", str(self._distribution_config())], env
         if os.environ.get("DOCKYARD_TEST_WORKERS"):  # e.g. 2, to race across processes
             env["DOCKYARD_WORKERS"] = os.environ["DOCKYARD_TEST_WORKERS"]
         return [sys.executable, "-m", "dockyard", "serve"], env
@@ -139,7 +160,7 @@ class LiveServer:
                 )
             try:
                 resp = httpx.get(self.url + "/v2/", timeout=1.0, trust_env=False)
-                if resp.status_code == 200:
+                if resp.status_code == 200 or (resp.status_code == 401 and self.auth != "none"):
                     return
                 last = f"GET /v2/ -> {resp.status_code} {resp.text[:200]}"
             except httpx.TransportError as exc:
@@ -229,6 +250,29 @@ def live_server(
         server.stop()
     # Catches what no single test was blamed for: late log lines and shutdown.
     fail_on_traceback(server.log()[server.checked_upto :], "after the last test or at shutdown")
+
+
+@pytest.fixture(scope="session")
+def auth_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """Dockyard with its default, token auth (the private registry people run)."""
+    server = LiveServer(
+        "dockyard", tmp_path_factory.mktemp("auth-server"), _database_url(request), auth="token"
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    fail_on_traceback(server.log(), "in the token-auth server")
+
+
+@pytest.fixture(scope="session")
+def auth_sandbox(
+    auth_server: LiveServer, tmp_path_factory: pytest.TempPathFactory
+) -> ClientSandbox:
+    return ClientSandbox(auth_server.host, tmp_path_factory.mktemp("auth-clients"))
 
 
 def fail_on_traceback(log: str, when: str) -> None:
