@@ -69,6 +69,9 @@ def setup(config: Path | None = CONFIG) -> None:
         return
     ensure_signing_key(settings.signing_key_path)
     password = ensure_initial_admin(database, settings)
+    saved = settings.data_dir / "initial_admin_password"
+    if not password and saved.exists():
+        typer.echo(f"The first admin password is in {saved} (user 'admin').")
     if password:
         where = settings.data_dir / "initial_admin_password"
         typer.echo(
