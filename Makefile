@@ -22,7 +22,7 @@ system:
 	bash scripts/ensure-system.sh
 
 lint: install
-	$(VENV)/bin/ruff check dockyard tests bench
+	$(VENV)/bin/ruff check dockyard tests $(wildcard bench)
 	$(VENV)/bin/lint-imports
 
 test: install system lint
