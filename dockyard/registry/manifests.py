@@ -49,12 +49,12 @@ def _unknown(reference: str) -> RegistryError:
     return RegistryError(Code.MANIFEST_UNKNOWN, detail={"reference": reference[:300]})
 
 
-def _check_references(session: object, repository_id: int, manifest: Manifest) -> None:
-    """Every blob and child manifest must already be in this repository."""
+def _check_references(session: object, repository_id: int, manifest: Manifest) -> int:
+    """Every blob and child manifest must already be in this repository; the total size."""
     wanted = {str(d.digest): d for d in manifest.blobs}
     found = blob_rows.linked_in(session, repository_id, list(wanted)) if wanted else {}
     children = [str(d.digest) for d in manifest.manifests]
-    present = manifest_rows.existing(session, repository_id, children) if children else set()
+    present = manifest_rows.existing(session, repository_id, children) if children else {}
     missing = [d for d in wanted if d not in found] + [d for d in children if d not in present]
     if missing:
         raise RegistryError(
@@ -69,6 +69,18 @@ def _check_references(session: object, repository_id: int, manifest: Manifest) -
                 "a descriptor's size does not match the blob",
                 {"digest": digest, "declared": descriptor.size, "actual": found[digest]},
             )
+    return manifest.size + sum(found.values()) + sum(present.values())
+
+
+def _platforms(manifest: Manifest) -> str | None:
+    """'os/arch[/variant]' of an index's children, for listings."""
+    names = []
+    for child in manifest.manifests:
+        platform = child.platform or {}
+        if isinstance(platform.get("os"), str) and isinstance(platform.get("architecture"), str):
+            parts = [platform["os"], platform["architecture"], platform.get("variant")]
+            names.append("/".join(p for p in parts if isinstance(p, str) and p))
+    return json.dumps(names) if names else None
 
 
 class Manifests:
@@ -93,7 +105,7 @@ class Manifests:
         references.update({str(d.digest): "manifest" for d in manifest.manifests})
         with self._db.session(write=True) as session:
             repository_id = repositories.ensure(session, repository)
-            _check_references(session, repository_id, manifest)
+            total_size = _check_references(session, repository_id, manifest)
             manifest_id = manifest_rows.store(
                 session,
                 repository_id,
@@ -105,6 +117,8 @@ class Manifests:
                 annotations=json.dumps(manifest.annotations) if manifest.annotations else None,
                 payload=payload,
                 references=references,
+                total_size=total_size,
+                platforms=_platforms(manifest),
             )
             if ref.tag is not None:
                 tag_rows.point(session, repository_id, ref.tag, manifest_id)

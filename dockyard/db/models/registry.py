@@ -25,6 +25,10 @@ class Repository(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(NAME, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # None while healthy; "delete_scheduled" | "delete_ongoing" | "delete_failed" once asked
+    status: Mapped[str | None] = mapped_column(String(20), index=True)
+    delete_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Blob(Base):
@@ -64,6 +68,9 @@ class Manifest(Base):
     config_digest: Mapped[str | None] = mapped_column(DIGEST)
     annotations: Mapped[str | None] = mapped_column(Text)
     size: Mapped[int] = mapped_column(BigInteger)
+    # The manifest plus everything it references, children included (what a pull moves).
+    total_size: Mapped[int | None] = mapped_column(BigInteger)
+    platforms: Mapped[str | None] = mapped_column(Text)  # JSON list of "os/arch" (indexes)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -81,6 +88,7 @@ class ManifestReference(Base):
 
 class Tag(Base):
     __tablename__ = "tags"
+    __table_args__ = (Index("ix_tags_pushed", "repository_id", "updated_at", "name"),)
     repository_id: Mapped[int] = mapped_column(
         ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
     )

@@ -37,11 +37,12 @@ def by_tag(conn: Connection, repository: str, tag: str) -> ManifestRecord | None
     return ManifestRecord(*row) if row else None
 
 
-def existing(conn: Connection, repository_id: int, digests: list[str]) -> set[str]:
-    stmt = select(Manifest.digest).where(
+def existing(conn: Connection, repository_id: int, digests: list[str]) -> dict[str, int]:
+    """Digest -> total size of those of ``digests`` stored in the repository."""
+    stmt = select(Manifest.digest, Manifest.total_size, Manifest.size).where(
         Manifest.repository_id == repository_id, Manifest.digest.in_(digests)
     )
-    return set(conn.scalars(stmt))
+    return {digest: total or size for digest, total, size in conn.execute(stmt)}
 
 
 def store(
@@ -56,6 +57,8 @@ def store(
     annotations: str | None,
     payload: bytes,
     references: dict[str, str],
+    total_size: int,
+    platforms: str | None,
 ) -> int:
     """Insert the manifest (idempotent on repository+digest) and its references; its id."""
     stmt = insert_for(conn, Manifest).values(
@@ -67,6 +70,8 @@ def store(
         config_digest=config_digest,
         annotations=annotations,
         size=len(payload),
+        total_size=total_size,
+        platforms=platforms,
         payload=payload,
         created_at=datetime.now(UTC),
     )
