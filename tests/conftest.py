@@ -85,3 +85,7 @@ def make_client(backend: str, make_app: Callable[..., Any]) -> Iterator[Callable
 @pytest.fixture
 def repo() -> str:
     return f"t/{uuid.uuid4().hex[:8]}"
+
+
+# Registries with token auth on, shared by tests/auth, tests/api and tests/ui.
+from tests.support.auth_registry import make_auth_registry, registry  # noqa: E402,F401

@@ -9,3 +9,7 @@ from __future__ import annotations
 
 class AdminError(ValueError):
     """A request that cannot be carried out, with a message fit for the user."""
+
+
+class NotFound(AdminError):
+    """What the request names does not exist (or the caller may not know it does)."""

@@ -6,12 +6,12 @@ import re
 import secrets
 from pathlib import Path
 
-from dockyard.admin import AdminError
+from dockyard.admin import AdminError, NotFound
 from dockyard.auth.passwords import hash_password
 from dockyard.auth.policy import ROLES
 from dockyard.config import Settings
 from dockyard.db.engine import Database
-from dockyard.db.queries import accounts
+from dockyard.db.queries import accounts, management
 from dockyard.db.records import ProjectRecord, UserRecord
 from dockyard.oci.names import is_valid_name
 
@@ -46,7 +46,7 @@ def find_user(db: Database, username: str) -> UserRecord:
     with db.session() as conn:
         user = accounts.user_by_name(conn, username)
     if user is None:
-        raise AdminError(f"no user {username!r}")
+        raise NotFound(f"no user {username!r}")
     return user
 
 
@@ -101,7 +101,7 @@ def create_group(db: Database, path: str) -> str:
         if parent_path:
             parent = accounts.namespace_by_path(conn, parent_path)
             if parent is None or parent.kind != "group":
-                raise AdminError(f"no group {parent_path!r} to create {path!r} in")
+                raise NotFound(f"no group {parent_path!r} to create {path!r} in")
             parent_id = parent.id
         accounts.create_group(conn, path, parent_id)
     return path
@@ -118,7 +118,7 @@ def create_project(db: Database, path: str, visibility: str = "private") -> Proj
     with db.session(write=True) as conn:
         namespace = accounts.namespace_by_path(conn, namespace_path)
         if namespace is None:
-            raise AdminError(f"no user or group {namespace_path!r}")
+            raise NotFound(f"no user or group {namespace_path!r}")
         if accounts.project_by_path(conn, path) or accounts.namespace_by_path(conn, path):
             raise AdminError(f"{path!r} already exists")
         project_id = accounts.create_project(conn, namespace.id, path, visibility)
@@ -129,7 +129,7 @@ def find_project(db: Database, path: str) -> ProjectRecord:
     with db.session() as conn:
         project = accounts.project_by_path(conn, path)
     if project is None:
-        raise AdminError(f"no project {path!r}")
+        raise NotFound(f"no project {path!r}")
     return project
 
 
@@ -156,7 +156,7 @@ def add_member(db: Database, username: str, path: str, role: str) -> None:
         project = accounts.project_by_path(conn, path)
         namespace = None if project else accounts.namespace_by_path(conn, path)
         if project is None and (namespace is None or namespace.kind != "group"):
-            raise AdminError(f"no project or group {path!r}")
+            raise NotFound(f"no project or group {path!r}")
         accounts.set_membership(
             conn,
             user.id,
@@ -170,3 +170,52 @@ def find_group_or_none(db: Database, path: str) -> str | None:
     with db.session() as conn:
         namespace = accounts.namespace_by_path(conn, path)
     return namespace.path if namespace and namespace.kind == "group" else None
+
+
+def _target(conn: object, path: str) -> dict[str, int]:
+    """A project or group path as membership keyword arguments."""
+    project = accounts.project_by_path(conn, path)
+    if project is not None:
+        return {"project_id": project.id}
+    namespace = accounts.namespace_by_path(conn, path)
+    if namespace is None or namespace.kind != "group":
+        raise NotFound(f"no project or group {path!r}")
+    return {"namespace_id": namespace.id}
+
+
+def list_members(db: Database, path: str) -> list[tuple[str, str]]:
+    """Direct members of a project or group with their role names."""
+    with db.session() as conn:
+        rows = accounts.members(conn, **_target(conn, path))
+    names = {value: name for name, value in ROLES.items()}
+    return [(username, names.get(role, "guest")) for username, role in rows]
+
+
+def remove_member(db: Database, username: str, path: str) -> None:
+    user = find_user(db, username)
+    with db.session(write=True) as conn:
+        if not accounts.remove_membership(conn, user.id, **_target(conn, path)):
+            raise NotFound(f"{username} is not a direct member of {path}")
+
+
+def delete_project(db: Database, path: str) -> None:
+    """The project and its memberships and tokens (its images go with scheduled deletes)."""
+    project = find_project(db, path)
+    with db.session(write=True) as conn:
+        for repository in management.repositories(conn, [path]):
+            management.schedule_deletion(conn, repository.id)
+        accounts.delete_project(conn, project.id)
+
+
+def list_groups(db: Database) -> list[str]:
+    with db.session() as conn:
+        return [g.path for g in accounts.groups(conn)]
+
+
+def role_on(db: Database, user_id: int, path: str) -> int:
+    """A user's best role on a project (or a group) path."""
+    with db.session() as conn:
+        project = accounts.project_by_path(conn, path)
+        if project is not None:
+            return accounts.best_role(conn, user_id, project)
+        return accounts.group_role(conn, user_id, path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from dockyard.admin import AdminError
+from dockyard.admin import AdminError, NotFound
 from dockyard.admin.accounts import find_project, find_user
 from dockyard.auth.credentials import DEPLOY_SCOPES, JOB_USERNAME, REGISTRY_SCOPES, new_secret
 from dockyard.auth.policy import DEVELOPER
@@ -77,7 +77,7 @@ def create_deploy(
         project = accounts.project_by_path(conn, path)
         group = None if project else accounts.namespace_by_path(conn, path)
     if project is None and (group is None or group.kind != "group"):
-        raise AdminError(f"no project or group {path!r}")
+        raise NotFound(f"no project or group {path!r}")
     login = username or f"deploy-{name}".lower()
     record, secret = _store(
         db,
@@ -129,5 +129,5 @@ def list_tokens(
 def revoke(db: Database, token_id: int, actor: str = "cli") -> None:
     with db.session(write=True) as conn:
         if not token_rows.revoke(conn, token_id):
-            raise AdminError(f"no active token {token_id}")
+            raise NotFound(f"no active token {token_id}")
         token_rows.audit(conn, actor, "token_revoke", f"token {token_id}", None)

@@ -94,3 +94,42 @@ def actions_for(principal: Principal, project: ProjectRecord | None, role: int) 
             return public | (_scoped(ALL, principal.scopes) - {"delete"})
         case _:
             return frozenset({"pull"}) if project.visibility == "public" else NOTHING
+
+
+def project_abilities(principal: Principal, project: ProjectRecord, role: int) -> frozenset[str]:
+    """What the management API and UI let ``principal`` do with a project.
+
+    read/push/delete follow the registry table above; managing members and deploy
+    tokens takes Maintainer, changing visibility or deleting the project takes Owner,
+    and starting CI jobs takes Developer. Only people (not deploy tokens) manage.
+    """
+    actions = actions_for(principal, project, role)
+    abilities = {
+        name
+        for name, action in (("read", "pull"), ("push", "push"), ("delete", "delete"))
+        if action in actions
+    }
+    person = principal.kind == "user"
+    if person and (principal.is_admin or role >= MAINTAINER):
+        abilities |= {"manage_members", "manage_tokens"}
+    if person and (principal.is_admin or role >= OWNER):
+        abilities.add("admin")
+    if person and "read" in abilities and (principal.is_admin or role >= DEVELOPER):
+        abilities.add("start_jobs")
+    return frozenset(abilities)
+
+
+def group_abilities(principal: Principal, role: int) -> frozenset[str]:
+    """Members see a group; Maintainers manage its members and subgroups; Owners more."""
+    if principal.kind != "user":
+        return NOTHING
+    if principal.is_admin:
+        return frozenset({"read", "manage", "admin"})
+    abilities = set()
+    if role >= GUEST:
+        abilities.add("read")
+    if role >= MAINTAINER:
+        abilities.add("manage")
+    if role >= OWNER:
+        abilities.add("admin")
+    return frozenset(abilities)

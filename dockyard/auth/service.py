@@ -19,7 +19,7 @@ from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.db.queries import accounts
 from dockyard.db.queries import tokens as token_rows
-from dockyard.db.records import TokenRecord
+from dockyard.db.records import ProjectRecord, TokenRecord
 from dockyard.oci.errors import Code, RegistryError
 
 RECHECK_SECONDS = 10.0
@@ -194,3 +194,53 @@ class AccessService:
     def audit(self, principal: Principal, action: str, target: str, client: str | None) -> None:
         with self._db.session(write=True) as conn:
             token_rows.audit(conn, principal.name or "anonymous", action, target, client)
+
+    # --- management ---------------------------------------------------------------
+
+    def principal_for_secret(self, secret: str) -> Principal | None:
+        """The principal behind a bare token (REST API headers); None if not usable."""
+        kind = token_kind(secret)
+        if kind is None:
+            return None
+        with self._db.session() as conn:
+            record = token_rows.by_hash(conn, hash_secret(secret))
+            if not _usable(record, kind):
+                return None
+            principal = self._from_token(conn, record)
+        if principal is not None:
+            with self._db.session(write=True) as conn:
+                token_rows.mark_used(conn, record.id)
+        return principal
+
+    def user_principal(self, user_id: int) -> Principal | None:
+        """A signed-in person (web session), if still allowed in."""
+        return self._lookup("user", user_id, None)
+
+    def project_abilities(self, principal: Principal, path: str) -> frozenset[str]:
+        with self._db.session() as conn:
+            project = accounts.project_by_path(conn, path)
+            if project is None:
+                return policy.NOTHING
+            role = accounts.best_role(conn, principal.user_id, project) if principal.user_id else 0
+        return policy.project_abilities(principal, project, role)
+
+    def group_abilities(self, principal: Principal, path: str) -> frozenset[str]:
+        if principal.user_id is None:
+            return policy.NOTHING
+        with self._db.session() as conn:
+            if accounts.namespace_by_path(conn, path) is None:
+                return policy.NOTHING
+            role = accounts.group_role(conn, principal.user_id, path)
+        return policy.group_abilities(principal, role)
+
+    def visible_projects(self, principal: Principal) -> list[tuple[ProjectRecord, frozenset[str]]]:
+        """Every project the caller may read, with what else they may do there."""
+        with self._db.session() as conn:
+            projects = accounts.list_projects(conn)
+            roles = accounts.roles_by_project(conn, principal.user_id) if principal.user_id else {}
+        found = []
+        for project in projects:
+            abilities = policy.project_abilities(principal, project, roles.get(project.path, 0))
+            if "read" in abilities:
+                found.append((project, abilities))
+        return found

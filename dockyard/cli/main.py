@@ -43,7 +43,7 @@ def serve(
     subprocess.run([sys.executable, "-m", "dockyard", "setup"], check=True)
     typer.echo(f"Dockyard listening on http://{settings.listen} (data in {settings.data_dir})")
     Server(
-        "dockyard.http.asgi:app",
+        "dockyard.cli.asgi:app",
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,

@@ -5,28 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dockyard.admin.registry import RegistryAdmin
 from dockyard.auth.registry_tokens import TokenSigner, ensure_signing_key
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.http.access import AccessPolicy, OpenAccess, TokenAccess
+from dockyard.http.api.app import build_api
+from dockyard.http.api.deps import Api
 from dockyard.http.errors import HANDLERS
 from dockyard.http.token import TokenEndpoint
 from dockyard.http.v2 import routes as v2_routes
-from dockyard.http.v2.common import Context, run
-from dockyard.registry import build_registry
+from dockyard.http.v2.common import Context
+from dockyard.registry import Registry, build_registry
 from dockyard.storage import open_store
 
 log = logging.getLogger("dockyard")
 API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
-PURGE_EVERY = 600.0
 
 
 class ApiVersionHeader:
@@ -48,19 +49,22 @@ class ApiVersionHeader:
         await self.app(scope, receive, send_with_header)
 
 
-def build_access(settings: Settings, db: Database) -> tuple[AccessPolicy, list[Route]]:
+def build_access(
+    settings: Settings, db: Database
+) -> tuple[AccessPolicy, AccessService | None, list[Route]]:
     """The access policy the settings ask for, and the routes it brings (/jwt/auth)."""
     match settings.auth:
         case "none":
-            return OpenAccess(), []
+            return OpenAccess(), None, []
         case "token":
             ensure_signing_key(settings.signing_key_path)
             signer = TokenSigner(
                 settings.signing_key_path, settings.token_issuer, settings.token_service
             )
-            access = TokenAccess(AccessService(db, settings), signer, settings)
+            service = AccessService(db, settings)
+            access = TokenAccess(service, signer, settings)
             endpoint = TokenEndpoint(access)
-            return access, [
+            return access, service, [
                 Route("/jwt/auth", endpoint.get, methods=["GET"]),
                 Route("/jwt/auth", endpoint.post, methods=["POST"]),
             ]
@@ -68,36 +72,38 @@ def build_access(settings: Settings, db: Database) -> tuple[AccessPolicy, list[R
             raise ValueError(f"unknown auth mode {other!r} (known: token, none)")
 
 
-def create_app(settings: Settings, *, migrate: bool = True) -> Starlette:
-    """Build stores, sessions and routes explicitly from settings."""
+def create_app(
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    background: Callable[[Database, Registry], list[Callable[[], Awaitable[None]]]] | None = None,
+) -> Starlette:
+    """Build stores, sessions and routes explicitly from settings.
+
+    ``background`` gives the loops (purges, deletions) this process should run while it
+    serves; the server entry point passes the workers' list, tests may pass none.
+    """
     db = Database(settings.effective_database_url)
     if migrate:
         db.migrate()
-    registry = build_registry(settings, db, open_store(settings))
-    access, auth_routes = build_access(settings, db)
+    store = open_store(settings)
+    registry = build_registry(settings, db, store)
+    access, service, auth_routes = build_access(settings, db)
+    api = build_api(Api(db, settings, service, RegistryAdmin(db, store)))
     ctx = Context(registry=registry, access=access, settings=settings, inline_reads=db.is_sqlite)
-
-    async def purge_idle_uploads() -> None:
-        idle = timedelta(seconds=settings.upload_ttl_seconds)
-        while True:
-            try:
-                purged = await run(registry.uploads.purge_idle, idle)
-                if purged:
-                    log.info("purged %d idle upload sessions", purged)
-            except Exception:
-                log.exception("purging idle uploads failed")
-            await asyncio.sleep(PURGE_EVERY)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(purge_idle_uploads())
+        loops = background(db, registry) if background else []
+        tasks = [asyncio.create_task(loop()) for loop in loops]
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
             db.dispose()
 
-    routes = auth_routes + v2_routes(ctx)
+    routes = [*auth_routes, Mount("/api/v1", app=api), *v2_routes(ctx)]
     app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.ctx = ctx
     app.add_middleware(ApiVersionHeader)

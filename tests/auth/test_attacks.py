@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from dockyard.auth.registry_tokens import TokenSigner
-from tests.auth.conftest import AuthRegistry
+from tests.support.auth_registry import AuthRegistry
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 

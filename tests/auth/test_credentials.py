@@ -13,7 +13,7 @@ from dockyard.admin import accounts
 from dockyard.admin import tokens as admin_tokens
 from dockyard.auth.credentials import JOB_USERNAME
 from dockyard.db.queries import tokens as token_rows
-from tests.auth.conftest import AuthRegistry
+from tests.support.auth_registry import AuthRegistry
 
 
 def access_of(token: str) -> list[dict]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.auth.conftest import AuthRegistry, User
+from tests.support.auth_registry import AuthRegistry, User
 
 ROLES = ["anonymous", "nonmember", "guest", "reporter", "developer", "maintainer", "owner", "admin"]
 VISIBILITIES = ["private", "internal", "public"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Membership, Namespace, Project, User
@@ -214,3 +214,64 @@ def ancestor_paths(project_path: str) -> list[str]:
 
 def namespace_path(conn: Connection, namespace_id: int) -> str | None:
     return conn.scalar(select(Namespace.path).where(Namespace.id == namespace_id))
+
+
+def members(
+    conn: Connection, *, project_id: int | None = None, namespace_id: int | None = None
+) -> list[tuple[str, int]]:
+    """(username, role) of direct members of one project or group."""
+    target = (
+        Membership.project_id == project_id
+        if project_id is not None
+        else Membership.namespace_id == namespace_id
+    )
+    stmt = (
+        select(User.username, Membership.role)
+        .join(User, User.id == Membership.user_id)
+        .where(target)
+        .order_by(User.username)
+    )
+    return [(name, role) for name, role in conn.execute(stmt)]
+
+
+def remove_membership(
+    conn: Connection,
+    user_id: int,
+    *,
+    project_id: int | None = None,
+    namespace_id: int | None = None,
+) -> bool:
+    target = (
+        Membership.project_id == project_id
+        if project_id is not None
+        else Membership.namespace_id == namespace_id
+    )
+    return bool(
+        conn.execute(delete(Membership).where(Membership.user_id == user_id, target)).rowcount
+    )
+
+
+def delete_project(conn: Connection, project_id: int) -> None:
+    conn.execute(delete(Project).where(Project.id == project_id))
+
+
+def groups(conn: Connection) -> list[NamespaceRecord]:
+    stmt = (
+        select(Namespace.id, Namespace.path, Namespace.kind)
+        .where(Namespace.kind == "group")
+        .order_by(Namespace.path)
+    )
+    return [NamespaceRecord(*row) for row in conn.execute(stmt)]
+
+
+def group_role(conn: Connection, user_id: int, group_path: str) -> int:
+    """The user's highest role on a group, counting roles on the groups above it."""
+    paths = [*ancestor_paths(group_path + "/x")]
+    return (
+        conn.scalar(
+            select(func.max(Membership.role))
+            .join(Namespace, Namespace.id == Membership.namespace_id)
+            .where(Membership.user_id == user_id, Namespace.path.in_(paths))
+        )
+        or 0
+    )

@@ -1,0 +1,145 @@
+"""Managing image repositories and tags: listings, details, deletes, usage."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from dockyard.admin import NotFound
+from dockyard.admin.cleanup import CleanupRules
+from dockyard.auth.service import project_candidates
+from dockyard.db.engine import Database
+from dockyard.db.queries import accounts, management
+from dockyard.db.records_management import RepositoryRow, TagRow
+from dockyard.oci.manifest import parse_manifest
+from dockyard.storage import BlobStore
+
+CONFIG_READ_LIMIT = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class TagPage:
+    rows: list[TagRow]
+    total: int
+
+
+@dataclass(frozen=True)
+class TagDetail:
+    tag: TagRow
+    manifest: dict[str, Any]
+    config: dict[str, Any] | None
+    layers: list[dict[str, Any]] = field(default_factory=list)
+    platforms: list[dict[str, Any]] = field(default_factory=list)
+    referrers: list[dict[str, Any]] = field(default_factory=list)
+
+
+class RegistryAdmin:
+    def __init__(self, db: Database, store: BlobStore) -> None:
+        self._db = db
+        self._store = store
+
+    def project_repositories(self, project_path: str, name_filter: str = "") -> list[RepositoryRow]:
+        """The project's repositories (not those of projects nested below it)."""
+        with self._db.session() as conn:
+            rows = management.repositories(conn, [project_path], name_filter)
+            owners = {
+                row.name: accounts.longest_project(conn, project_candidates(row.name))
+                for row in rows
+            }
+        return [r for r in rows if owners[r.name] and owners[r.name].path == project_path]
+
+    def owning_project(self, repository: str) -> str | None:
+        """The path of the project a repository belongs to, if any."""
+        with self._db.session() as conn:
+            found = accounts.longest_project(conn, project_candidates(repository))
+        return found.path if found else None
+
+    def repositories_under(self, prefixes: list[str], name_filter: str = "") -> list[RepositoryRow]:
+        with self._db.session() as conn:
+            return management.repositories(conn, prefixes, name_filter)
+
+    def repository(self, repository_id: int) -> RepositoryRow:
+        with self._db.session() as conn:
+            row = management.repository(conn, repository_id)
+        if row is None:
+            raise NotFound("no such repository")
+        return row
+
+    def repository_by_name(self, name: str) -> RepositoryRow:
+        with self._db.session() as conn:
+            found = management.repository_id(conn, name)
+        if found is None:
+            raise NotFound("no such repository")
+        return self.repository(found)
+
+    def schedule_delete(self, repository_id: int) -> RepositoryRow:
+        with self._db.session(write=True) as conn:
+            management.schedule_deletion(conn, repository_id)
+        return self.repository(repository_id)
+
+    def tags(self, repository_id: int, **query: Any) -> TagPage:
+        name_filter = query.get("name_filter", "")
+        with self._db.session() as conn:
+            rows = management.tag_page(conn, repository_id, **query)
+            total = management.count_tags(conn, repository_id, name_filter)
+        return TagPage(rows, total)
+
+    def tag(self, repository_id: int, name: str) -> TagRow:
+        with self._db.session() as conn:
+            row = management.tag(conn, repository_id, name)
+        if row is None:
+            raise NotFound(f"no tag {name!r}")
+        return row
+
+    def tag_detail(self, repository_id: int, name: str) -> TagDetail:
+        tag = self.tag(repository_id, name)
+        with self._db.session() as conn:
+            media_type, payload = management.manifest_payload(conn, repository_id, tag.digest)
+            referrers = management.referrers_of(conn, repository_id, tag.digest)
+        manifest = parse_manifest(payload, media_type)
+        config = self._config(manifest.config.digest if manifest.config else None)
+        return TagDetail(
+            tag=tag,
+            manifest=json.loads(payload),
+            config=config,
+            layers=[
+                {"digest": str(d.digest), "size": d.size, "media_type": d.media_type}
+                for d in manifest.layers
+            ],
+            platforms=[
+                {"digest": str(d.digest), "size": d.size, **(d.platform or {})}
+                for d in manifest.manifests
+            ],
+            referrers=[{"digest": d, "artifact_type": a} for d, a in referrers],
+        )
+
+    def _config(self, digest: object) -> dict[str, Any] | None:
+        """The image config (env, entrypoint, labels, history), if it is a small JSON blob."""
+        if digest is None:
+            return None
+        size = self._store.stat(digest)
+        if size is None or size > CONFIG_READ_LIMIT:
+            return None
+        try:
+            config = json.loads(b"".join(self._store.read(digest)))
+        except ValueError:
+            return None
+        return config if isinstance(config, dict) else None
+
+    def delete_tags(self, repository_id: int, names: list[str]) -> int:
+        with self._db.session(write=True) as conn:
+            return management.delete_tags(conn, repository_id, names)
+
+    def bulk_delete(self, repository_id: int, rules: CleanupRules, dry_run: bool) -> list[str]:
+        with self._db.session() as conn:
+            ages = management.tag_ages(conn, repository_id)
+        chosen = rules.select(ages, datetime.now(UTC))
+        if not dry_run and chosen:
+            self.delete_tags(repository_id, chosen)
+        return chosen
+
+    def usage(self, prefixes: list[str]) -> int:
+        with self._db.session() as conn:
+            return management.usage(conn, prefixes)

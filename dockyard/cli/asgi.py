@@ -1,0 +1,20 @@
+"""ASGI entry point for server processes: the app plus its background workers.
+
+Settings come from the environment the ``serve`` command published; the parent
+already ran migrations.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from dockyard.config import load_settings
+from dockyard.http.app import create_app
+from dockyard.workers.runner import loops
+
+
+def app() -> Starlette:
+    settings = load_settings()
+    return create_app(
+        settings, migrate=False, background=lambda db, registry: loops(settings, db, registry)
+    )

@@ -1,0 +1,240 @@
+"""Queries behind the management API and UI: listings with counts, sizes and dates,
+server-side filtering, sorting and paging, storage usage, repository deletion."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy.engine import Connection
+
+from dockyard.db.models import Blob, Manifest, Repository, RepositoryBlob, Tag
+from dockyard.db.records_management import RepositoryRow, TagRow
+
+TAG_SORTS = {"name": (Tag.name,), "pushed_at": (Tag.updated_at, Tag.name)}
+
+
+def _under(prefix: str):  # noqa: ANN202 - a SQL expression
+    """Repositories at or below a path."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(Repository.name == prefix, Repository.name.like(escaped + "/%", escape="\\"))
+
+
+def _repository_stats():  # noqa: ANN202 - a select
+    tag_count = select(func.count()).where(Tag.repository_id == Repository.id).scalar_subquery()
+    last_pushed = (
+        select(func.max(Tag.updated_at)).where(Tag.repository_id == Repository.id).scalar_subquery()
+    )
+    size = (
+        select(func.coalesce(func.sum(Blob.size), 0))
+        .join(RepositoryBlob, RepositoryBlob.digest == Blob.digest)
+        .where(RepositoryBlob.repository_id == Repository.id)
+        .scalar_subquery()
+    )
+    return select(
+        Repository.id,
+        Repository.name,
+        Repository.created_at,
+        Repository.status,
+        tag_count,
+        size,
+        last_pushed,
+    )
+
+
+def repositories(
+    conn: Connection, prefixes: list[str], name_filter: str = ""
+) -> list[RepositoryRow]:
+    """Repositories under any of ``prefixes`` whose name contains ``name_filter``."""
+    if not prefixes:
+        return []
+    stmt = _repository_stats().where(or_(*(_under(p) for p in prefixes)))
+    if name_filter:
+        stmt = stmt.where(Repository.name.contains(name_filter, autoescape=True))
+    return [RepositoryRow(*row) for row in conn.execute(stmt.order_by(Repository.name))]
+
+
+def repository(conn: Connection, repository_id: int) -> RepositoryRow | None:
+    row = conn.execute(_repository_stats().where(Repository.id == repository_id)).first()
+    return RepositoryRow(*row) if row else None
+
+
+def repository_id(conn: Connection, name: str) -> int | None:
+    return conn.scalar(select(Repository.id).where(Repository.name == name))
+
+
+def _tags(repository_id: int, name_filter: str):  # noqa: ANN202 - a select
+    subject = Manifest.__table__.alias("referrer")
+    referrers = (
+        select(func.count())
+        .where(
+            subject.c.repository_id == repository_id, subject.c.subject_digest == Manifest.digest
+        )
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            Tag.name,
+            Manifest.digest,
+            Manifest.media_type,
+            func.coalesce(Manifest.total_size, Manifest.size),
+            Manifest.platforms,
+            Tag.created_at,
+            Tag.updated_at,
+            referrers,
+        )
+        .join(Manifest, Manifest.id == Tag.manifest_id)
+        .where(Tag.repository_id == repository_id)
+    )
+    if name_filter:
+        stmt = stmt.where(Tag.name.contains(name_filter, autoescape=True))
+    return stmt
+
+
+def count_tags(conn: Connection, repository_id: int, name_filter: str = "") -> int:
+    stmt = select(func.count()).select_from(Tag).where(Tag.repository_id == repository_id)
+    if name_filter:
+        stmt = stmt.where(Tag.name.contains(name_filter, autoescape=True))
+    return conn.scalar(stmt) or 0
+
+
+def tag_page(
+    conn: Connection,
+    repository_id: int,
+    *,
+    name_filter: str = "",
+    sort: str = "name",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int = 20,
+    after: tuple[object, ...] | None = None,
+) -> list[TagRow]:
+    """One page of tags. ``after`` is a keyset cursor (the sort key of the last row seen)."""
+    columns = TAG_SORTS[sort]
+    stmt = _tags(repository_id, name_filter)
+    if after is not None:
+        key = tuple_(*columns)
+        stmt = stmt.where(key < tuple_(*after) if descending else key > tuple_(*after))
+    order = [c.desc() if descending else c.asc() for c in columns]
+    stmt = stmt.order_by(*order).offset(offset).limit(limit)
+    return [TagRow(*row) for row in conn.execute(stmt)]
+
+
+def tag(conn: Connection, repository_id: int, name: str) -> TagRow | None:
+    row = conn.execute(_tags(repository_id, "").where(Tag.name == name)).first()
+    return TagRow(*row) if row else None
+
+
+def tag_ages(conn: Connection, repository_id: int) -> list[tuple[str, datetime]]:
+    """Every tag with its push time, for cleanup rules."""
+    stmt = select(Tag.name, Tag.updated_at).where(Tag.repository_id == repository_id)
+    return [(name, _aware(at)) for name, at in conn.execute(stmt)]
+
+
+def delete_tags(conn: Connection, repository_id: int, names: list[str]) -> int:
+    deleted = 0
+    for start in range(0, len(names), 500):
+        batch = names[start : start + 500]
+        deleted += conn.execute(
+            delete(Tag).where(Tag.repository_id == repository_id, Tag.name.in_(batch))
+        ).rowcount
+    return deleted
+
+
+def referrers_of(conn: Connection, repository_id: int, digest: str) -> list[tuple[str, str | None]]:
+    stmt = (
+        select(Manifest.digest, Manifest.artifact_type)
+        .where(Manifest.repository_id == repository_id, Manifest.subject_digest == digest)
+        .order_by(Manifest.digest)
+    )
+    return [tuple(row) for row in conn.execute(stmt)]
+
+
+def manifest_payload(conn: Connection, repository_id: int, digest: str) -> tuple[str, bytes] | None:
+    row = conn.execute(
+        select(Manifest.media_type, Manifest.payload).where(
+            Manifest.repository_id == repository_id, Manifest.digest == digest
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def usage(conn: Connection, prefixes: list[str]) -> int:
+    """Bytes of distinct blobs linked anywhere under ``prefixes``: a shared layer counts once."""
+    if not prefixes:
+        return 0
+    linked = (
+        select(RepositoryBlob.digest)
+        .join(Repository, Repository.id == RepositoryBlob.repository_id)
+        .where(or_(*(_under(p) for p in prefixes)))
+        .distinct()
+    )
+    return (
+        conn.scalar(select(func.coalesce(func.sum(Blob.size), 0)).where(Blob.digest.in_(linked)))
+        or 0
+    )
+
+
+def schedule_deletion(conn: Connection, repository_id: int) -> bool:
+    result = conn.execute(
+        update(Repository)
+        .where(
+            Repository.id == repository_id,
+            or_(Repository.status.is_(None), Repository.status == "delete_failed"),
+        )
+        .values(status="delete_scheduled", delete_attempts=0, next_attempt_at=datetime.now(UTC))
+    )
+    return bool(result.rowcount)
+
+
+def due_deletions(conn: Connection, limit: int = 10) -> list[int]:
+    """Scheduled deletions that are due, and 'ongoing' ones a crashed worker abandoned."""
+    now = datetime.now(UTC)
+    due = or_(Repository.next_attempt_at.is_(None), Repository.next_attempt_at <= now)
+    stmt = (
+        select(Repository.id)
+        .where(Repository.status.in_(("delete_scheduled", "delete_ongoing")), due)
+        .limit(limit)
+    )
+    return list(conn.scalars(stmt))
+
+
+def claim_deletion(conn: Connection, repository_id: int) -> bool:
+    """Take one due deletion (for ten minutes); False if another worker has it."""
+    now = datetime.now(UTC)
+    result = conn.execute(
+        update(Repository)
+        .where(
+            Repository.id == repository_id,
+            Repository.status.in_(("delete_scheduled", "delete_ongoing")),
+            or_(Repository.next_attempt_at.is_(None), Repository.next_attempt_at <= now),
+        )
+        .values(status="delete_ongoing", next_attempt_at=now + timedelta(minutes=10))
+    )
+    return bool(result.rowcount)
+
+
+def delete_repository(conn: Connection, repository_id: int) -> None:
+    """Everything of the repository goes in one statement (cascades): all or nothing."""
+    conn.execute(delete(Repository).where(Repository.id == repository_id))
+
+
+def deletion_failed(conn: Connection, repository_id: int, give_up_after: int) -> None:
+    attempts = (
+        conn.scalar(select(Repository.delete_attempts).where(Repository.id == repository_id)) or 0
+    )
+    attempts += 1
+    backoff = min(2**attempts, 3600)
+    conn.execute(
+        update(Repository)
+        .where(Repository.id == repository_id)
+        .values(
+            delete_attempts=attempts,
+            status="delete_failed" if attempts >= give_up_after else "delete_scheduled",
+            next_attempt_at=datetime.now(UTC) + timedelta(seconds=backoff),
+        )
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

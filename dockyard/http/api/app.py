@@ -1,0 +1,47 @@
+"""The FastAPI application behind /api/v1 (mounted by dockyard.http.app)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from dockyard import __version__
+from dockyard.admin import AdminError
+from dockyard.http.api import projects, registry, users
+from dockyard.http.api.deps import Api, ApiError, error_body, on_admin_error, on_api_error
+
+
+async def on_validation(_request, error: Exception) -> JSONResponse:  # noqa: ANN001
+    assert isinstance(error, RequestValidationError)
+    fields = [".".join(str(p) for p in e.get("loc", ())) for e in error.errors()]
+    body = error_body("invalid", "request validation failed")
+    body["error"]["fields"] = fields  # type: ignore[assignment]
+    return JSONResponse(body, status_code=422)
+
+
+async def on_http(_request, error: Exception) -> JSONResponse:  # noqa: ANN001
+    assert isinstance(error, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "error")
+    return JSONResponse(error_body(code, str(error.detail)), status_code=error.status_code)
+
+
+def build_api(context: Api) -> FastAPI:
+    app = FastAPI(
+        title="Dockyard API",
+        version=__version__,
+        description="Manage projects, members, tokens, image repositories and tags.",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.api = context
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(AdminError, on_admin_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    # registry first: its routes are longer than the catch-all /projects/{project:path}
+    for module in (users, registry, projects):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,111 @@
+"""Who is calling the REST API, and the errors it answers with.
+
+Credentials, tried in order: ``Authorization: Bearer`` or ``PRIVATE-TOKEN`` with a
+personal access token (scope ``api``), ``JOB-TOKEN`` with a CI job token, or the web
+UI's session cookie (unsafe methods then need the ``X-CSRF-Token`` header). Deploy
+tokens are for pulling and pushing only; the REST API refuses them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from dockyard.admin import AdminError, NotFound
+from dockyard.admin.registry import RegistryAdmin
+from dockyard.auth.principal import Principal
+from dockyard.auth.service import AccessService
+from dockyard.config import Settings
+from dockyard.db.engine import Database
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+SANDBOX = Principal("user", "sandbox", None, is_admin=True)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+async def on_api_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)
+    return JSONResponse(error_body(error.code, error.message), status_code=error.status)
+
+
+async def on_admin_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, AdminError)
+    status, code = (404, "not_found") if isinstance(error, NotFound) else (400, "invalid")
+    return JSONResponse(error_body(code, str(error)), status_code=status)
+
+
+def forbidden(message: str = "you may not do this") -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
+@dataclass
+class Api:
+    """Everything the endpoints need, built once in create_app."""
+
+    db: Database
+    settings: Settings
+    service: AccessService | None  # None when auth is off
+    registry: RegistryAdmin
+
+    async def call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - passes through
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def api(request: Request) -> Api:
+    return request.app.state.api
+
+
+def csrf_token(session: dict) -> str:
+    """The session's CSRF token, created on first use."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+async def caller(request: Request) -> Principal:
+    """The authenticated principal, or 401/403 in the API's error shape."""
+    ctx = api(request)
+    if ctx.service is None:
+        return SANDBOX
+    secret = _header_token(request)
+    if secret is not None:
+        principal = await ctx.call(ctx.service.principal_for_secret, secret)
+        if principal is None:
+            raise ApiError(401, "unauthorized", "the token is unknown, expired or revoked")
+        if principal.kind == "deploy":
+            raise forbidden("deploy tokens cannot use the REST API")
+        if principal.scopes is not None and "api" not in principal.scopes:
+            raise forbidden("this token lacks the 'api' scope")
+        return principal
+    session = request.scope.get("session") or {}
+    user_id = session.get("user_id")
+    if isinstance(user_id, int):
+        principal = await ctx.call(ctx.service.user_principal, user_id)
+        if principal is not None:
+            if request.method not in SAFE_METHODS and (
+                request.headers.get("x-csrf-token") != session.get("csrf")
+                or not session.get("csrf")
+            ):
+                raise forbidden("missing or wrong X-CSRF-Token")
+            return principal
+    raise ApiError(401, "unauthorized", "send a personal access token (Bearer or PRIVATE-TOKEN)")
+
+
+def _header_token(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.headers.get("private-token") or request.headers.get("job-token") or None

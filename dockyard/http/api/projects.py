@@ -1,0 +1,265 @@
+"""/projects and /groups: create, list, visibility, members, deploy and job tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from dockyard.admin import accounts
+from dockyard.admin import tokens as admin_tokens
+from dockyard.auth.principal import Principal
+from dockyard.http.api import convert, guards, schemas
+from dockyard.http.api.deps import api, caller, forbidden
+
+router = APIRouter(tags=["projects and groups"])
+
+
+def _project(record, abilities) -> schemas.ProjectOut:  # noqa: ANN001
+    return schemas.ProjectOut(
+        id=record.id, path=record.path, visibility=record.visibility, abilities=sorted(abilities)
+    )
+
+
+@router.get("/projects", response_model=list[schemas.ProjectOut])
+async def list_projects(request: Request, principal: Principal = Depends(caller)):  # noqa: ANN201
+    ctx = api(request)
+    if ctx.service is None:
+        return [_project(p, ["read"]) for p in await ctx.call(accounts.list_projects, ctx.db)]
+    visible = await ctx.call(ctx.service.visible_projects, principal)
+    return [_project(p, a) for p, a in visible]
+
+
+@router.post("/projects", response_model=schemas.ProjectOut, status_code=201)
+async def create_project(
+    body: schemas.ProjectCreate, request: Request, principal: Principal = Depends(caller)
+) -> schemas.ProjectOut:
+    ctx = api(request)
+    namespace = body.path.rpartition("/")[0]
+    if principal.kind != "user":
+        raise forbidden("only people create projects")
+    if ctx.service is not None and not principal.is_admin and namespace != principal.name:
+        await guards.group(ctx, principal, namespace, "manage")
+    record = await ctx.call(accounts.create_project, ctx.db, body.path, body.visibility)
+    return _project(record, ["read", "admin"])
+
+
+@router.get("/projects/{project:path}/members", response_model=list[schemas.MemberOut])
+async def project_members(project: str, request: Request, principal: Principal = Depends(caller)):  # noqa: ANN201
+    ctx = api(request)
+    await guards.project(ctx, principal, project, "read")
+    return [
+        schemas.MemberOut(username=u, role=r)
+        for u, r in await ctx.call(accounts.list_members, ctx.db, project)
+    ]
+
+
+@router.post("/projects/{project:path}/members", response_model=schemas.MemberOut, status_code=201)
+async def add_project_member(
+    project: str,
+    body: schemas.MemberIn,
+    request: Request,
+    principal: Principal = Depends(caller),
+) -> schemas.MemberOut:
+    return await _set_member(request, principal, project, body.username, body.role, "project")
+
+
+@router.put("/projects/{project:path}/members/{username}", response_model=schemas.MemberOut)
+async def change_project_member(
+    project: str,
+    username: str,
+    body: schemas.RoleIn,
+    request: Request,
+    principal: Principal = Depends(caller),
+) -> schemas.MemberOut:
+    return await _set_member(request, principal, project, username, body.role, "project")
+
+
+@router.delete("/projects/{project:path}/members/{username}", status_code=204)
+async def remove_project_member(
+    project: str, username: str, request: Request, principal: Principal = Depends(caller)
+) -> Response:
+    ctx = api(request)
+    await guards.project(ctx, principal, project, "manage_members")
+    await ctx.call(accounts.remove_member, ctx.db, username, project)
+    return Response(status_code=204)
+
+
+async def _set_member(
+    request: Request, principal: Principal, path: str, username: str, role: str, kind: str
+) -> schemas.MemberOut:
+    ctx = api(request)
+    if kind == "project":
+        abilities = await _abilities(request, principal, path, "manage_members")
+    else:
+        await guards.group(ctx, principal, path, "manage")
+        abilities = await _group_abilities(request, principal, path)
+    if role == "owner" and "admin" not in abilities:
+        raise forbidden("only owners make owners")
+    await ctx.call(accounts.add_member, ctx.db, username, path, role)
+    return schemas.MemberOut(username=username, role=role)
+
+
+async def _abilities(request: Request, principal: Principal, path: str, need: str) -> frozenset:
+    ctx = api(request)
+    await guards.project(ctx, principal, path, need)
+    if ctx.service is None:
+        return frozenset({"admin"})
+    return await ctx.call(ctx.service.project_abilities, principal, path)
+
+
+async def _group_abilities(request: Request, principal: Principal, path: str) -> frozenset:
+    ctx = api(request)
+    if ctx.service is None:
+        return frozenset({"admin"})
+    return await ctx.call(ctx.service.group_abilities, principal, path)
+
+
+@router.get("/projects/{project:path}/deploy_tokens", response_model=list[schemas.TokenOut])
+async def deploy_tokens(project: str, request: Request, principal: Principal = Depends(caller)):  # noqa: ANN201
+    ctx = api(request)
+    await guards.project(ctx, principal, project, "manage_tokens")
+    rows = await ctx.call(admin_tokens.list_tokens, ctx.db, project=project)
+    return [convert.token(r) for r in rows if r.kind == "deploy"]
+
+
+@router.post(
+    "/projects/{project:path}/deploy_tokens", response_model=schemas.TokenCreated, status_code=201
+)
+async def create_deploy_token(
+    project: str,
+    body: schemas.DeployTokenCreate,
+    request: Request,
+    principal: Principal = Depends(caller),
+) -> schemas.TokenCreated:
+    ctx = api(request)
+    await guards.project(ctx, principal, project, "manage_tokens")
+    issued = await ctx.call(
+        admin_tokens.create_deploy,
+        ctx.db,
+        project,
+        body.name,
+        list(body.scopes),
+        body.username,
+        body.expires_at,
+        principal.name,
+    )
+    return schemas.TokenCreated(**convert.token(issued.record).model_dump(), token=issued.secret)
+
+
+@router.delete("/projects/{project:path}/deploy_tokens/{token_id}", status_code=204)
+async def revoke_deploy_token(
+    project: str, token_id: int, request: Request, principal: Principal = Depends(caller)
+) -> Response:
+    ctx = api(request)
+    await guards.project(ctx, principal, project, "manage_tokens")
+    rows = await ctx.call(admin_tokens.list_tokens, ctx.db, project=project)
+    if token_id not in {r.id for r in rows if r.kind == "deploy"}:
+        raise forbidden("not a deploy token of this project")
+    await ctx.call(admin_tokens.revoke, ctx.db, token_id, principal.name)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/projects/{project:path}/job_tokens", response_model=schemas.TokenCreated, status_code=201
+)
+async def create_job_token(
+    project: str,
+    body: schemas.JobTokenCreate,
+    request: Request,
+    principal: Principal = Depends(caller),
+) -> schemas.TokenCreated:
+    """Mint a CI job token acting for the caller (Developer or above) in this project."""
+    ctx = api(request)
+    await guards.project(ctx, principal, project, "start_jobs")
+    issued = await ctx.call(
+        admin_tokens.create_job, ctx.db, project, principal.name, body.ttl_seconds, principal.name
+    )
+    return schemas.TokenCreated(
+        **convert.token(issued.record, issued.username).model_dump(), token=issued.secret
+    )
+
+
+@router.get("/projects/{project:path}", response_model=schemas.ProjectOut)
+async def get_project(
+    project: str, request: Request, principal: Principal = Depends(caller)
+) -> schemas.ProjectOut:
+    ctx = api(request)
+    record = await guards.project(ctx, principal, project, "read")
+    return _project(record, await _abilities(request, principal, project, "read"))
+
+
+@router.patch("/projects/{project:path}", response_model=schemas.ProjectOut)
+async def update_project(
+    project: str,
+    body: schemas.ProjectUpdate,
+    request: Request,
+    principal: Principal = Depends(caller),
+) -> schemas.ProjectOut:
+    ctx = api(request)
+    await guards.project(ctx, principal, project, "admin")
+    record = await ctx.call(accounts.set_visibility, ctx.db, project, body.visibility)
+    return _project(record, await _abilities(request, principal, project, "read"))
+
+
+@router.delete("/projects/{project:path}", status_code=204)
+async def delete_project(
+    project: str, request: Request, principal: Principal = Depends(caller)
+) -> Response:
+    ctx = api(request)
+    await guards.project(ctx, principal, project, "admin")
+    await ctx.call(accounts.delete_project, ctx.db, project)
+    return Response(status_code=204)
+
+
+@router.get("/groups", response_model=list[schemas.GroupOut])
+async def list_groups(request: Request, principal: Principal = Depends(caller)):  # noqa: ANN201
+    ctx = api(request)
+    paths = await ctx.call(accounts.list_groups, ctx.db)
+    if ctx.service is not None and not principal.is_admin:
+        paths = [
+            p for p in paths if "read" in await ctx.call(ctx.service.group_abilities, principal, p)
+        ]
+    return [schemas.GroupOut(path=p) for p in paths]
+
+
+@router.post("/groups", response_model=schemas.GroupOut, status_code=201)
+async def create_group(
+    body: schemas.GroupCreate, request: Request, principal: Principal = Depends(caller)
+) -> schemas.GroupOut:
+    """Anyone signed in may create a top-level group (and owns it); subgroups need Maintainer."""
+    ctx = api(request)
+    if principal.kind != "user":
+        raise forbidden("only people create groups")
+    parent = body.path.rpartition("/")[0]
+    if parent:
+        await guards.group(ctx, principal, parent, "manage")
+    await ctx.call(accounts.create_group, ctx.db, body.path)
+    if principal.user_id is not None and not parent:
+        await ctx.call(accounts.add_member, ctx.db, principal.name, body.path, "owner")
+    return schemas.GroupOut(path=body.path)
+
+
+@router.get("/groups/{group:path}/members", response_model=list[schemas.MemberOut])
+async def group_members(group: str, request: Request, principal: Principal = Depends(caller)):  # noqa: ANN201
+    ctx = api(request)
+    await guards.group(ctx, principal, group, "read")
+    return [
+        schemas.MemberOut(username=u, role=r)
+        for u, r in await ctx.call(accounts.list_members, ctx.db, group)
+    ]
+
+
+@router.post("/groups/{group:path}/members", response_model=schemas.MemberOut, status_code=201)
+async def add_group_member(
+    group: str, body: schemas.MemberIn, request: Request, principal: Principal = Depends(caller)
+) -> schemas.MemberOut:
+    return await _set_member(request, principal, group, body.username, body.role, "group")
+
+
+@router.delete("/groups/{group:path}/members/{username}", status_code=204)
+async def remove_group_member(
+    group: str, username: str, request: Request, principal: Principal = Depends(caller)
+) -> Response:
+    ctx = api(request)
+    await guards.group(ctx, principal, group, "manage")
+    await ctx.call(accounts.remove_member, ctx.db, username, group)
+    return Response(status_code=204)

@@ -1,0 +1,259 @@
+"""/projects/{path}/registry, /groups/{path}/registry and /registry/repositories/{id}:
+image repositories and their tags, with server-side filtering, sorting and paging."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from dockyard.admin.cleanup import CleanupRules
+from dockyard.auth.principal import Principal
+from dockyard.http.api import convert, guards, schemas
+from dockyard.http.api.deps import Api, ApiError, api, caller
+
+router = APIRouter(tags=["registry"])
+TagSort = Literal["name", "-name", "pushed_at", "-pushed_at"]
+
+
+def registry_host(request: Request, ctx: Api) -> str:
+    if ctx.settings.public_url:
+        return ctx.settings.public_url.split("://")[-1].rstrip("/")
+    return request.headers.get("host", ctx.settings.listen)
+
+
+@router.get(
+    "/projects/{project:path}/registry/repositories", response_model=list[schemas.RepositoryOut]
+)
+async def project_repositories(
+    project: str,
+    request: Request,
+    name: str = Query("", max_length=255),
+    principal: Principal = Depends(caller),
+):  # noqa: ANN201
+    ctx = api(request)
+    await guards.project(ctx, principal, project, "read")
+    rows = await ctx.call(ctx.registry.project_repositories, project, name)
+    return [convert.repository(r, registry_host(request, ctx)) for r in rows]
+
+
+@router.get(
+    "/groups/{group:path}/registry/repositories", response_model=list[schemas.RepositoryOut]
+)
+async def group_repositories(
+    group: str,
+    request: Request,
+    name: str = Query("", max_length=255),
+    principal: Principal = Depends(caller),
+):  # noqa: ANN201
+    """Repositories of every project under the group that the caller may read."""
+    ctx = api(request)
+    await guards.group(ctx, principal, group, "read")
+    rows = await ctx.call(ctx.registry.repositories_under, [group], name)
+    if ctx.service is not None:
+        readable = await ctx.call(ctx.service.readable, principal)
+        rows = [r for r in rows if readable(r.name)]
+    return [convert.repository(r, registry_host(request, ctx)) for r in rows]
+
+
+@router.get("/projects/{project:path}/usage", response_model=schemas.Usage)
+async def project_usage(
+    project: str, request: Request, principal: Principal = Depends(caller)
+) -> schemas.Usage:
+    ctx = api(request)
+    await guards.project(ctx, principal, project, "read")
+    return schemas.Usage(path=project, size=await ctx.call(ctx.registry.usage, [project]))
+
+
+@router.get("/groups/{group:path}/usage", response_model=schemas.Usage)
+async def group_usage(
+    group: str, request: Request, principal: Principal = Depends(caller)
+) -> schemas.Usage:
+    ctx = api(request)
+    await guards.group(ctx, principal, group, "read")
+    return schemas.Usage(path=group, size=await ctx.call(ctx.registry.usage, [group]))
+
+
+@router.get("/registry/repositories/{repository_id}", response_model=schemas.RepositoryOut)
+async def get_repository(
+    repository_id: int, request: Request, principal: Principal = Depends(caller)
+) -> schemas.RepositoryOut:
+    ctx = api(request)
+    row = await guards.repository(ctx, principal, repository_id, "read")
+    return convert.repository(row, registry_host(request, ctx))
+
+
+@router.get("/registry/repositories/{repository_id}/usage", response_model=schemas.Usage)
+async def repository_usage(
+    repository_id: int, request: Request, principal: Principal = Depends(caller)
+) -> schemas.Usage:
+    ctx = api(request)
+    row = await guards.repository(ctx, principal, repository_id, "read")
+    return schemas.Usage(path=row.name, size=row.size)
+
+
+@router.delete(
+    "/registry/repositories/{repository_id}", status_code=202, response_model=schemas.RepositoryOut
+)
+async def delete_repository(
+    repository_id: int, request: Request, principal: Principal = Depends(caller)
+) -> schemas.RepositoryOut:
+    """Schedule the deletion; the repository's ``status`` tells how it goes."""
+    ctx = api(request)
+    await guards.repository(ctx, principal, repository_id, "delete")
+    row = await ctx.call(ctx.registry.schedule_delete, repository_id)
+    return convert.repository(row, registry_host(request, ctx))
+
+
+def _cursor(sort: str, row: schemas.TagOut) -> str:
+    key = row.name if sort.endswith("name") else [row.pushed_at.isoformat(), row.name]
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def _after(sort: str, cursor: str) -> tuple[object, ...]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if sort.endswith("name"):
+            assert isinstance(key, str)
+            return (key,)
+        assert isinstance(key, list) and len(key) == 2 and isinstance(key[1], str)
+        return (datetime.fromisoformat(key[0]), key[1])
+    except (ValueError, AssertionError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(400, "invalid", "last is not a cursor from a previous page") from None
+
+
+def _links(request: Request, **pages: int | str | None) -> str:
+    parts = []
+    for rel, value in pages.items():
+        if value is None:
+            continue
+        key = "last" if isinstance(value, str) else "page"
+        url = request.url.include_query_params(**{key: value})
+        parts.append(f'<{url}>; rel="{rel}"')
+    return ", ".join(parts)
+
+
+@router.get("/registry/repositories/{repository_id}/tags", response_model=list[schemas.TagOut])
+async def list_tags(
+    repository_id: int,
+    request: Request,
+    response: Response,
+    name: str = Query("", max_length=128, description="Substring of the tag name."),
+    sort: TagSort = "name",
+    page: int = Query(1, ge=1, le=100000),
+    per_page: int = Query(20, ge=1, le=100),
+    pagination: Literal["offset", "keyset"] = "offset",
+    last: str | None = Query(None, max_length=512, description="Keyset cursor (Link rel=next)."),
+    principal: Principal = Depends(caller),
+):  # noqa: ANN201
+    ctx = api(request)
+    repo = await guards.repository(ctx, principal, repository_id, "read")
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    query = {"name_filter": name, "sort": key, "descending": descending, "limit": per_page}
+    if pagination == "keyset":
+        query["after"] = _after(sort, last) if last else None
+    else:
+        query["offset"] = (page - 1) * per_page
+    found = await ctx.call(ctx.registry.tags, repository_id, **query)
+    host = registry_host(request, ctx)
+    rows = [convert.tag(r, repo.name, host) for r in found.rows]
+    pages = max(1, math.ceil(found.total / per_page))
+    response.headers.update({"X-Total": str(found.total), "X-Per-Page": str(per_page)})
+    if pagination == "keyset":
+        more = len(rows) == per_page
+        link = _links(request, next=_cursor(sort, rows[-1]) if more and rows else None)
+    else:
+        response.headers.update({"X-Page": str(page), "X-Total-Pages": str(pages)})
+        if page < pages:
+            response.headers["X-Next-Page"] = str(page + 1)
+        link = _links(
+            request,
+            first=1,
+            prev=page - 1 if page > 1 else None,
+            next=page + 1 if page < pages else None,
+            last=pages,
+        )
+    if link:
+        response.headers["Link"] = link
+    return rows
+
+
+@router.get(
+    "/registry/repositories/{repository_id}/tags/{tag}", response_model=schemas.TagDetailOut
+)
+async def tag_detail(
+    repository_id: int, tag: str, request: Request, principal: Principal = Depends(caller)
+) -> schemas.TagDetailOut:
+    ctx = api(request)
+    repo = await guards.repository(ctx, principal, repository_id, "read")
+    detail = await ctx.call(ctx.registry.tag_detail, repository_id, tag)
+    base = convert.tag(detail.tag, repo.name, registry_host(request, ctx))
+    return schemas.TagDetailOut(
+        **base.model_dump(),
+        manifest=detail.manifest,
+        config=detail.config,
+        layers=detail.layers,
+        platform_manifests=detail.platforms,
+        referrers=detail.referrers,
+    )
+
+
+@router.delete("/registry/repositories/{repository_id}/tags/{tag}", status_code=204)
+async def delete_tag(
+    repository_id: int, tag: str, request: Request, principal: Principal = Depends(caller)
+) -> Response:
+    ctx = api(request)
+    repo = await guards.repository(ctx, principal, repository_id, "delete")
+    await ctx.call(ctx.registry.tag, repository_id, tag)
+    await ctx.call(ctx.registry.delete_tags, repository_id, [tag])
+    await _audit(request, principal, f"{repo.name}:{tag}")
+    return Response(status_code=204)
+
+
+@router.post(
+    "/registry/repositories/{repository_id}/tags/delete", response_model=schemas.DeletedTags
+)
+async def delete_selected_tags(
+    repository_id: int,
+    body: schemas.TagSelection,
+    request: Request,
+    principal: Principal = Depends(caller),
+) -> schemas.DeletedTags:
+    """Delete exactly the listed tags (what the UI's bulk selection sends)."""
+    ctx = api(request)
+    repo = await guards.repository(ctx, principal, repository_id, "delete")
+    await ctx.call(ctx.registry.delete_tags, repository_id, body.tags)
+    await _audit(request, principal, f"{repo.name}: {len(body.tags)} tags")
+    return schemas.DeletedTags(tags=body.tags, dry_run=False)
+
+
+@router.post(
+    "/registry/repositories/{repository_id}/tags/bulk-delete", response_model=schemas.DeletedTags
+)
+async def bulk_delete(
+    repository_id: int,
+    body: schemas.BulkDelete,
+    request: Request,
+    principal: Principal = Depends(caller),
+) -> schemas.DeletedTags:
+    """Delete by rules: RE2 patterns (matched in full), keep_n newest, older_than; never
+    'latest'. ``dry_run`` lists what would go and deletes nothing."""
+    ctx = api(request)
+    repo = await guards.repository(ctx, principal, repository_id, "delete")
+    rules = CleanupRules(body.name_regex_delete, body.name_regex_keep, body.keep_n, body.older_than)
+    chosen = await ctx.call(ctx.registry.bulk_delete, repository_id, rules, body.dry_run)
+    if not body.dry_run:
+        await _audit(request, principal, f"{repo.name}: {len(chosen)} tags by rule")
+    return schemas.DeletedTags(tags=chosen, dry_run=body.dry_run)
+
+
+async def _audit(request: Request, principal: Principal, target: str) -> None:
+    ctx = api(request)
+    if ctx.service is not None:
+        client = request.client.host if request.client else None
+        await ctx.call(ctx.service.audit, principal, "delete", target, client)

@@ -1,0 +1,157 @@
+"""Request and response bodies of the REST API (they make the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Visibility = Literal["private", "internal", "public"]
+Role = Literal["guest", "reporter", "developer", "maintainer", "owner"]
+RegistryScope = Literal["read_registry", "write_registry", "api"]
+DeployScope = Literal["read_registry", "write_registry"]
+
+
+class UserOut(BaseModel):
+    username: str
+    email: str
+    is_admin: bool
+    is_blocked: bool
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    email: str = Field(min_length=3, max_length=255)
+    password: str = Field(min_length=8, max_length=1024)
+    is_admin: bool = False
+
+
+class UserUpdate(BaseModel):
+    is_blocked: bool | None = None
+    is_admin: bool | None = None
+
+
+class GroupCreate(BaseModel):
+    path: str = Field(min_length=1, max_length=255)
+
+
+class GroupOut(BaseModel):
+    path: str
+
+
+class ProjectCreate(BaseModel):
+    path: str = Field(min_length=3, max_length=255)
+    visibility: Visibility = "private"
+
+
+class ProjectUpdate(BaseModel):
+    visibility: Visibility
+
+
+class ProjectOut(BaseModel):
+    id: int
+    path: str
+    visibility: Visibility
+    abilities: list[str] = []
+
+
+class MemberIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    role: Role
+
+
+class RoleIn(BaseModel):
+    role: Role
+
+
+class MemberOut(BaseModel):
+    username: str
+    role: str
+
+
+class TokenOut(BaseModel):
+    id: int
+    kind: str
+    name: str
+    hint: str
+    username: str | None
+    scopes: list[str]
+    expires_at: datetime | None
+    revoked: bool
+    last_used_at: datetime | None
+    created_at: datetime
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret. Shown once, never again.")
+
+
+class PersonalTokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+    scopes: list[RegistryScope] = Field(min_length=1)
+    expires_at: datetime | None = None
+
+
+class DeployTokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[DeployScope] = Field(min_length=1)
+    username: str | None = Field(default=None, max_length=64)
+    expires_at: datetime | None = None
+
+
+class JobTokenCreate(BaseModel):
+    ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+
+
+class RepositoryOut(BaseModel):
+    id: int
+    name: str
+    location: str
+    created_at: datetime
+    status: str | None
+    tag_count: int
+    size: int
+    last_pushed_at: datetime | None
+
+
+class TagOut(BaseModel):
+    name: str
+    location: str
+    digest: str
+    media_type: str
+    size: int
+    created_at: datetime
+    pushed_at: datetime
+    platforms: list[str]
+    referrer_count: int
+
+
+class TagDetailOut(TagOut):
+    manifest: dict[str, Any]
+    config: dict[str, Any] | None
+    layers: list[dict[str, Any]]
+    platform_manifests: list[dict[str, Any]]
+    referrers: list[dict[str, Any]]
+
+
+class TagSelection(BaseModel):
+    tags: list[str] = Field(min_length=1, max_length=1000)
+
+
+class BulkDelete(BaseModel):
+    name_regex_delete: str = Field(min_length=1, max_length=255)
+    name_regex_keep: str | None = Field(default=None, max_length=255)
+    keep_n: int | None = Field(default=None, ge=0, le=100000)
+    older_than: str | None = Field(default=None, max_length=20)
+    dry_run: bool = False
+
+
+class DeletedTags(BaseModel):
+    tags: list[str]
+    dry_run: bool
+
+
+class Usage(BaseModel):
+    path: str
+    size: int = Field(description="Bytes of distinct blobs: a layer shared by images counts once.")

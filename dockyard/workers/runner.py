@@ -1,0 +1,54 @@
+"""The list of background loops, and the loop that runs one of them forever."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from dockyard.config import Settings
+from dockyard.db.engine import Database
+from dockyard.db.queries import management
+from dockyard.registry import Registry
+
+log = logging.getLogger("dockyard.workers")
+GIVE_UP_AFTER = 10
+
+
+def delete_due_repositories(db: Database) -> int:
+    """Carry out scheduled repository deletions; each is one all-or-nothing transaction."""
+    with db.session() as conn:
+        due = management.due_deletions(conn)
+    done = 0
+    for repository_id in due:
+        with db.session(write=True) as conn:
+            if not management.claim_deletion(conn, repository_id):
+                continue
+        try:
+            with db.session(write=True) as conn:
+                management.delete_repository(conn, repository_id)
+            done += 1
+        except Exception:
+            log.exception("deleting repository %s failed; will retry", repository_id)
+            with db.session(write=True) as conn:
+                management.deletion_failed(conn, repository_id, GIVE_UP_AFTER)
+    return done
+
+
+def loops(settings: Settings, db: Database, registry: Registry) -> list[Callable[[], Awaitable]]:
+    """Every background loop a server process runs."""
+    idle = timedelta(seconds=settings.upload_ttl_seconds)
+    return [
+        lambda: every(600.0, "purge idle uploads", lambda: registry.uploads.purge_idle(idle)),
+        lambda: every(1.0, "delete repositories", lambda: delete_due_repositories(db)),
+    ]
+
+
+async def every(seconds: float, name: str, job: Callable[[], object]) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(job)
+        except Exception:
+            log.exception("%s failed", name)
+        await asyncio.sleep(seconds)
