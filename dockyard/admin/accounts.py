@@ -61,7 +61,8 @@ def set_user_flags(
     user = find_user(db, username)
     values = {k: v for k, v in (("is_blocked", blocked), ("is_admin", admin)) if v is not None}
     with db.session(write=True) as conn:
-        accounts.update_user(conn, user.id, **values)
+        if values:
+            accounts.update_user(conn, user.id, **values)
         return accounts.user_by_id(conn, user.id)
 
 

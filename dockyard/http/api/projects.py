@@ -147,7 +147,7 @@ async def create_deploy_token(
 
 @router.delete("/projects/{project:path}/deploy_tokens/{token_id}", status_code=204)
 async def revoke_deploy_token(
-    project: str, token_id: int, request: Request, principal: Principal = Depends(caller)
+    project: str, token_id: schemas.Id, request: Request, principal: Principal = Depends(caller)
 ) -> Response:
     ctx = api(request)
     await guards.project(ctx, principal, project, "manage_tokens")

@@ -81,7 +81,7 @@ async def group_usage(
 
 @router.get("/registry/repositories/{repository_id}", response_model=schemas.RepositoryOut)
 async def get_repository(
-    repository_id: int, request: Request, principal: Principal = Depends(caller)
+    repository_id: schemas.Id, request: Request, principal: Principal = Depends(caller)
 ) -> schemas.RepositoryOut:
     ctx = api(request)
     row = await guards.repository(ctx, principal, repository_id, "read")
@@ -90,7 +90,7 @@ async def get_repository(
 
 @router.get("/registry/repositories/{repository_id}/usage", response_model=schemas.Usage)
 async def repository_usage(
-    repository_id: int, request: Request, principal: Principal = Depends(caller)
+    repository_id: schemas.Id, request: Request, principal: Principal = Depends(caller)
 ) -> schemas.Usage:
     ctx = api(request)
     row = await guards.repository(ctx, principal, repository_id, "read")
@@ -101,7 +101,7 @@ async def repository_usage(
     "/registry/repositories/{repository_id}", status_code=202, response_model=schemas.RepositoryOut
 )
 async def delete_repository(
-    repository_id: int, request: Request, principal: Principal = Depends(caller)
+    repository_id: schemas.Id, request: Request, principal: Principal = Depends(caller)
 ) -> schemas.RepositoryOut:
     """Schedule the deletion; the repository's ``status`` tells how it goes."""
     ctx = api(request)
@@ -140,7 +140,7 @@ def _links(request: Request, **pages: int | str | None) -> str:
 
 @router.get("/registry/repositories/{repository_id}/tags", response_model=list[schemas.TagOut])
 async def list_tags(
-    repository_id: int,
+    repository_id: schemas.Id,
     request: Request,
     response: Response,
     name: str = Query("", max_length=128, description="Substring of the tag name."),
@@ -187,7 +187,7 @@ async def list_tags(
     "/registry/repositories/{repository_id}/tags/{tag}", response_model=schemas.TagDetailOut
 )
 async def tag_detail(
-    repository_id: int, tag: str, request: Request, principal: Principal = Depends(caller)
+    repository_id: schemas.Id, tag: str, request: Request, principal: Principal = Depends(caller)
 ) -> schemas.TagDetailOut:
     ctx = api(request)
     repo = await guards.repository(ctx, principal, repository_id, "read")
@@ -205,7 +205,7 @@ async def tag_detail(
 
 @router.delete("/registry/repositories/{repository_id}/tags/{tag}", status_code=204)
 async def delete_tag(
-    repository_id: int, tag: str, request: Request, principal: Principal = Depends(caller)
+    repository_id: schemas.Id, tag: str, request: Request, principal: Principal = Depends(caller)
 ) -> Response:
     ctx = api(request)
     repo = await guards.repository(ctx, principal, repository_id, "delete")
@@ -219,7 +219,7 @@ async def delete_tag(
     "/registry/repositories/{repository_id}/tags/delete", response_model=schemas.DeletedTags
 )
 async def delete_selected_tags(
-    repository_id: int,
+    repository_id: schemas.Id,
     body: schemas.TagSelection,
     request: Request,
     principal: Principal = Depends(caller),
@@ -236,7 +236,7 @@ async def delete_selected_tags(
     "/registry/repositories/{repository_id}/tags/bulk-delete", response_model=schemas.DeletedTags
 )
 async def bulk_delete(
-    repository_id: int,
+    repository_id: schemas.Id,
     body: schemas.BulkDelete,
     request: Request,
     principal: Principal = Depends(caller),

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, Field
 
+# Database ids are 32-bit on every engine we support; larger ones cannot exist.
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Visibility = Literal["private", "internal", "public"]
 Role = Literal["guest", "reporter", "developer", "maintainer", "owner"]
 RegistryScope = Literal["read_registry", "write_registry", "api"]

@@ -62,7 +62,7 @@ async def create_my_token(
 
 @router.delete("/user/tokens/{token_id}", status_code=204)
 async def revoke_my_token(
-    token_id: int, request: Request, principal: Principal = Depends(caller)
+    token_id: schemas.Id, request: Request, principal: Principal = Depends(caller)
 ) -> Response:
     ctx = api(request)
     mine = await ctx.call(admin_tokens.list_tokens, ctx.db, username=_person(principal))
