@@ -86,6 +86,12 @@ class RegistryAdmin:
             total = management.count_tags(conn, repository_id, name_filter)
         return TagPage(rows, total)
 
+    def badges(self, repository_id: int, digests: list[str]) -> dict[str, list[str]]:
+        """Digest -> badges ('signed', 'sbom', 'attestation') from its referrers."""
+        with self._db.session() as conn:
+            types = management.referrer_types(conn, repository_id, digests)
+        return {digest: sorted({_badge(t) for t in kinds}) for digest, kinds in types.items()}
+
     def tag(self, repository_id: int, name: str) -> TagRow:
         with self._db.session() as conn:
             row = management.tag(conn, repository_id, name)
@@ -143,3 +149,12 @@ class RegistryAdmin:
     def usage(self, prefixes: list[str]) -> int:
         with self._db.session() as conn:
             return management.usage(conn, prefixes)
+
+
+def _badge(artifact_type: str) -> str:
+    kind = artifact_type.lower()
+    if "signature" in kind or "cosign.artifact.sig" in kind:
+        return "signed"
+    if "spdx" in kind or "cyclonedx" in kind or "sbom" in kind:
+        return "sbom"
+    return "attestation" if "in-toto" in kind or "attest" in kind else "artifact"

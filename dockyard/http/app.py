@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +24,9 @@ from dockyard.http.api.app import build_api
 from dockyard.http.api.deps import Api
 from dockyard.http.errors import HANDLERS
 from dockyard.http.token import TokenEndpoint
+from dockyard.http.ui.pages import Ui, make_templates
+from dockyard.http.ui.routes import SecureHeaders
+from dockyard.http.ui.routes import routes as ui_routes
 from dockyard.http.v2 import routes as v2_routes
 from dockyard.http.v2.common import Context
 from dockyard.registry import Registry, build_registry
@@ -64,10 +70,14 @@ def build_access(
             service = AccessService(db, settings)
             access = TokenAccess(service, signer, settings)
             endpoint = TokenEndpoint(access)
-            return access, service, [
-                Route("/jwt/auth", endpoint.get, methods=["GET"]),
-                Route("/jwt/auth", endpoint.post, methods=["POST"]),
-            ]
+            return (
+                access,
+                service,
+                [
+                    Route("/jwt/auth", endpoint.get, methods=["GET"]),
+                    Route("/jwt/auth", endpoint.post, methods=["POST"]),
+                ],
+            )
         case other:
             raise ValueError(f"unknown auth mode {other!r} (known: token, none)")
 
@@ -103,8 +113,35 @@ def create_app(
                 task.cancel()
             db.dispose()
 
-    routes = [*auth_routes, Mount("/api/v1", app=api), *v2_routes(ctx)]
+    ui = Ui(db, settings, service, RegistryAdmin(db, store), make_templates())
+    routes = [*auth_routes, Mount("/api/v1", app=api), *v2_routes(ctx), *ui_routes(ui)]
     app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.ctx = ctx
     app.add_middleware(ApiVersionHeader)
+    app.add_middleware(SecureHeaders)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret(settings),
+        session_cookie="dockyard_session",
+        max_age=8 * 3600,
+        same_site="lax",
+        https_only=settings.public_url.startswith("https://"),
+    )
     return app
+
+
+def session_secret(settings: Settings) -> str:
+    """The key that signs web sessions: created once, shared by every worker and replica."""
+    path = settings.data_dir / "keys" / "session.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = path.with_name(f".session.{secrets.token_hex(8)}")
+        temporary.write_text(secrets.token_urlsafe(48))
+        temporary.chmod(0o600)
+        try:
+            os.link(temporary, path)  # the first process to get here wins
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    return path.read_text().strip()

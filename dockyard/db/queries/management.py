@@ -238,3 +238,18 @@ def deletion_failed(conn: Connection, repository_id: int, give_up_after: int) ->
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def referrer_types(
+    conn: Connection, repository_id: int, digests: list[str]
+) -> dict[str, list[str]]:
+    """Subject digest -> artifact types of its referrers (signatures, SBOMs…), for badges."""
+    if not digests:
+        return {}
+    stmt = select(Manifest.subject_digest, Manifest.artifact_type).where(
+        Manifest.repository_id == repository_id, Manifest.subject_digest.in_(digests)
+    )
+    found: dict[str, list[str]] = {}
+    for subject, artifact_type in conn.execute(stmt):
+        found.setdefault(subject, []).append(artifact_type or "")
+    return found

@@ -1,0 +1,149 @@
+"""Sign in and out, personal access tokens, and the admin's user list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dockyard.admin import AdminError
+from dockyard.admin import accounts as admin_accounts
+from dockyard.admin import tokens as admin_tokens
+from dockyard.auth.principal import Principal
+from dockyard.http.ui.pages import Ui, back, checked_form
+from dockyard.oci.errors import RegistryError
+
+
+class AccountViews:
+    def __init__(self, ui: Ui) -> None:
+        self.ui = ui
+
+    async def login_form(self, request: Request) -> Response:
+        if await self.ui.viewer(request):
+            return back("/")
+        return self.ui.render(request, "login.html", next=request.query_params.get("next", "/"))
+
+    async def login(self, request: Request) -> Response:
+        if self.ui.service is None:
+            return back("/")
+        try:
+            form = await checked_form(request)
+        except PermissionError as error:
+            return self.ui.render(request, "login.html", status=403, next="/", error=str(error))
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
+        target = str(form.get("next") or "/")
+        target = target if target.startswith("/") and not target.startswith("//") else "/"
+        client = request.client.host if request.client else None
+        try:
+            principal = await self.ui.call(self.ui.service.login, username, password, client)
+        except RegistryError as error:
+            return self.ui.render(
+                request,
+                "login.html",
+                status=401,
+                next=target,
+                error=error.message,
+                username=username,
+            )
+        if principal.kind != "user" or principal.user_id is None:
+            return self.ui.render(
+                request,
+                "login.html",
+                status=401,
+                next=target,
+                error="sign in as a person (deploy and job tokens cannot)",
+            )
+        request.session.clear()
+        request.session["user_id"] = principal.user_id
+        return back(target)
+
+    async def logout(self, request: Request) -> Response:
+        try:
+            await checked_form(request)
+        except PermissionError:
+            return back("/")
+        request.session.clear()
+        return back("/-/login")
+
+    async def tokens(self, request: Request, viewer: Principal) -> Response:
+        if viewer.user_id is None:
+            return back("/")
+        rows = await self.ui.call(admin_tokens.list_tokens, self.ui.db, username=viewer.name)
+        created = request.session.pop("new_token", None)
+        return self.ui.render(
+            request,
+            "tokens.html",
+            viewer=viewer,
+            created=created,
+            tokens=[t for t in rows if t.kind == "personal"],
+        )
+
+    async def create_token(self, request: Request, viewer: Principal) -> Response:
+        form = await checked_form(request)
+        scopes = [s for s in ("read_registry", "write_registry", "api") if form.get(s)]
+        days = str(form.get("expires_in_days") or "0")
+        expires = (
+            datetime.now(UTC) + timedelta(days=int(days))
+            if days.isdigit() and int(days) > 0
+            else None
+        )
+        try:
+            issued = await self.ui.call(
+                admin_tokens.create_personal,
+                self.ui.db,
+                viewer.name,
+                str(form.get("name") or "web"),
+                scopes,
+                expires,
+                viewer.name,
+            )
+        except AdminError as error:
+            return back("/-/settings/tokens", str(error), request)
+        request.session["new_token"] = issued.secret
+        return back("/-/settings/tokens")
+
+    async def revoke_token(self, request: Request, viewer: Principal) -> Response:
+        form = await checked_form(request)
+        mine = await self.ui.call(admin_tokens.list_tokens, self.ui.db, username=viewer.name)
+        token_id = int(form.get("token_id") or 0)
+        if token_id in {t.id for t in mine}:
+            await self.ui.call(admin_tokens.revoke, self.ui.db, token_id, viewer.name)
+        return back("/-/settings/tokens", "token revoked", request)
+
+    async def users(self, request: Request, viewer: Principal) -> Response:
+        if not viewer.is_admin:
+            return self.ui.render(request, "missing.html", status=404, viewer=viewer)
+        users = await self.ui.call(admin_accounts.list_users, self.ui.db)
+        return self.ui.render(request, "users.html", viewer=viewer, users=users)
+
+    async def change_user(self, request: Request, viewer: Principal) -> Response:
+        if not viewer.is_admin:
+            return self.ui.render(request, "missing.html", status=404, viewer=viewer)
+        form = await checked_form(request)
+        try:
+            if form.get("action") == "create":
+                await self.ui.call(
+                    admin_accounts.create_user,
+                    self.ui.db,
+                    str(form.get("username", "")),
+                    str(form.get("email", "")),
+                    str(form.get("password", "")),
+                    bool(form.get("is_admin")),
+                )
+            else:
+                flags = {
+                    "block": {"blocked": True},
+                    "unblock": {"blocked": False},
+                    "make_admin": {"admin": True},
+                    "drop_admin": {"admin": False},
+                }
+                await self.ui.call(
+                    admin_accounts.set_user_flags,
+                    self.ui.db,
+                    str(form.get("username", "")),
+                    **flags.get(str(form.get("action")), {}),
+                )
+        except AdminError as error:
+            return back("/-/admin/users", str(error), request)
+        return back("/-/admin/users", "saved", request)

@@ -1,0 +1,124 @@
+"""What every page handler shares: the signed-in person, CSRF, rendering, formatting."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from dockyard.admin.registry import RegistryAdmin
+from dockyard.auth.principal import Principal
+from dockyard.auth.service import AccessService
+from dockyard.config import Settings
+from dockyard.db.engine import Database
+
+SANDBOX = Principal("user", "sandbox", None, is_admin=True)
+HERE = Path(__file__).parent
+
+
+def human_size(size: int | None) -> str:
+    value = float(size or 0)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value} B"
+
+
+def ago(moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    seconds = int((datetime.now(UTC) - moment).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count > 1 else ''} ago"
+    return "just now"
+
+
+def iso(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class NotAllowed(Exception):
+    """Show the 'not found' page (we do not tell what exists to those who may not see it)."""
+
+
+@dataclass
+class Ui:
+    db: Database
+    settings: Settings
+    service: AccessService | None
+    registry: RegistryAdmin
+    templates: Jinja2Templates
+
+    async def call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - passes through
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    async def viewer(self, request: Request) -> Principal | None:
+        """The signed-in person, if any (everyone is an admin when auth is off)."""
+        if self.service is None:
+            return SANDBOX
+        user_id = request.session.get("user_id")
+        if not isinstance(user_id, int):
+            return None
+        return await self.call(self.service.user_principal, user_id)
+
+    def host(self, request: Request) -> str:
+        if self.settings.public_url:
+            return self.settings.public_url.split("://")[-1].rstrip("/")
+        return request.headers.get("host", self.settings.listen)
+
+    def render(
+        self, request: Request, template: str, status: int = 200, **context: Any
+    ) -> Response:
+        context.setdefault("viewer", None)
+        return self.templates.TemplateResponse(
+            request,
+            template,
+            {
+                "csrf": csrf_token(request),
+                "host": self.host(request),
+                "auth_on": self.service is not None,
+                **context,
+            },
+            status_code=status,
+        )
+
+
+def csrf_token(request: Request) -> str:
+    if "csrf" not in request.session:
+        request.session["csrf"] = secrets.token_urlsafe(24)
+    return request.session["csrf"]
+
+
+async def checked_form(request: Request) -> dict[str, Any]:
+    """The posted form, after its CSRF token was checked (403 otherwise)."""
+    form = await request.form()
+    expected = request.session.get("csrf")
+    if not expected or form.get("csrf") != expected:
+        raise PermissionError("the form expired; reload the page and try again")
+    return {key: form.getlist(key) if key == "tags" else form.get(key) for key in form}
+
+
+def back(url: str, message: str | None = None, request: Request | None = None) -> Response:
+    if message and request is not None:
+        request.session["flash"] = message
+    return RedirectResponse(url, status_code=303)
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters.update(size=human_size, ago=ago, iso=iso)
+    return templates

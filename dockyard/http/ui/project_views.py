@@ -1,0 +1,166 @@
+"""Home (projects), search, a project's repositories and its settings."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dockyard.admin import AdminError
+from dockyard.admin import accounts as admin_accounts
+from dockyard.admin import tokens as admin_tokens
+from dockyard.auth.principal import Principal
+from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
+
+ALL_ABILITIES = frozenset(
+    {"read", "push", "delete", "manage_members", "manage_tokens", "admin", "start_jobs"}
+)
+
+
+class ProjectViews:
+    def __init__(self, ui: Ui) -> None:
+        self.ui = ui
+
+    async def visible(self, viewer: Principal) -> list[tuple[object, frozenset[str]]]:
+        if self.ui.service is None:
+            return [
+                (p, ALL_ABILITIES)
+                for p in await self.ui.call(admin_accounts.list_projects, self.ui.db)
+            ]
+        return await self.ui.call(self.ui.service.visible_projects, viewer)
+
+    async def abilities(self, viewer: Principal, path: str) -> frozenset[str]:
+        if self.ui.service is None:
+            return ALL_ABILITIES
+        found = await self.ui.call(self.ui.service.project_abilities, viewer, path)
+        if "read" not in found:
+            raise NotAllowed(path)
+        return found
+
+    async def home(self, request: Request, viewer: Principal) -> Response:
+        projects = await self.visible(viewer)
+        return self.ui.render(request, "home.html", viewer=viewer, projects=projects)
+
+    async def search(self, request: Request, viewer: Principal) -> Response:
+        query = request.query_params.get("q", "").strip().lower()[:100]
+        projects = [p for p, _ in await self.visible(viewer) if query in p.path]
+        repositories = []
+        if query:
+            for project, _ in await self.visible(viewer):
+                rows = await self.ui.call(
+                    self.ui.registry.project_repositories, project.path, query
+                )
+                repositories.extend(rows)
+        return self.ui.render(
+            request,
+            "search.html",
+            viewer=viewer,
+            query=query,
+            projects=projects,
+            repositories=repositories,
+        )
+
+    async def project(self, request: Request, viewer: Principal) -> Response:
+        path = request.path_params["project"]
+        abilities = await self.abilities(viewer, path)
+        name_filter = request.query_params.get("name", "")[:255]
+        sort = request.query_params.get("sort", "name")
+        rows = await self.ui.call(self.ui.registry.project_repositories, path, name_filter)
+        if sort == "pushed":
+            rows.sort(
+                key=lambda r: r.last_pushed_at.timestamp() if r.last_pushed_at else 0, reverse=True
+            )
+        project = await self.ui.call(admin_accounts.find_project, self.ui.db, path)
+        usage = await self.ui.call(self.ui.registry.usage, [path])
+        return self.ui.render(
+            request,
+            "project.html",
+            viewer=viewer,
+            project=project,
+            abilities=abilities,
+            repositories=rows,
+            name=name_filter,
+            sort=sort,
+            usage=usage,
+        )
+
+    async def settings(self, request: Request, viewer: Principal) -> Response:
+        path = request.path_params["project"]
+        abilities = await self.abilities(viewer, path)
+        if not abilities & {"manage_members", "admin"}:
+            raise NotAllowed(path)
+        project = await self.ui.call(admin_accounts.find_project, self.ui.db, path)
+        members = await self.ui.call(admin_accounts.list_members, self.ui.db, path)
+        tokens = await self.ui.call(admin_tokens.list_tokens, self.ui.db, project=path)
+        return self.ui.render(
+            request,
+            "settings.html",
+            viewer=viewer,
+            project=project,
+            abilities=abilities,
+            members=members,
+            deploy_tokens=[t for t in tokens if t.kind == "deploy"],
+            created=request.session.pop("new_token", None),
+        )
+
+    async def change(self, request: Request, viewer: Principal) -> Response:
+        """One POST target for the settings forms; each checks its own ability."""
+        path = request.path_params["project"]
+        abilities = await self.abilities(viewer, path)
+        form = await checked_form(request)
+        action = str(form.get("action", ""))
+        need = {
+            "visibility": "admin",
+            "add_member": "manage_members",
+            "remove_member": "manage_members",
+            "create_deploy_token": "manage_tokens",
+            "revoke_token": "manage_tokens",
+        }.get(action)
+        if need is None or need not in abilities:
+            raise NotAllowed(path)
+        try:
+            message = await self._apply(request, viewer, path, action, form, abilities)
+        except AdminError as error:
+            message = str(error)
+        return back(f"/p/{path}/-/settings", message, request)
+
+    async def _apply(
+        self,
+        request: Request,
+        viewer: Principal,
+        path: str,
+        action: str,
+        form: dict,
+        abilities: frozenset[str],
+    ) -> str:
+        db, call = self.ui.db, self.ui.call
+        if action == "visibility":
+            await call(admin_accounts.set_visibility, db, path, str(form.get("visibility")))
+            return "visibility saved"
+        if action == "add_member":
+            role = str(form.get("role", ""))
+            if role == "owner" and "admin" not in abilities:
+                return "only owners make owners"
+            await call(admin_accounts.add_member, db, str(form.get("username", "")), path, role)
+            return "member saved"
+        if action == "remove_member":
+            await call(admin_accounts.remove_member, db, str(form.get("username", "")), path)
+            return "member removed"
+        if action == "create_deploy_token":
+            scopes = [s for s in ("read_registry", "write_registry") if form.get(s)]
+            issued = await call(
+                admin_tokens.create_deploy,
+                db,
+                path,
+                str(form.get("name") or "deploy"),
+                scopes,
+                None,
+                None,
+                viewer.name,
+            )
+            request.session["new_token"] = f"{issued.username} / {issued.secret}"
+            return "deploy token created"
+        tokens = await call(admin_tokens.list_tokens, db, project=path)
+        token_id = int(form.get("token_id") or 0)
+        if token_id in {t.id for t in tokens if t.kind == "deploy"}:
+            await call(admin_tokens.revoke, db, token_id, viewer.name)
+        return "token revoked"

@@ -1,0 +1,143 @@
+"""A repository's tags (filter, sort, pages, bulk delete) and one tag's details."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dockyard.admin import AdminError, NotFound
+from dockyard.auth.principal import Principal
+from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
+from dockyard.http.ui.project_views import ALL_ABILITIES
+
+SORTS = {
+    "name": "Name A–Z",
+    "-name": "Name Z–A",
+    "-pushed_at": "Newest first",
+    "pushed_at": "Oldest first",
+}
+PAGE_SIZES = (10, 20, 50, 100)
+
+
+class RepositoryViews:
+    def __init__(self, ui: Ui) -> None:
+        self.ui = ui
+
+    async def _open(self, viewer: Principal, name: str):  # noqa: ANN202
+        """(repository row, abilities) if the viewer may read it; NotAllowed otherwise."""
+        try:
+            row = await self.ui.call(self.ui.registry.repository_by_name, name)
+        except NotFound:
+            raise NotAllowed(name) from None
+        if self.ui.service is None:
+            return row, ALL_ABILITIES
+        project = await self.ui.call(self.ui.registry.owning_project, name)
+        abilities = (
+            await self.ui.call(self.ui.service.project_abilities, viewer, project)
+            if project
+            else frozenset()
+        )
+        if "read" not in abilities:
+            raise NotAllowed(name)
+        return row, abilities
+
+    async def repository(self, request: Request, viewer: Principal) -> Response:
+        name = request.path_params["repository"]
+        row, abilities = await self._open(viewer, name)
+        params = request.query_params
+        sort = params.get("sort", "-pushed_at") if params.get("sort") in SORTS else "-pushed_at"
+        per_page = (
+            int(params.get("per_page", "20"))
+            if params.get("per_page", "20") in {str(n) for n in PAGE_SIZES}
+            else 20
+        )
+        page_number = int(params["page"]) if params.get("page", "").isdigit() else 1
+        page_number = max(1, min(page_number, 100000))
+        name_filter = params.get("name", "")[:128]
+        shown = await self.ui.call(
+            self.ui.registry.tags,
+            row.id,
+            name_filter=name_filter,
+            sort=sort.lstrip("-"),
+            descending=sort.startswith("-"),
+            offset=0,
+            limit=per_page * page_number,
+        )
+        badges = await self.ui.call(self.ui.registry.badges, row.id, [t.digest for t in shown.rows])
+        return self.ui.render(
+            request,
+            "repository.html",
+            viewer=viewer,
+            repository=row,
+            abilities=abilities,
+            tags=shown.rows,
+            total=shown.total,
+            badges=badges,
+            sort=sort,
+            sorts=SORTS,
+            per_page=per_page,
+            page_sizes=PAGE_SIZES,
+            page=page_number,
+            name=name_filter,
+            platforms=lambda tag: json.loads(tag.platforms) if tag.platforms else [],
+        )
+
+    async def tag(self, request: Request, viewer: Principal) -> Response:
+        name, tag = request.path_params["repository"], request.path_params["tag"]
+        row, abilities = await self._open(viewer, name)
+        try:
+            detail = await self.ui.call(self.ui.registry.tag_detail, row.id, tag)
+        except NotFound:
+            raise NotAllowed(tag) from None
+        raw = json.dumps(detail.manifest, indent=2)
+        return self.ui.render(
+            request,
+            "tag.html",
+            viewer=viewer,
+            repository=row,
+            abilities=abilities,
+            detail=detail,
+            raw=raw,
+        )
+
+    async def delete_tags(self, request: Request, viewer: Principal) -> Response:
+        """Delete the selected tags (or all matching the filter) after one confirmation."""
+        name = request.path_params["repository"]
+        row, abilities = await self._open(viewer, name)
+        if "delete" not in abilities:
+            raise NotAllowed(name)
+        form = await checked_form(request)
+        chosen = [t for t in form.get("tags", []) if t]
+        if form.get("all_matching"):
+            everything = await self.ui.call(
+                self.ui.registry.tags,
+                row.id,
+                name_filter=str(form.get("name") or ""),
+                limit=100000,
+            )
+            chosen = [t.name for t in everything.rows]
+        if not chosen:
+            return back(f"/r/{name}", "nothing selected", request)
+        if not form.get("confirmed"):
+            return self.ui.render(
+                request, "confirm_delete.html", viewer=viewer, repository=row, tags=chosen
+            )
+        count = await self.ui.call(self.ui.registry.delete_tags, row.id, chosen)
+        return back(f"/r/{name}", f"deleted {count} tag(s)", request)
+
+    async def delete_repository(self, request: Request, viewer: Principal) -> Response:
+        name = request.path_params["repository"]
+        row, abilities = await self._open(viewer, name)
+        if "delete" not in abilities:
+            raise NotAllowed(name)
+        form = await checked_form(request)
+        if form.get("confirm_name") != name:
+            return back(f"/r/{name}", "type the repository path to confirm", request)
+        try:
+            await self.ui.call(self.ui.registry.schedule_delete, row.id)
+        except AdminError as error:
+            return back(f"/r/{name}", str(error), request)
+        project = await self.ui.call(self.ui.registry.owning_project, name)
+        return back(f"/p/{project}" if project else "/", f"{name} will be deleted", request)

@@ -1,0 +1,95 @@
+"""The UI's route table, sign-in gate, error pages and secure headers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dockyard.auth.principal import Principal
+from dockyard.http.ui.account_views import AccountViews
+from dockyard.http.ui.pages import HERE, NotAllowed, Ui, back
+from dockyard.http.ui.project_views import ProjectViews
+from dockyard.http.ui.repository_views import RepositoryViews
+
+Handler = Callable[[Request, Principal], Awaitable[Response]]
+SECURE_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+    ),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class SecureHeaders:
+    """Browser hardening for every UI response (the /v2 and /api paths are not pages)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(("/v2", "/api/", "/jwt/")):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURE_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def signed_in(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Pages for signed-in people: others go to the sign-in page and come back."""
+
+    async def endpoint(request: Request) -> Response:
+        viewer = await ui.viewer(request)
+        if viewer is None:
+            return back(f"/-/login?next={request.url.path}")
+        try:
+            return await handler(request, viewer)
+        except NotAllowed:
+            return ui.render(request, "missing.html", status=404, viewer=viewer)
+        except PermissionError as error:
+            return ui.render(request, "missing.html", status=403, viewer=viewer, message=str(error))
+
+    return endpoint
+
+
+def routes(ui: Ui) -> list[Route | Mount]:
+    accounts, projects, repositories = AccountViews(ui), ProjectViews(ui), RepositoryViews(ui)
+    page = lambda handler: signed_in(ui, handler)  # noqa: E731
+    return [
+        Mount("/-/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+        Route("/-/login", accounts.login_form, methods=["GET"]),
+        Route("/-/login", accounts.login, methods=["POST"]),
+        Route("/-/logout", accounts.logout, methods=["POST"]),
+        Route("/", page(projects.home)),
+        Route("/-/search", page(projects.search)),
+        Route("/-/settings/tokens", page(accounts.tokens), methods=["GET"]),
+        Route("/-/settings/tokens", page(accounts.create_token), methods=["POST"]),
+        Route("/-/settings/tokens/revoke", page(accounts.revoke_token), methods=["POST"]),
+        Route("/-/admin/users", page(accounts.users), methods=["GET"]),
+        Route("/-/admin/users", page(accounts.change_user), methods=["POST"]),
+        Route("/p/{project:path}/-/settings", page(projects.settings), methods=["GET"]),
+        Route("/p/{project:path}/-/settings", page(projects.change), methods=["POST"]),
+        Route("/p/{project:path}", page(projects.project)),
+        Route("/r/{repository:path}/-/tags/{tag}", page(repositories.tag)),
+        Route(
+            "/r/{repository:path}/-/delete-tags", page(repositories.delete_tags), methods=["POST"]
+        ),
+        Route(
+            "/r/{repository:path}/-/delete", page(repositories.delete_repository), methods=["POST"]
+        ),
+        Route("/r/{repository:path}", page(repositories.repository)),
+    ]
