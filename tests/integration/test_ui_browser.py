@@ -1,0 +1,182 @@
+"""The web UI in a real browser (Debian's Chromium driven by Playwright) against a live
+server with token auth, after skopeo pushed the tags it shows."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.integration.clients import ClientSandbox, ImageBuilder, LayoutImage
+from tests.integration.conftest import ADMIN_PASSWORD, LiveServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def image(auth_sandbox: ClientSandbox, tmp_path_factory: pytest.TempPathFactory) -> LayoutImage:
+    return ImageBuilder(auth_sandbox, tmp_path_factory.mktemp("ui-images")).single("uitiny")
+
+
+def sign_in(page: Page, server: LiveServer, username: str, password: str) -> None:
+    page.goto(f"{server.url}/")
+    expect(page).to_have_url(f"{server.url}/-/login?next=/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+
+
+def registry_tags(server: LiveServer, repository: str) -> list[str]:
+    token = httpx.get(
+        f"{server.url}/jwt/auth",
+        params={"service": "dockyard", "scope": f"repository:{repository}:pull"},
+        auth=("admin", ADMIN_PASSWORD),
+    ).json()["token"]
+    resp = httpx.get(
+        f"{server.url}/v2/{repository}/tags/list", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert resp.status_code == 200, resp.text
+    return resp.json()["tags"]
+
+
+def test_browse_filter_sort_and_bulk_delete(
+    page: Page,
+    auth_server: LiveServer,
+    auth_sandbox: ClientSandbox,
+    image: LayoutImage,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    group = f"ui-{secrets.token_hex(3)}"
+    auth_server.cli("group", "create", group)
+    auth_server.cli("project", "create", f"{group}/web")
+    repository = f"{group}/web/frontend"
+    tags = ["v1.0", "v1.1", "v2.0", "nightly-1", "nightly-2"]
+    creds = f"admin:{ADMIN_PASSWORD}"
+    for tag in tags:  # pushed in this order, so v1.0 is the oldest
+        auth_sandbox.skopeo_copy(
+            image.ref, auth_sandbox.docker_ref(repository, tag), "--dest-creds", creds
+        )
+    sign_in(page, auth_server, "admin", ADMIN_PASSWORD)
+    page.get_by_role("link", name=f"{group}/web").click()
+    expect(page.get_by_role("link", name=repository)).to_be_visible()
+    page.get_by_role("link", name=repository).click()
+    rows = page.locator("#tags tbody tr[data-tag]")
+    expect(rows).to_have_count(5)
+
+    page.fill("input[name=name]", "nightly")
+    page.click("#tag-filters button[type=submit]")
+    expect(rows).to_have_count(2)
+
+    page.fill("input[name=name]", "")
+    page.select_option("select[name=sort]", "pushed_at")  # oldest first
+    page.click("#tag-filters button[type=submit]")
+    expect(rows.first).to_have_attribute("data-tag", "v1.0")
+    page.select_option("select[name=sort]", "-pushed_at")
+    page.click("#tag-filters button[type=submit]")
+    expect(rows.first).to_have_attribute("data-tag", "nightly-2")
+
+    page.check('input[name=tags][value="nightly-1"]')
+    page.check('input[name=tags][value="nightly-2"]')
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-selected")
+    expect(rows).to_have_count(3)  # updated in place, no reload
+    expect(page.locator("#tag-total")).to_have_text("3")
+    assert sorted(registry_tags(auth_server, repository)) == ["v1.0", "v1.1", "v2.0"]
+
+    page.get_by_role("link", name="v2.0").click()
+    expect(page.get_by_role("heading", name="Layers")).to_be_visible()
+    expect(page.locator("pre.raw")).to_contain_text("schemaVersion")
+
+
+def test_a_reporter_sees_no_delete_button(
+    page: Page,
+    auth_server: LiveServer,
+    auth_sandbox: ClientSandbox,
+    image: LayoutImage,
+) -> None:
+    group = f"rep-{secrets.token_hex(3)}"
+    auth_server.cli("group", "create", group)
+    auth_server.cli("project", "create", f"{group}/app")
+    repository = f"{group}/app/api"
+    auth_sandbox.skopeo_copy(
+        image.ref,
+        auth_sandbox.docker_ref(repository, "v1"),
+        "--dest-creds",
+        f"admin:{ADMIN_PASSWORD}",
+    )
+    password = "reporter-" + secrets.token_hex(6)
+    name = f"rep{secrets.token_hex(3)}"
+    auth_server.cli(
+        "user", "create", name, "--email", f"{name}@example.com", "--password", password
+    )
+    auth_server.cli("member", "add", name, f"{group}/app", "reporter")
+    sign_in(page, auth_server, name, password)
+    page.goto(f"{auth_server.url}/r/{repository}")
+    expect(page.locator("#tags tbody tr[data-tag]")).to_have_count(1)
+    expect(page.locator("#delete-selected")).to_have_count(0)
+    expect(page.get_by_role("button", name="Delete repository")).to_have_count(0)
+    expect(page.locator('input[name="tags"]')).to_have_count(0)
+    # and the server refuses even a hand-made request
+    csrf = page.locator("body").get_attribute("data-csrf")
+    status = page.evaluate(
+        """async ([url, csrf]) => (await fetch(url, {method: 'POST', headers: {'X-CSRF-Token': csrf,
+            'Content-Type': 'application/json'}, body: JSON.stringify({tags: ['v1']})})).status""",
+        [
+            f"/api/v1/registry/repositories/{_repository_id(auth_server, repository)}/tags/delete",
+            csrf,
+        ],
+    )
+    assert status == 403
+    assert registry_tags(auth_server, repository) == ["v1"]
+
+
+def test_wrong_password_and_sign_out(page: Page, auth_server: LiveServer) -> None:
+    page.goto(f"{auth_server.url}/-/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "definitely-wrong")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("alert")).to_contain_text("invalid")
+    sign_in(page, auth_server, "admin", ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign out admin").click()
+    expect(page).to_have_url(f"{auth_server.url}/-/login")
+    assert page.context.request.get(f"{auth_server.url}/api/v1/user").status == 401
+
+
+def _repository_id(server: LiveServer, repository: str) -> int:
+    out = server.cli("token", "create", "personal", "--user", "admin", "--scope", "api")
+    secret = out.split(": ", 1)[1].split()[0]
+    project = "/".join(repository.split("/")[:2])
+    resp = httpx.get(
+        f"{server.url}/api/v1/projects/{project}/registry/repositories",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    return next(r["id"] for r in resp.json() if r["name"] == repository)
