@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,29 +26,6 @@ LEEWAY_SECONDS = 60
 
 class InvalidToken(Exception):
     """The token is not one of ours, or no longer valid."""
-
-
-def ensure_signing_key(path: Path) -> None:
-    """Create the key once; concurrent starters agree on whichever file lands first."""
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    try:
-        os.link(temporary, path)  # fails if another process won the race
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink()
 
 
 def key_id(public_key: ec.EllipticCurvePublicKey) -> str:

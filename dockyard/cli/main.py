@@ -57,7 +57,7 @@ def serve(
 def setup(config: Path | None = CONFIG) -> None:
     """Migrate the database; on first start create the signing key and the admin user."""
     from dockyard.admin.accounts import ensure_initial_admin
-    from dockyard.auth.registry_tokens import ensure_signing_key
+    from dockyard.auth.keys import ensure_signing_key
     from dockyard.db.engine import Database
 
     settings = load_settings(config)

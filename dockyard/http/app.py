@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
@@ -15,7 +13,8 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.admin.registry import RegistryAdmin
-from dockyard.auth.registry_tokens import TokenSigner, ensure_signing_key
+from dockyard.auth.keys import ensure_signing_key, session_secret
+from dockyard.auth.registry_tokens import TokenSigner
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
@@ -121,27 +120,10 @@ def create_app(
     app.add_middleware(SecureHeaders)
     app.add_middleware(
         SessionMiddleware,
-        secret_key=session_secret(settings),
+        secret_key=session_secret(settings.data_dir / "keys" / "session.key"),
         session_cookie="dockyard_session",
         max_age=8 * 3600,
         same_site="lax",
         https_only=settings.public_url.startswith("https://"),
     )
     return app
-
-
-def session_secret(settings: Settings) -> str:
-    """The key that signs web sessions: created once, shared by every worker and replica."""
-    path = settings.data_dir / "keys" / "session.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = path.with_name(f".session.{secrets.token_hex(8)}")
-        temporary.write_text(secrets.token_urlsafe(48))
-        temporary.chmod(0o600)
-        try:
-            os.link(temporary, path)  # the first process to get here wins
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
-    return path.read_text().strip()
