@@ -20,7 +20,7 @@ from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.http.app import create_app
 
-ADMIN_PASSWORD = "admin-password-for-tests"
+ADMIN_PASSWORD = "admin-password-for-tests"  # noqa: S105
 
 
 @dataclass
