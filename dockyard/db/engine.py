@@ -9,6 +9,7 @@ connections (no ORM unit of work): the hot reads cost tens of microseconds.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,10 +64,17 @@ class Database:
             self.engine = create_engine(self.url, pool_size=16, max_overflow=16, pool_pre_ping=True)
             writer = self.engine
         self._writer = writer
+        self._write_lock = threading.Lock()
 
     @contextmanager
     def session(self, write: bool = False) -> Iterator[Connection]:
         """A transaction: committed when the block ends, rolled back on error."""
+        if write and self.is_sqlite:
+            # SQLite has one writer at a time; queueing here is fair and prompt, while
+            # its own busy handler would sleep in growing steps under contention.
+            with self._write_lock, self._writer.begin() as conn:
+                yield conn
+            return
         with (self._writer if write else self.engine).begin() as conn:
             yield conn
 

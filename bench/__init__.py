@@ -1,0 +1,1 @@
+"""Side-by-side benchmark of Dockyard against Distribution (the reference registry)."""

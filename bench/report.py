@@ -1,0 +1,56 @@
+"""The Markdown table: each row a metric, with the ratio oriented so > 1 favours Dockyard."""
+
+from __future__ import annotations
+
+# (key, label, unit, higher is better)
+ROWS = [
+    ("push_mono_MBps", "512 MiB blob push, monolithic", "MB/s", True),
+    ("push_chunked_MBps", "512 MiB blob push, 16 MiB chunks", "MB/s", True),
+    ("pull_1_MBps", "512 MiB blob pull, 1 client", "MB/s", True),
+    ("pull_4_MBps", "512 MiB blob pull, 4 clients", "MB/s", True),
+    ("pull_1_cpu_s_per_GB", "server CPU per GB pulled (1 client)", "CPU s/GB", False),
+    ("pull_4_cpu_s_per_GB", "server CPU per GB pulled (4 clients)", "CPU s/GB", False),
+    ("images_per_s", "image push (20 × 256 KiB layers), concurrency 8", "images/s", True),
+    ("mounts_per_s", "cross-repository blob mount, concurrency 16", "mounts/s", True),
+    ("manifest_get_rps", "manifest GET by tag, concurrency 64", "req/s", True),
+    ("manifest_get_p50_ms", "manifest GET p50", "ms", False),
+    ("manifest_get_p99_ms", "manifest GET p99", "ms", False),
+    ("blob_head_rps", "blob HEAD, concurrency 64", "req/s", True),
+    ("blob_head_p99_ms", "blob HEAD p99", "ms", False),
+    ("tags_ms_per_page", "tags list, 10,000 tags in pages of 100: per page", "ms", False),
+    ("tags_total_ms", "tags list, all pages", "ms", False),
+    ("catalog_total_ms", "catalog of 2,000 repositories, pages of 100", "ms", False),
+    ("push_rss_growth_MiB", "server RSS growth during the 512 MiB push", "MiB", False),
+    ("peak_rss_MiB", "server peak RSS over the whole run", "MiB", False),
+]
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+
+
+def markdown(context: dict, results: dict) -> str:
+    base, ours = results.get("Distribution", {}), results.get("Dockyard", {})
+    lines = [
+        "| workload | unit | Distribution | Dockyard | Dockyard advantage |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for key, label, unit, higher in ROWS:
+        a, b = base.get(key), ours.get(key)
+        ratio = "–"
+        if a and b:
+            ratio = f"{(b / a if higher else a / b):.2f}×"
+        lines.append(f"| {label} | {unit} | {_fmt(a)} | {_fmt(b)} | {ratio} |")
+    header = (
+        f"Measured {context['date']} by `{context['command']}` on {context['cpus']} cores, "
+        f"{context['memory_GiB']} GiB, Linux {context['kernel']}, Python {context['python']}; "
+        f"Distribution: `{context['distribution']}`; Dockyard with {context['workers']} "
+        "worker process(es), SQLite and the filesystem driver, auth off (Distribution has "
+        "none). Both servers ran in the same run, one after the other, with the same client "
+        "(curl for bulk bytes, aiohttp for request storms, ApacheBench for GET/HEAD). "
+        '"Dockyard advantage" is Dockyard ÷ Distribution where more is better and '
+        "Distribution ÷ Dockyard where less is better, so above 1× always favours Dockyard.\n"
+    )
+    return "# Benchmarks\n\n" + header + "\n" + "\n".join(lines) + "\n"
