@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -49,10 +50,8 @@ def _tree(pid: int) -> list[int]:
 def tree_rss(pid: int) -> int:
     total = 0
     for member in _tree(pid):
-        try:
+        with contextlib.suppress(OSError, IndexError):
             total += int(Path(f"/proc/{member}/statm").read_text().split()[1]) * PAGE
-        except (OSError, IndexError):
-            pass
     return total
 
 
@@ -60,11 +59,9 @@ def tree_cpu(pid: int) -> float:
     """User + system CPU seconds of the tree (living members)."""
     total = 0
     for member in _tree(pid):
-        try:
+        with contextlib.suppress(OSError, IndexError):
             fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError):
-            pass
     return total / TICKS
 
 
@@ -131,7 +128,8 @@ def distribution() -> Server:
     config = workdir / "config.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {workdir}/data\n  delete:\n    enabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {workdir}/data\n"
+        "  delete:\n    enabled: true\n"
         f"http:\n  addr: 127.0.0.1:{port}\n"
     )
     return Server(
