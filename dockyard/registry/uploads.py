@@ -80,9 +80,9 @@ class Receiver:
             self._hasher.update(chunk)  # type: ignore[attr-defined]
         self.received += len(chunk)
 
-    def close(self) -> int:
-        """Make the bytes durable; the session's new size."""
-        self._writer.close()
+    def close(self, durable: bool = True) -> int:
+        """End this request's writing (durably, unless ``finish`` follows); the new size."""
+        self._writer.close(durable)
         size = self.status.size + self.received
         if self._hasher is not None:
             self._uploads.hashes.put(self.status.id, size, self._algorithm, self._hasher)
@@ -194,22 +194,27 @@ class Uploads:
         source: str | None,
         may_read: Callable[[str], bool],
     ) -> int | None:
-        """Link a blob from ``source`` (or, without one, any readable holder); its size or None."""
-        with self._db.session(write=True) as session:
+        """Link a blob from ``source`` (or, without one, any readable holder); its size or None.
+
+        The permission checks run before the write transaction, so the (single) SQLite
+        writer never waits on them; a blob row exists only once its bytes are committed.
+        """
+        with self._db.session() as session:
             if source is not None:
-                holders = [source] if may_read(source) else []
+                holders = [source]
             else:
-                holders = [
-                    r
-                    for r in blob_rows.repositories_holding(session, str(digest))
-                    if r == repository or may_read(r)
-                ]
+                holders = blob_rows.repositories_holding(session, str(digest))
+            size = None
             for holder in holders:
-                size = blob_rows.linked_size(session, holder, str(digest))
-                if size is not None and self.store.stat(digest) is not None:
-                    blob_rows.link(session, repositories.ensure(session, repository), str(digest))
-                    return size
-        return None
+                if holder == repository or may_read(holder):
+                    size = blob_rows.linked_size(session, holder, str(digest))
+                    if size is not None:
+                        break
+        if size is None:
+            return None
+        with self._db.session(write=True) as session:
+            blob_rows.link(session, repositories.ensure(session, repository), str(digest))
+        return size
 
     def purge_idle(self, idle: timedelta) -> int:
         """End sessions untouched for ``idle``; how many were purged."""

@@ -21,11 +21,15 @@ class StorageError(Exception):
 
 
 class UploadWriter(Protocol):
-    """Appends to one upload session; ``close`` makes the bytes durable."""
+    """Appends to one upload session; ``close`` makes the bytes durable.
+
+    ``close(durable=False)`` skips that when a ``commit`` follows at once, since the
+    commit makes the blob durable anyway.
+    """
 
     def write(self, chunk: bytes) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self, durable: bool = True) -> None: ...
 
 
 class BlobStore(Protocol):

@@ -23,7 +23,7 @@ from dockyard.oci.digest import Digest
 from dockyard.storage.base import StorageError
 
 READ_CHUNK = 1024 * 1024
-FLUSH_EVERY = 32 * 1024 * 1024
+FLUSH_EVERY = 4 * 1024 * 1024
 _UPLOAD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -45,7 +45,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 class _FileWriter:
-    """Appends to an open file; ``close`` makes it durable.
+    """Appends to an open file; ``close`` makes it durable (unless a commit follows).
 
     Every FLUSH_EVERY bytes a background fdatasync starts, so the disk writes
     while the network is still delivering and the final sync has little left.
@@ -67,11 +67,12 @@ class _FileWriter:
             self._unflushed = 0
             self._pending = self._flusher.submit(os.fdatasync, self._fd)
 
-    def close(self) -> None:
+    def close(self, durable: bool = True) -> None:
         try:
             if self._pending is not None:
                 self._pending.result()
-            os.fdatasync(self._fd)
+            if durable:
+                os.fdatasync(self._fd)
         finally:
             os.close(self._fd)
 

@@ -62,8 +62,13 @@ def next_link(path: str, n: int, last: str) -> dict[str, str]:
     return {"Link": f'<{path}?n={n}&last={quote(last, safe="")}>; rel="next"'}
 
 
-async def receive(request: Request, receiver: Receiver, expected: int | None) -> int:
-    """Stream the body into an upload; all of it lands, or none of it does. New size."""
+async def receive(
+    request: Request, receiver: Receiver, expected: int | None, durable: bool = True
+) -> int:
+    """Stream the body into an upload; all of it lands, or none of it does. New size.
+
+    ``durable=False`` when the upload is finished right after (its commit syncs).
+    """
     try:
         async for chunk in request.stream():
             if chunk:
@@ -77,4 +82,4 @@ async def receive(request: Request, receiver: Receiver, expected: int | None) ->
     except BaseException:
         await run(receiver.fail)
         raise
-    return await run(receiver.close)
+    return await run(receiver.close, durable)

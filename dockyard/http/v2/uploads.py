@@ -92,7 +92,7 @@ class Endpoints:
         status = await run(self.uploads.start, name, _owner(principal))
         if digest is None:
             return Response(status_code=202, headers=_session_headers(status))
-        await receive(request, self.uploads.receiver(status, digest.algorithm), None)
+        await receive(request, self.uploads.receiver(status, digest.algorithm), None, False)
         await run(self.uploads.finish, status, digest)
         return _created(name, digest)
 
@@ -128,7 +128,7 @@ class Endpoints:
         )
         if expected is not None or has_body:
             receiver = self.uploads.receiver(status, digest.algorithm)
-            size = await receive(request, receiver, expected)
+            size = await receive(request, receiver, expected, durable=False)
             status = UploadStatus(status.id, name, size)
         await run(self.uploads.finish, status, digest)
         return _created(name, digest)
