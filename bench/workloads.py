@@ -120,11 +120,17 @@ def pull(server: Server, blob_digest: str, size: int, clients: int) -> dict:
 
 
 async def _push_image(
-    session: aiohttp.ClientSession, url: str, repo: str, layers: list[bytes], tag: str
+    session: aiohttp.ClientSession,
+    url: str,
+    repo: str,
+    layers: list[bytes],
+    tag: str,
+    digests: list[str] | None = None,
 ) -> None:
     descriptors = []
-    for data in layers:
-        descriptors.append(await _push_blob(session, url, repo, data))
+    for i, data in enumerate(layers):
+        known = digests[i] if digests else None
+        descriptors.append(await _push_blob(session, url, repo, data, known))
     config = json.dumps({"architecture": "amd64", "os": "linux", "tag": tag}).encode()
     config_desc = await _push_blob(session, url, repo, config)
     manifest = json.dumps(
