@@ -50,6 +50,9 @@ def serve(
         workers=settings.worker_count,
         factory=True,
         log_level=settings.log_level,
+        # On SIGTERM requests get this long to finish before workers are killed; an
+        # interrupted upload stays resumable, so a stuck connection never blocks a stop.
+        workers_kill_timeout=10,
     ).serve()
 
 

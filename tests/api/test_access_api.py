@@ -187,6 +187,16 @@ def test_tokens_through_the_api(registry: AuthRegistry, project: str) -> None:
         ).status_code
         == 200
     )
+    listed = registry.client.get(
+        f"/api/v1/projects/{project}/job_tokens", headers=auth(maintainer.pat)
+    ).json()
+    assert [t["id"] for t in listed] == [job.json()["id"]] and "token" not in listed[0]
+    assert (
+        registry.client.get(
+            f"/api/v1/projects/{project}/job_tokens", headers=auth(developer.pat)
+        ).status_code
+        == 403
+    )
     elsewhere = registry.new_project("public")
     assert (
         registry.client.get(

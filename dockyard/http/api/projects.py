@@ -178,6 +178,33 @@ async def create_job_token(
     )
 
 
+@router.get("/projects/{project:path}/job_tokens", response_model=list[schemas.TokenOut])
+async def job_tokens(project: str, request: Request, principal: Principal = Depends(caller)):  # noqa: ANN201
+    """The project's CI job tokens (the secrets are never shown again)."""
+    ctx = api(request)
+    await guards.project(ctx, principal, project, "manage_tokens")
+    rows = await ctx.call(admin_tokens.list_tokens, ctx.db, project=project)
+    return [convert.token(r, "dockyard-ci-token") for r in rows if r.kind == "job"]
+
+
+@router.delete("/projects/{project:path}/job_tokens/{token_id}", status_code=204)
+async def revoke_job_token(
+    project: str, token_id: schemas.Id, request: Request, principal: Principal = Depends(caller)
+) -> Response:
+    """End a job's token early (Maintainer, or the person the job acts for)."""
+    ctx = api(request)
+    record = await guards.project(ctx, principal, project, "read")
+    rows = await ctx.call(admin_tokens.list_tokens, ctx.db, project=project)
+    token = next((r for r in rows if r.kind == "job" and r.id == token_id), None)
+    if token is None:
+        raise forbidden("not a job token of this project")
+    abilities = await _abilities(request, principal, record.path, "read")
+    if "manage_tokens" not in abilities and token.user_id != principal.user_id:
+        raise forbidden("only Maintainers or the job's own user revoke job tokens")
+    await ctx.call(admin_tokens.revoke, ctx.db, token_id, principal.name)
+    return Response(status_code=204)
+
+
 @router.get("/projects/{project:path}", response_model=schemas.ProjectOut)
 async def get_project(
     project: str, request: Request, principal: Principal = Depends(caller)
