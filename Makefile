@@ -35,6 +35,7 @@ integration: install system
 	$(PY) -m pytest -q -m integration tests/integration
 
 bench: install system
+	command -v ab >/dev/null || apt-get install -y -qq apache2-utils
 	$(PY) -m pip install --quiet -r bench/requirements.txt
 	$(PY) bench/run.py --out docs/benchmarks.md
 
