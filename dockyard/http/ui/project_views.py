@@ -42,20 +42,19 @@ class ProjectViews:
 
     async def search(self, request: Request, viewer: Principal) -> Response:
         query = request.query_params.get("q", "").strip().lower()[:100]
-        projects = [p for p, _ in await self.visible(viewer) if query in p.path]
+        visible = [project for project, _ in await self.visible(viewer)]
         repositories = []
         if query:
-            for project, _ in await self.visible(viewer):
-                rows = await self.ui.call(
+            for project in visible:
+                repositories += await self.ui.call(
                     self.ui.registry.project_repositories, project.path, query
                 )
-                repositories.extend(rows)
         return self.ui.render(
             request,
             "search.html",
             viewer=viewer,
             query=query,
-            projects=projects,
+            projects=[p for p in visible if query in p.path],
             repositories=repositories,
         )
 
