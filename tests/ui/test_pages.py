@@ -153,3 +153,15 @@ def test_project_settings_and_tokens(registry: AuthRegistry, project: str) -> No
     secret = re.search(r'id="new-token">(dy_pat_[^<]+)<', mine.text).group(1)
     assert registry.token_response(maintainer.name, secret).status_code == 200
     assert secret not in client.get("/-/settings/tokens").text  # shown once
+
+
+def test_search_finds_only_visible_projects_and_images(registry: AuthRegistry,
+                                                       project: str) -> None:
+    hidden = registry.new_project("private")
+    push_image(registry, f"{hidden}/app", "v1", layers=[b"hidden"])
+    reporter = registry.new_user({project: "reporter"})
+    client = signed_in(registry, reporter.name, reporter.password)
+    found = client.get(f"/-/search?q={project.split('/')[1]}")
+    assert found.status_code == 200 and f"/p/{project}" in found.text
+    images = client.get("/-/search?q=app").text
+    assert f"/r/{project}/app" in images and f"/r/{hidden}/app" not in images
