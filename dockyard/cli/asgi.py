@@ -6,14 +6,12 @@ already ran migrations.
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-
 from dockyard.config import load_settings
-from dockyard.http.app import create_app
+from dockyard.http.app import RegistryFirst, create_app
 from dockyard.workers.runner import loops
 
 
-def app() -> Starlette:
+def app() -> RegistryFirst:
     settings = load_settings()
     return create_app(
         settings, migrate=False, background=lambda db, registry: loops(settings, db, registry)

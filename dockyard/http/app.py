@@ -42,7 +42,7 @@ class ApiVersionHeader:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v2"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
@@ -86,7 +86,7 @@ def create_app(
     *,
     migrate: bool = True,
     background: Callable[[Database, Registry], list[Callable[[], Awaitable[None]]]] | None = None,
-) -> Starlette:
+) -> RegistryFirst:
     """Build stores, sessions and routes explicitly from settings.
 
     ``background`` gives the loops (purges, deletions) this process should run while it
@@ -113,12 +113,13 @@ def create_app(
             db.dispose()
 
     ui = Ui(db, settings, service, RegistryAdmin(db, store), make_templates())
-    routes = [*auth_routes, Mount("/api/v1", app=api), *v2_routes(ctx), *ui_routes(ui)]
-    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
-    app.state.ctx = ctx
-    app.add_middleware(ApiVersionHeader)
-    app.add_middleware(SecureHeaders)
-    app.add_middleware(
+    web = Starlette(
+        routes=[*auth_routes, Mount("/api/v1", app=api), *ui_routes(ui)],
+        exception_handlers=HANDLERS,
+        lifespan=lifespan,
+    )
+    web.add_middleware(SecureHeaders)
+    web.add_middleware(
         SessionMiddleware,
         secret_key=session_secret(settings.data_dir / "keys" / "session.key"),
         session_cookie="dockyard_session",
@@ -126,4 +127,23 @@ def create_app(
         same_site="lax",
         https_only=settings.public_url.startswith("https://"),
     )
-    return app
+    registry_api = Starlette(routes=v2_routes(ctx), exception_handlers=HANDLERS)
+    registry_api.add_middleware(ApiVersionHeader)
+    return RegistryFirst(registry_api, web)
+
+
+class RegistryFirst:
+    """Sends /v2 straight to the registry app; everything else (and the lifespan) to the
+    web app. Registry traffic, by far the most, then skips sessions, page headers and
+    the web routes."""
+
+    def __init__(self, registry_api: ASGIApp, web: Starlette) -> None:
+        self.registry_api = registry_api
+        self.web = web
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == "/v2" or path.startswith("/v2/")):
+            await self.registry_api(scope, receive, send)
+        else:
+            await self.web(scope, receive, send)
