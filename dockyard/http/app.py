@@ -128,6 +128,7 @@ def create_app(
         https_only=settings.public_url.startswith("https://"),
     )
     registry_api = Starlette(routes=v2_routes(ctx), exception_handlers=HANDLERS)
+    registry_api.state.ctx = ctx
     registry_api.add_middleware(ApiVersionHeader)
     return RegistryFirst(registry_api, web)
 
@@ -137,7 +138,7 @@ class RegistryFirst:
     web app. Registry traffic, by far the most, then skips sessions, page headers and
     the web routes."""
 
-    def __init__(self, registry_api: ASGIApp, web: Starlette) -> None:
+    def __init__(self, registry_api: Starlette, web: Starlette) -> None:
         self.registry_api = registry_api
         self.web = web
 

@@ -383,3 +383,13 @@ def test_upload_id_with_encoded_slashes(client: httpx.Client, repo: str, upload_
 def test_upload_to_invalid_name(client: httpx.Client, name: str) -> None:
     resp = client.post(uploads_url(name), headers={"Content-Length": "0"})
     assert_error(resp, 400, "NAME_INVALID")
+
+
+def test_a_failed_single_request_push_leaves_no_session(make_client) -> None:  # noqa: ANN001
+    client = make_client()
+    bad = client.post(
+        f"/v2/t/single/blobs/uploads/?digest={digest_of(b'other')}", content=b"payload"
+    )
+    assert_error(bad, 400, "DIGEST_INVALID")
+    data_dir = client.app.registry_api.state.ctx.settings.data_dir
+    assert list((data_dir / "uploads").iterdir()) == []

@@ -92,8 +92,12 @@ class Endpoints:
         status = await run(self.uploads.start, name, _owner(principal))
         if digest is None:
             return Response(status_code=202, headers=_session_headers(status))
-        await receive(request, self.uploads.receiver(status, digest.algorithm), None, False)
-        await run(self.uploads.finish, status, digest)
+        try:
+            await receive(request, self.uploads.receiver(status, digest.algorithm), None, False)
+            await run(self.uploads.finish, status, digest)
+        except BaseException:
+            await run(self.uploads.cancel, status)  # a one-request push leaves no session
+            raise
         return _created(name, digest)
 
     async def status(self, request: Request) -> Response:
