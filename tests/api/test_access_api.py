@@ -227,3 +227,12 @@ def test_users_are_for_admins(registry: AuthRegistry) -> None:
         headers=auth(registry.admin_pat),
     )
     assert dup.status_code == 400 and error_code(dup) == "invalid"
+
+
+def test_the_docs_page_needs_nothing_from_the_internet(registry: AuthRegistry) -> None:
+    page = registry.client.get("/api/v1/docs")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "/registry/repositories/{repository_id}/tags" in page.text
+    assert "<script" not in page.text and "https://" not in page.text  # nothing from a CDN
+    schema = registry.client.get("/api/v1/openapi.json").json()
+    assert schema["info"]["title"] == "Dockyard API"

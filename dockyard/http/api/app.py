@@ -11,6 +11,7 @@ from dockyard import __version__
 from dockyard.admin import AdminError
 from dockyard.http.api import projects, registry, users
 from dockyard.http.api.deps import Api, ApiError, error_body, on_admin_error, on_api_error
+from dockyard.http.api.docs import add_docs_page
 
 
 async def on_validation(_request, error: Exception) -> JSONResponse:  # noqa: ANN001
@@ -32,7 +33,7 @@ def build_api(context: Api) -> FastAPI:
         title="Dockyard API",
         version=__version__,
         description="Manage projects, members, tokens, image repositories and tags.",
-        docs_url="/docs",
+        docs_url=None,  # our own page (docs.py) needs no CDN
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -44,4 +45,5 @@ def build_api(context: Api) -> FastAPI:
     # registry first: its routes are longer than the catch-all /projects/{project:path}
     for module in (users, registry, projects):
         app.include_router(module.router)
+    add_docs_page(app)
     return app
