@@ -35,6 +35,13 @@ class Settings:
             "A postgresql:// URL switches to PostgreSQL."
         },
     )
+    sqlite_synchronous: str = field(
+        default="full",
+        metadata={
+            "doc": "'full': every acknowledged write survives power loss; 'normal': faster, "
+            "survives process crashes only (SQLite only)."
+        },
+    )
     storage: str = field(default="filesystem", metadata={"doc": "Blob store driver."})
     auth: str = field(
         default="token",

@@ -36,7 +36,7 @@ def database() -> Iterator[Any]:
     from dockyard.db.engine import Database
 
     settings = load_settings()
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, settings.sqlite_synchronous)
     try:
         yield db
     except AdminError as error:

@@ -65,7 +65,7 @@ def setup(config: Path | None = CONFIG) -> None:
 
     settings = load_settings(config)
     logging.basicConfig(level=logging.WARNING)
-    database = Database(settings.effective_database_url)
+    database = Database(settings.effective_database_url, settings.sqlite_synchronous)
     database.migrate()
     if settings.auth == "none":
         typer.echo("auth is off (auth: none): anyone can push and pull")
@@ -91,5 +91,5 @@ def db_upgrade(config: Path | None = CONFIG) -> None:
 
     settings = load_settings(config)
     logging.basicConfig(level=logging.WARNING)
-    Database(settings.effective_database_url).migrate()
+    Database(settings.effective_database_url, settings.sqlite_synchronous).migrate()
     typer.echo("database is up to date")

@@ -28,13 +28,14 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit survives power loss (WAL synced); NORMAL: only process crashes.
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
@@ -48,7 +49,9 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """One engine and its sessions; built once at start-up and passed around."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, sqlite_synchronous: str = "full") -> None:
+        if sqlite_synchronous not in ("full", "normal"):
+            raise ValueError("sqlite_synchronous is 'full' or 'normal'")
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
@@ -58,7 +61,7 @@ class Database:
             self.engine = create_engine(
                 self.url, connect_args={"check_same_thread": False}, pool_size=16
             )
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, sqlite_synchronous.upper())
             writer = self.engine.execution_options(sqlite_immediate=True)
         else:
             self.engine = create_engine(self.url, pool_size=16, max_overflow=16, pool_pre_ping=True)

@@ -92,7 +92,7 @@ def create_app(
     ``background`` gives the loops (purges, deletions) this process should run while it
     serves; the server entry point passes the workers' list, tests may pass none.
     """
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, settings.sqlite_synchronous)
     if migrate:
         db.migrate()
     store = open_store(settings)
