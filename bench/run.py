@@ -46,6 +46,7 @@ def measure(server: servers.Server, sizes: dict, blob: Path, blob_digest: str) -
         lambda: workloads.catalog(server, sizes["repositories"]),
     ]
     for step in steps:
+        os.sync()  # untimed: no workload pays for the disk writes the previous one left
         results.update(step())
         print(
             f"  {server.name}: {json.dumps({k: round(v, 2) for k, v in results.items()})}",
