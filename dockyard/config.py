@@ -122,11 +122,6 @@ class Settings:
         return int(self.listen.rpartition(":")[2])
 
 
-def setting_docs() -> dict[str, str]:
-    """Field name -> help text, for ``dockyard serve --help`` and the docs."""
-    return {f.name: f.metadata.get("doc", "") for f in fields(Settings)}
-
-
 def _coerce(name: str, raw: Any) -> Any:
     """Turn a YAML or environment value into the field's type, or fail clearly."""
     kind = {f.name: f.type for f in fields(Settings)}[name]

@@ -167,12 +167,6 @@ def add_member(db: Database, username: str, path: str, role: str) -> None:
         )
 
 
-def find_group_or_none(db: Database, path: str) -> str | None:
-    with db.session() as conn:
-        namespace = accounts.namespace_by_path(conn, path)
-    return namespace.path if namespace and namespace.kind == "group" else None
-
-
 def _target(conn: object, path: str) -> dict[str, int]:
     """A project or group path as membership keyword arguments."""
     project = accounts.project_by_path(conn, path)
@@ -211,12 +205,3 @@ def delete_project(db: Database, path: str) -> None:
 def list_groups(db: Database) -> list[str]:
     with db.session() as conn:
         return [g.path for g in accounts.groups(conn)]
-
-
-def role_on(db: Database, user_id: int, path: str) -> int:
-    """A user's best role on a project (or a group) path."""
-    with db.session() as conn:
-        project = accounts.project_by_path(conn, path)
-        if project is not None:
-            return accounts.best_role(conn, user_id, project)
-        return accounts.group_role(conn, user_id, path)

@@ -45,10 +45,6 @@ SCOPE_ACTIONS = {
 }
 
 
-def role_name(role: int) -> str:
-    return next((name for name, value in ROLES.items() if value == role), "none")
-
-
 def _visible(principal: Principal, project: ProjectRecord) -> bool:
     """Readable without a role: public to all, internal to signed-in people."""
     if project.visibility == "public":

@@ -31,14 +31,10 @@ def project_candidates(repository: str) -> list[str]:
     return ["/".join(parts[:k]) for k in (len(parts), len(parts) - 1, len(parts) - 2) if k >= 2]
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _usable(record: TokenRecord | None, kind: str) -> bool:
     if record is None or record.kind != kind or record.revoked_at is not None:
         return False
-    expires = _aware(record.expires_at)
+    expires = record.expires_at
     return expires is None or expires > datetime.now(UTC)
 
 

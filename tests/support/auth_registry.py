@@ -61,7 +61,7 @@ class AuthRegistry:
 
     def new_project(self, visibility: str = "private", group: str | None = None) -> str:
         group = group or f"g{uuid.uuid4().hex[:8]}"
-        if accounts.find_group_or_none(self.db, group) is None:
+        if group not in accounts.list_groups(self.db):
             accounts.create_group(self.db, group)
         path = f"{group}/p{uuid.uuid4().hex[:6]}"
         accounts.create_project(self.db, path, visibility)

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -17,18 +16,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dockyard.db.models.base import DIGEST, NAME, Base
+from dockyard.db.models.base import DIGEST, NAME, Base, UTCDateTime
 
 
 class Repository(Base):
     __tablename__ = "repositories"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(NAME, unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # None while healthy; "delete_scheduled" | "delete_ongoing" | "delete_failed" once asked
     status: Mapped[str | None] = mapped_column(String(20), index=True)
     delete_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Blob(Base):
@@ -37,7 +36,7 @@ class Blob(Base):
     __tablename__ = "blobs"
     digest: Mapped[str] = mapped_column(DIGEST, primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RepositoryBlob(Base):
@@ -50,7 +49,7 @@ class RepositoryBlob(Base):
     digest: Mapped[str] = mapped_column(
         ForeignKey("blobs.digest", ondelete="CASCADE"), primary_key=True
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Manifest(Base):
@@ -72,7 +71,7 @@ class Manifest(Base):
     total_size: Mapped[int | None] = mapped_column(BigInteger)
     platforms: Mapped[str | None] = mapped_column(Text)  # JSON list of "os/arch" (indexes)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ManifestReference(Base):
@@ -96,8 +95,8 @@ class Tag(Base):
     manifest_id: Mapped[int] = mapped_column(
         ForeignKey("manifests.id", ondelete="CASCADE"), index=True
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Upload(Base):
@@ -109,5 +108,5 @@ class Upload(Base):
         ForeignKey("repositories.id", ondelete="CASCADE"), index=True
     )
     owner: Mapped[str | None] = mapped_column(String(255))  # who opened it (None: auth off)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

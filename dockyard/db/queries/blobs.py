@@ -24,10 +24,6 @@ def linked_size(conn: Connection, repository: str, digest: str) -> int | None:
     return conn.scalar(_LINKED_SIZE, {"repository": repository, "digest": digest})
 
 
-def size(conn: Connection, digest: str) -> int | None:
-    return conn.scalar(select(Blob.size).where(Blob.digest == digest))
-
-
 def record_and_link(conn: Connection, repository_id: int, digest: str, size: int) -> None:
     """Record a verified blob (once) and link it to the repository (once)."""
     now = datetime.now(UTC)

@@ -128,7 +128,7 @@ def tag(conn: Connection, repository_id: int, name: str) -> TagRow | None:
 def tag_ages(conn: Connection, repository_id: int) -> list[tuple[str, datetime]]:
     """Every tag with its push time, for cleanup rules."""
     stmt = select(Tag.name, Tag.updated_at).where(Tag.repository_id == repository_id)
-    return [(name, _aware(at)) for name, at in conn.execute(stmt)]
+    return [(name, at) for name, at in conn.execute(stmt)]
 
 
 def delete_tags(conn: Connection, repository_id: int, names: list[str]) -> int:
@@ -234,10 +234,6 @@ def deletion_failed(conn: Connection, repository_id: int, give_up_after: int) ->
             next_attempt_at=datetime.now(UTC) + timedelta(seconds=backoff),
         )
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def referrer_types(

@@ -103,7 +103,7 @@ def failures(conn: Connection, key: str, since: datetime) -> int:
     row = conn.execute(
         select(LoginFailure.count, LoginFailure.window_started_at).where(LoginFailure.key == key)
     ).first()
-    if row is None or _aware(row[1]) < since:
+    if row is None or row[1] < since:
         return 0
     return row[0]
 
@@ -122,8 +122,3 @@ def record_failure(conn: Connection, key: str, since: datetime) -> None:
 
 def clear_failures(conn: Connection, key: str) -> None:
     conn.execute(delete(LoginFailure).where(LoginFailure.key == key))
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

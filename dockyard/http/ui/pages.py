@@ -35,7 +35,6 @@ def human_size(size: int | None) -> str:
 def ago(moment: datetime | None) -> str:
     if moment is None:
         return "never"
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     seconds = int((datetime.now(UTC) - moment).total_seconds())
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
@@ -47,7 +46,6 @@ def ago(moment: datetime | None) -> str:
 def iso(moment: datetime | None) -> str:
     if moment is None:
         return ""
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
