@@ -149,12 +149,25 @@ def project_visibility(path: str, visibility: str) -> None:
 
 @member_app.command("add")
 def member_add(username: str, path: str, role: str) -> None:
-    """Give USERNAME a ROLE (guest, reporter, developer, maintainer, owner) in PATH."""
-    from dockyard.admin.accounts import add_member
+    """Give USERNAME a ROLE (guest, reporter, developer, maintainer, owner) in PATH.
+
+    Also changes an existing member's role; the last Owner is never demoted.
+    """
+    from dockyard.admin.members import add_member
 
     with database() as db:
         add_member(db, username, path, role)
     typer.echo(f"{username} is {role} in {path}")
+
+
+@member_app.command("remove")
+def member_remove(username: str, path: str) -> None:
+    """Take USERNAME's direct membership of PATH away (never the last Owner's)."""
+    from dockyard.admin.members import remove_member
+
+    with database() as db:
+        remove_member(db, username, path)
+    typer.echo(f"{username} is no longer a member of {path}")
 
 
 @token_app.command("create")

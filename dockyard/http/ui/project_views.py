@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dockyard.admin import AdminError
+from dockyard.admin import AdminError, members
 from dockyard.admin import accounts as admin_accounts
 from dockyard.admin import tokens as admin_tokens
 from dockyard.auth.principal import Principal
@@ -88,7 +88,7 @@ class ProjectViews:
         if not abilities & {"manage_members", "admin"}:
             raise NotAllowed(path)
         project = await self.ui.call(admin_accounts.find_project, self.ui.db, path)
-        members = await self.ui.call(admin_accounts.list_members, self.ui.db, path)
+        listed = await self.ui.call(members.list_members, self.ui.db, path)
         tokens = await self.ui.call(admin_tokens.list_tokens, self.ui.db, project=path)
         return self.ui.render(
             request,
@@ -96,7 +96,7 @@ class ProjectViews:
             viewer=viewer,
             project=project,
             abilities=abilities,
-            members=members,
+            members=listed,
             deploy_tokens=[t for t in tokens if t.kind == "deploy"],
             created=request.session.pop("new_token", None),
         )
@@ -136,13 +136,11 @@ class ProjectViews:
             await call(admin_accounts.set_visibility, db, path, str(form.get("visibility")))
             return "visibility saved"
         if action == "add_member":
-            role = str(form.get("role", ""))
-            if role == "owner" and "admin" not in abilities:
-                return "only owners make owners"
-            await call(admin_accounts.add_member, db, str(form.get("username", "")), path, role)
+            username, role = str(form.get("username", "")), str(form.get("role", ""))
+            await call(members.add_member, db, username, path, role, viewer)
             return "member saved"
         if action == "remove_member":
-            await call(admin_accounts.remove_member, db, str(form.get("username", "")), path)
+            await call(members.remove_member, db, str(form.get("username", "")), path, viewer)
             return "member removed"
         if action == "create_deploy_token":
             scopes = [s for s in ("read_registry", "write_registry") if form.get(s)]
