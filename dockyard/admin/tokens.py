@@ -13,6 +13,9 @@ from dockyard.db.engine import Database
 from dockyard.db.queries import accounts
 from dockyard.db.queries import tokens as token_rows
 from dockyard.db.records import TokenRecord
+from dockyard.validation import check_expiry, parse_id, parse_int
+
+MAX_JOB_TTL = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def create_personal(
         name=name,
         user_id=user.id,
         scopes=_scopes(scopes, REGISTRY_SCOPES),
-        expires_at=expires_at,
+        expires_at=check_expiry(expires_at, datetime.now(UTC)),
     )
     return IssuedToken(record, secret, user.username)
 
@@ -88,7 +91,7 @@ def create_deploy(
         scopes=_scopes(scopes, DEPLOY_SCOPES),
         project_id=project.id if project else None,
         namespace_id=group.id if group else None,
-        expires_at=expires_at,
+        expires_at=check_expiry(expires_at, datetime.now(UTC)),
     )
     return IssuedToken(record, secret, login)
 
@@ -97,6 +100,7 @@ def create_job(
     db: Database, path: str, username: str, ttl_seconds: int, actor: str = "cli"
 ) -> IssuedToken:
     """A CI job token: bound to one project, acting for ``username``, expiring on its own."""
+    ttl_seconds = parse_int(ttl_seconds, 1, MAX_JOB_TTL, "ttl_seconds")
     project = find_project(db, path)
     user = find_user(db, username)
     with db.session() as conn:
@@ -127,6 +131,7 @@ def list_tokens(
 
 
 def revoke(db: Database, token_id: int, actor: str = "cli") -> None:
+    token_id = parse_id(token_id, "token_id")
     with db.session(write=True) as conn:
         if not token_rows.revoke(conn, token_id):
             raise NotFound(f"no active token {token_id}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -34,12 +34,13 @@ def database() -> Iterator[Any]:
     """The configured database; admin errors become a clean message and exit code 1."""
     from dockyard.admin import AdminError
     from dockyard.db.engine import Database
+    from dockyard.validation import InvalidInput
 
     settings = load_settings()
     db = Database(settings.effective_database_url, settings.sqlite_synchronous)
     try:
         yield db
-    except AdminError as error:
+    except (AdminError, InvalidInput) as error:
         typer.secho(f"error: {error}", fg="red", err=True)
         raise typer.Exit(1) from None
     finally:
@@ -184,9 +185,10 @@ def token_create(
     """Create a token; the secret is printed once."""
     from dockyard.admin import AdminError
     from dockyard.admin import tokens as admin_tokens
+    from dockyard.validation import expiry_in_days
 
-    expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
     with database() as db:
+        expires = expiry_in_days(expires_in_days, datetime.now(UTC), "--expires-in-days")
         if kind == "personal" and user:
             issued = admin_tokens.create_personal(db, user, name, scope, expires)
         elif kind == "deploy" and project:

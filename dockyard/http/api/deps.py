@@ -21,6 +21,7 @@ from dockyard.auth.principal import Principal
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
+from dockyard.validation import InvalidInput
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SANDBOX = Principal("user", "sandbox", None, is_admin=True)
@@ -52,6 +53,11 @@ async def on_admin_error(_request: Request, error: Exception) -> JSONResponse:
         if isinstance(error, kind):
             status, code = answer
     return JSONResponse(error_body(code, str(error)), status_code=status)
+
+
+async def on_invalid_input(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, InvalidInput)
+    return JSONResponse(error_body("invalid", str(error)), status_code=400)
 
 
 def forbidden(message: str = "you may not do this") -> ApiError:

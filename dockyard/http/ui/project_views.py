@@ -10,6 +10,7 @@ from dockyard.admin import accounts as admin_accounts
 from dockyard.admin import tokens as admin_tokens
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
+from dockyard.validation import InvalidInput, parse_id
 
 ALL_ABILITIES = frozenset(
     {"read", "push", "delete", "manage_members", "manage_tokens", "admin", "start_jobs"}
@@ -118,7 +119,7 @@ class ProjectViews:
             raise NotAllowed(path)
         try:
             message = await self._apply(request, viewer, path, action, form, abilities)
-        except AdminError as error:
+        except (AdminError, InvalidInput) as error:
             message = str(error)
         return back(f"/p/{path}/-/settings", message, request)
 
@@ -157,7 +158,7 @@ class ProjectViews:
             request.session["new_token"] = f"{issued.username} / {issued.secret}"
             return "deploy token created"
         tokens = await call(admin_tokens.list_tokens, db, project=path)
-        token_id = int(form.get("token_id") or 0)
+        token_id = parse_id(form.get("token_id"), "token_id")
         if token_id in {t.id for t in tokens if t.kind == "deploy"}:
             await call(admin_tokens.revoke, db, token_id, viewer.name)
         return "token revoked"

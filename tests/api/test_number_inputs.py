@@ -1,0 +1,84 @@
+"""Numbers and durations sent to the REST API: bounded, with a clear 400/422; never a 500."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.api.helpers import auth, push_image, repository_id
+from tests.support.auth_registry import AuthRegistry
+
+
+@pytest.mark.parametrize("older_than", ["99999999999999y", "101y", "9999999month", "²d", "١d"])
+def test_bulk_delete_durations_are_bounded(registry: AuthRegistry, older_than: str) -> None:
+    project = registry.new_project("private")
+    push_image(registry, f"{project}/img", "v1", layers=[b"durations"])
+    rid = repository_id(registry, project, f"{project}/img", registry.admin_pat)
+    resp = registry.client.post(
+        f"/api/v1/registry/repositories/{rid}/tags/bulk-delete",
+        json={"name_regex_delete": ".*", "older_than": older_than, "dry_run": True},
+        headers=auth(registry.admin_pat),
+    )
+    assert resp.status_code in (400, 422), resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "invalid" and "older_than" in error["message"]
+
+
+def test_bulk_delete_duration_in_range(registry: AuthRegistry) -> None:
+    project = registry.new_project("private")
+    push_image(registry, f"{project}/img", "v1", layers=[b"durations ok"])
+    rid = repository_id(registry, project, f"{project}/img", registry.admin_pat)
+    resp = registry.client.post(
+        f"/api/v1/registry/repositories/{rid}/tags/bulk-delete",
+        json={"name_regex_delete": ".*", "older_than": "100y", "dry_run": True},
+        headers=auth(registry.admin_pat),
+    )
+    assert resp.status_code == 200 and resp.json()["tags"] == []
+
+
+@pytest.mark.parametrize(
+    "expires_at",
+    [
+        "9999-12-31T23:59:59Z",
+        (datetime.now(UTC) + timedelta(days=3652)).isoformat(),
+        (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+    ],
+)
+def test_token_expiry_is_bounded(registry: AuthRegistry, expires_at: str) -> None:
+    user = registry.new_user()
+    resp = registry.client.post(
+        "/api/v1/user/tokens",
+        json={"name": "t", "scopes": ["read_registry"], "expires_at": expires_at},
+        headers=auth(user.pat),
+    )
+    assert resp.status_code in (400, 422), resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "invalid" and "expires_at" in error["message"]
+
+
+def test_token_expiry_in_range(registry: AuthRegistry) -> None:
+    user = registry.new_user()
+    soon = datetime.now(UTC) + timedelta(days=30)
+    for expires_at in (soon.isoformat(), soon.replace(tzinfo=None).isoformat()):
+        resp = registry.client.post(
+            "/api/v1/user/tokens",
+            json={"name": "t", "scopes": ["read_registry"], "expires_at": expires_at},
+            headers=auth(user.pat),
+        )
+        assert resp.status_code == 201, resp.text
+        returned = datetime.fromisoformat(resp.json()["expires_at"].replace("Z", "+00:00"))
+        assert abs(returned.replace(tzinfo=UTC) - soon) < timedelta(seconds=2)
+
+
+def test_deploy_token_expiry_is_bounded(registry: AuthRegistry) -> None:
+    project = registry.new_project("private")
+    resp = registry.client.post(
+        f"/api/v1/projects/{project}/deploy_tokens",
+        json={"name": "d", "scopes": ["read_registry"], "expires_at": "9999-01-01T00:00:00Z"},
+        headers=auth(registry.admin_pat),
+    )
+    assert resp.status_code in (400, 422), resp.text
+    assert "expires_at" in resp.json()["error"]["message"]
