@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from typer.testing import CliRunner
 
+from dockyard.cli.main import app as cli
 from tests.api.helpers import auth, push_image, repository_id
 from tests.support.auth_registry import AuthRegistry
 
@@ -82,3 +84,26 @@ def test_deploy_token_expiry_is_bounded(registry: AuthRegistry) -> None:
     )
     assert resp.status_code in (400, 422), resp.text
     assert "expires_at" in resp.json()["error"]["message"]
+
+
+def test_cli_numbers_are_checked(registry: AuthRegistry) -> None:
+    user = registry.new_user()
+    env = {
+        "DOCKYARD_DATA_DIR": str(registry.settings.data_dir),
+        "DOCKYARD_DATABASE_URL": registry.settings.database_url,
+    }
+    runner = CliRunner()
+    create = ["token", "create", "personal", "--user", user.name]
+    far = runner.invoke(cli, [*create, "--expires-in-days", "99999999"], env=env)
+    assert far.exit_code == 1, far.output
+    assert "--expires-in-days must be a whole number from 0 to 3650" in far.output
+    huge = runner.invoke(cli, ["token", "revoke", "99999999999999"], env=env)
+    assert huge.exit_code == 1 and "token_id must be a whole number" in huge.output
+    project = registry.new_project("private")
+    registry.new_user({project: "developer"})
+    owner = registry.new_user({project: "owner"})
+    job = ["token", "create", "job", "--project", project, "--user", owner.name]
+    long_job = runner.invoke(cli, [*job, "--ttl", "99999999999"], env=env)
+    assert long_job.exit_code == 1 and "ttl_seconds must be a whole number" in long_job.output
+    ok = runner.invoke(cli, [*create, "--expires-in-days", "30"], env=env)
+    assert ok.exit_code == 0, ok.output

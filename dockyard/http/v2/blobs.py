@@ -13,7 +13,7 @@ from dockyard.http.v2.common import Context, repository, run
 from dockyard.oci.digest import parse_digest
 from dockyard.oci.errors import Code, RegistryError
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")  # longer: not a range we serve
 OCTET = "application/octet-stream"
 
 

@@ -16,6 +16,7 @@ from dockyard.oci.errors import Code, RegistryError
 from dockyard.oci.names import check_name
 from dockyard.registry import Registry
 from dockyard.registry.uploads import Receiver
+from dockyard.validation import InvalidInput, parse_int
 
 T = TypeVar("T")
 
@@ -49,12 +50,13 @@ def page(request: Request, cap: int) -> tuple[int, str | None]:
     raw = request.query_params.get("n")
     if raw is None or raw == "":
         n = cap
-    elif raw.isdigit():
-        n = min(int(raw), cap)
     else:
-        raise RegistryError(
-            Code.UNSUPPORTED, "n must be a non-negative integer", {"n": raw[:50]}, status=400
-        )
+        try:
+            n = min(parse_int(raw, 0, 10**18, "n"), cap)
+        except InvalidInput:
+            raise RegistryError(
+                Code.UNSUPPORTED, "n must be a non-negative integer", {"n": raw[:50]}, status=400
+            ) from None
     return n, request.query_params.get("last")
 
 

@@ -15,7 +15,7 @@ from dockyard.oci.errors import Code, RegistryError
 from dockyard.oci.names import check_name
 from dockyard.registry.uploads import UploadStatus
 
-_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?")
+_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?([0-9]{1,19})-([0-9]{1,19})(?:/[0-9]{1,19}|/\*)?")
 
 
 def _session_headers(status: UploadStatus) -> dict[str, str]:
