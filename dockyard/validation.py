@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 # Enough digits for any bound below; longer input is refused before int() sees it.
 _INTEGER = re.compile(r"-?[0-9]{1,18}", re.ASCII)
 _DURATION = re.compile(r"([0-9]{1,12})\s*(h|d|w|month|y)", re.ASCII)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400, "month": 30 * 86400, "y": 365 * 86400}
 MAX_ID = 2_147_483_647  # database ids are 32-bit on every engine we support
 MAX_DURATION = timedelta(days=100 * 365)  # '100y': older than anything a registry holds
@@ -44,6 +45,16 @@ def parse_int(text: object, lo: int, hi: int, name: str) -> int:
 def parse_id(text: object, name: str = "id") -> int:
     """A database id: 1 to 2^31-1."""
     return parse_int(text, 1, MAX_ID, name)
+
+
+def check_text(text: str, name: str, max_length: int, min_length: int = 1) -> str:
+    """A label a person typed: ``min_length`` to ``max_length`` characters, no control
+    characters (PostgreSQL cannot even store NUL)."""
+    if not isinstance(text, str) or not min_length <= len(text) <= max_length:
+        raise InvalidInput(f"{name} has {min_length} to {max_length} characters")
+    if _CONTROL.search(text):
+        raise InvalidInput(f"{name} may not contain control characters")
+    return text
 
 
 def parse_duration(text: str, name: str = "older_than") -> timedelta:

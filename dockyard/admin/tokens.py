@@ -13,7 +13,7 @@ from dockyard.db.engine import Database
 from dockyard.db.queries import accounts
 from dockyard.db.queries import tokens as token_rows
 from dockyard.db.records import TokenRecord
-from dockyard.validation import check_expiry, parse_id, parse_int
+from dockyard.validation import check_expiry, check_text, parse_id, parse_int
 
 MAX_JOB_TTL = 7 * 24 * 3600
 
@@ -58,7 +58,7 @@ def create_personal(
         db,
         "personal",
         actor,
-        name=name,
+        name=check_text(name, "name", 255),
         user_id=user.id,
         scopes=_scopes(scopes, REGISTRY_SCOPES),
         expires_at=check_expiry(expires_at, datetime.now(UTC)),
@@ -81,6 +81,7 @@ def create_deploy(
         group = None if project else accounts.namespace_by_path(conn, path)
     if project is None and (group is None or group.kind != "group"):
         raise NotFound(f"no project or group {path!r}")
+    name = check_text(name, "name", 100)
     login = username or f"deploy-{name}".lower()
     record, secret = _store(
         db,

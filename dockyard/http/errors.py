@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from dockyard.oci.errors import Code, RegistryError
+from dockyard.validation import InvalidInput
 
 log = logging.getLogger("dockyard.http")
 
@@ -40,6 +41,14 @@ async def on_page_error(request: Request, error: Exception) -> Response:
     return PlainTextResponse(f"{error.detail}\n", status_code=error.status_code)
 
 
+async def on_invalid_input(request: Request, error: Exception) -> Response:
+    """Input we refuse (a number out of range, NUL in text): 400 saying which."""
+    assert isinstance(error, InvalidInput)
+    if request.url.path.startswith("/v2"):
+        return render(RegistryError(Code.UNSUPPORTED, str(error), status=400))
+    return PlainTextResponse(f"{error}\n", status_code=400)
+
+
 async def on_unexpected(request: Request, error: Exception) -> Response:
     """A bug, not the client's fault: log it for us, tell the client nothing internal."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -50,6 +59,7 @@ async def on_unexpected(request: Request, error: Exception) -> Response:
 HANDLERS = {
     RegistryError: on_registry_error,
     HTTPException: on_http_error,
+    InvalidInput: on_invalid_input,
     Exception: on_unexpected,
 }
 WEB_HANDLERS = {**HANDLERS, HTTPException: on_page_error}

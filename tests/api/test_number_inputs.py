@@ -107,3 +107,24 @@ def test_cli_numbers_are_checked(registry: AuthRegistry) -> None:
     assert long_job.exit_code == 1 and "ttl_seconds must be a whole number" in long_job.output
     ok = runner.invoke(cli, [*create, "--expires-in-days", "30"], env=env)
     assert ok.exit_code == 0, ok.output
+
+
+def test_nul_in_text_is_never_a_server_error(registry: AuthRegistry) -> None:
+    """PostgreSQL cannot hold NUL; a filter or name carrying one is a 4xx there (SQLite
+    simply finds nothing)."""
+    project = registry.new_project("private")
+    headers = auth(registry.admin_pat)
+    listing = registry.client.get(
+        f"/api/v1/projects/{project}/registry/repositories?name=a%00b", headers=headers
+    )
+    assert listing.status_code in (200, 400), listing.text
+    if listing.status_code == 400:
+        assert "NUL" in listing.json()["error"]["message"]
+    member = registry.client.post(
+        f"/api/v1/projects/{project}/members",
+        json={"username": "a\u0000b", "role": "guest"},
+        headers=headers,
+    )
+    assert member.status_code in (400, 404), member.text
+    catalog = registry.client.get("/v2/_catalog?last=a%00b", headers=headers)
+    assert catalog.status_code < 500, catalog.text

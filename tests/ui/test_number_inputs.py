@@ -91,3 +91,20 @@ def test_files_where_text_is_expected_are_refused(owner) -> None:  # noqa: ANN00
         files={"tags": ("v1", b"v1", "text/plain")},
     )
     assert resp.status_code == 400 and "takes no file" in resp.text
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "a\x00b"])
+def test_token_names_are_checked(owner, name: str) -> None:  # noqa: ANN001
+    client, project, token = owner
+    mine = client.post("/-/settings/tokens", data={"csrf": token, "name": name, "api": "on"})
+    assert (
+        mine.status_code == 200
+        and "name has 1 to 255 characters" in mine.text
+        or ("name may not contain control characters" in mine.text)
+    )
+    deploy = client.post(
+        f"/p/{project}/-/settings",
+        data={"csrf": token, "action": "create_deploy_token", "name": name, "read_registry": "on"},
+    )
+    assert deploy.status_code == 200
+    assert "name has 1 to 100 characters" in deploy.text or "control characters" in deploy.text

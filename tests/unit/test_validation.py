@@ -9,6 +9,7 @@ import pytest
 from dockyard.validation import (
     InvalidInput,
     check_expiry,
+    check_text,
     expiry_in_days,
     parse_duration,
     parse_id,
@@ -71,3 +72,10 @@ def test_check_expiry() -> None:
         check_expiry(NOW + timedelta(days=3651), NOW)
     with pytest.raises(InvalidInput, match="out of range"):
         check_expiry(datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-14))), NOW)
+
+
+def test_check_text() -> None:
+    assert check_text("laptop", "name", 10) == "laptop"
+    for bad in ("", "x" * 11, "a\x00b", "a\nb", "\x7f"):
+        with pytest.raises(InvalidInput, match="name"):
+            check_text(bad, "name", 10)
