@@ -77,10 +77,11 @@ def setup(config: Path | None = CONFIG) -> None:
         typer.echo(f"The first admin password is in {saved} (user 'admin').")
     if password:
         where = settings.data_dir / "initial_admin_password"
+        host = admin_commands.registry_host(settings)
         typer.echo(
             f"Created user 'admin' with password: {password}\n"
             f"(also written to {where}; change it or delete the file once noted)\n"
-            f"Log in: podman login --tls-verify=false -u admin {settings.listen}"
+            f"Log in: podman login --tls-verify=false -u admin {host}"
         )
 
 

@@ -71,6 +71,11 @@ def render(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], output: Ou
         typer.echo(table(rows, columns))
 
 
+def render_object(row: Mapping[str, Any]) -> None:
+    """Print one object as JSON (what a create command answers with '-o json')."""
+    typer.echo(json.dumps({k: _json_value(v) for k, v in row.items()}, indent=2))
+
+
 def fail(message: str, hint: str = "") -> NoReturn:
     """Report a failed operation on stderr (what happened, then what to do) and exit 1."""
     typer.secho(f"error: {message}", fg="red", err=True)
