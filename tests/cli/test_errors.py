@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -65,4 +66,17 @@ def test_missing_database_says_what_to_run(
     result = CliRunner().invoke(app, ["user", "list"])
     assert result.exit_code == 1
     assert "cannot use the database" in result.stderr and "dockyard setup" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_serve_on_a_taken_address_says_so(
+    dockyard: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setenv("DOCKYARD_LISTEN", f"127.0.0.1:{taken.getsockname()[1]}")
+        result = dockyard("serve")
+    assert result.exit_code == 1
+    assert "cannot listen on 127.0.0.1:" in result.stderr and "DOCKYARD_LISTEN" in result.stderr
     assert "Traceback" not in result.output
