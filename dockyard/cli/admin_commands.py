@@ -300,12 +300,16 @@ def token_list(
     output: Output = OUTPUT,
 ) -> None:
     """List tokens (never their secrets) with their scopes and state."""
+    from dockyard.admin.accounts import list_users
     from dockyard.admin.tokens import list_tokens
 
     with database() as db:
         tokens = list_tokens(db, username=user, project=project)
+        owners = {u.id: u.username for u in list_users(db)}
+    # username: a deploy token's login name, else the user the token acts for.
     rows = [
-        {"id": t.id, "kind": t.kind, "name": t.name, "username": t.username,
+        {"id": t.id, "kind": t.kind, "name": t.name,
+         "username": t.username or owners.get(t.user_id or 0),
          "hint": f"{t.hint}…", "scopes": t.scopes.split(),
          "state": "revoked" if t.revoked_at else "active",
          "expires_at": t.expires_at, "last_used_at": t.last_used_at}

@@ -71,7 +71,7 @@ def test_json_values_are_typed(populated: Invoke) -> None:
     assert {"username": "alice", "role": "developer"} in members
     (token,) = json.loads(populated("token", "list", "--user", "alice", "-o", "json").stdout)
     assert token["scopes"] == ["api"] and token["state"] == "active" and token["name"] == "ci"
-    assert token["hint"].startswith("dy_pat_")
+    assert token["hint"].startswith("dy_pat_") and token["username"] == "alice"
 
 
 def test_empty_listing_prints_the_header_or_an_empty_list(dockyard: Invoke) -> None:
