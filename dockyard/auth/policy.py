@@ -92,6 +92,20 @@ def actions_for(principal: Principal, project: ProjectRecord | None, role: int) 
             return frozenset({"pull"}) if project.visibility == "public" else NOTHING
 
 
+def refusal(path: str, missing: frozenset[str]) -> str:
+    """Why a request was refused, worded so it never tells whether a hidden project exists.
+
+    ``path`` is the project when the caller may see it, else the repository they named.
+    """
+    if "push" in missing:
+        verb = "push to"
+    elif "delete" in missing:
+        verb = "delete from"
+    else:
+        verb = "pull from"
+    return f"project {path} does not exist or you cannot {verb} it"
+
+
 def project_abilities(principal: Principal, project: ProjectRecord, role: int) -> frozenset[str]:
     """What the management API and UI let ``principal`` do with a project.
 

@@ -158,12 +158,29 @@ class AccessService:
 
     def actions(self, principal: Principal, repository: str) -> frozenset[str]:
         """What ``principal`` may do to ``repository`` right now."""
+        return self._standing(principal, repository)[1]
+
+    def refusal(self, principal: Principal, repository: str, actions: frozenset[str]) -> str | None:
+        """Why ``principal`` may not take ``actions`` on ``repository``; None if it may.
+
+        The project is named only when the caller may pull from it (so knows it exists);
+        otherwise the message names the repository, whether or not a project is there.
+        """
+        project, allowed = self._standing(principal, repository)
+        if actions <= allowed:
+            return None
+        shown = project.path if project is not None and "pull" in allowed else repository
+        return policy.refusal(shown, actions - allowed)
+
+    def _standing(
+        self, principal: Principal, repository: str
+    ) -> tuple[ProjectRecord | None, frozenset[str]]:
         with self._db.session() as conn:
             project = accounts.longest_project(conn, project_candidates(repository))
             if project is None:
-                return policy.NOTHING
+                return None, policy.NOTHING
             role = accounts.best_role(conn, principal.user_id, project) if principal.user_id else 0
-        return policy.actions_for(principal, project, role)
+        return project, policy.actions_for(principal, project, role)
 
     def readable(self, principal: Principal) -> Callable[[str], bool]:
         """A predicate over repository names: may ``principal`` pull from it?"""

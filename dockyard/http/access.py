@@ -123,8 +123,24 @@ class TokenAccess:
         if principal is None:
             raise self._challenge(request, repository, actions, "invalid_token")
         if not actions <= _granted(claims, repository, actions):
-            raise self._challenge(request, repository, actions, "insufficient_scope")
+            raise await self._refuse(request, principal, repository, actions)
         return principal
+
+    async def _refuse(
+        self,
+        request: Request,
+        principal: Principal,
+        repository: str | None,
+        actions: frozenset[str],
+    ) -> RegistryError:
+        """401 when a new token could help (anonymous, or rights the token did not ask
+        for); 403 with the reason when the signed-in caller simply may not."""
+        if principal.is_anonymous or repository is None:
+            return self._challenge(request, repository, actions, "insufficient_scope")
+        reason = await run_in_threadpool(self.service.refusal, principal, repository, actions)
+        if reason is None:
+            return self._challenge(request, repository, actions, "insufficient_scope")
+        return _denied(repository, actions, reason)
 
     async def _basic_auth(
         self, request: Request, value: str, repository: str | None, actions: frozenset[str]
@@ -141,9 +157,9 @@ class TokenAccess:
                 self._basic.clear()
             self._basic[key] = (time.monotonic() + BASIC_CACHE_SECONDS, principal)
         if repository is not None and actions:
-            allowed = await run_in_threadpool(self.service.actions, principal, repository)
-            if not actions <= allowed:
-                raise RegistryError(Code.DENIED, detail={"repository": repository})
+            reason = await run_in_threadpool(self.service.refusal, principal, repository, actions)
+            if reason is not None:
+                raise _denied(repository, actions, reason)
         return principal
 
     def may_read(self, principal: Principal, repository: str) -> bool:
@@ -156,6 +172,12 @@ class TokenAccess:
         await run_in_threadpool(
             self.service.audit, principal, action, target, client_address(request)
         )
+
+
+def _denied(repository: str, actions: frozenset[str], reason: str) -> RegistryError:
+    return RegistryError(
+        Code.DENIED, reason, {"repository": repository, "actions": sorted(actions)}
+    )
 
 
 def _granted(claims: dict, repository: str | None, actions: frozenset[str]) -> frozenset[str]:

@@ -159,7 +159,9 @@ def test_asking_for_star_grants_only_what_the_role_allows(
     resp = registry.client.delete(
         f"/v2/{project}/img/manifests/latest", headers=registry.bearer(token)
     )
-    assert_refused(resp)
+    assert_refused(resp, 403, "DENIED")  # signed in: told why, not asked to log in again
+    message = f"project {project} does not exist or you cannot delete from it"
+    assert resp.json()["errors"][0]["message"] == message
 
 
 def test_forged_access_for_an_unknown_principal(registry: AuthRegistry, project: str) -> None:
