@@ -29,6 +29,7 @@ PUSH = frozenset({"pull", "push"})
 DELETE = frozenset({"delete"})
 CATALOG = frozenset({"catalog"})
 BASIC_CACHE_SECONDS = 10.0
+_CLAIMS = "dockyard.token_claims"  # the verified bearer token of this request
 
 
 class AccessPolicy(Protocol):
@@ -37,8 +38,9 @@ class AccessPolicy(Protocol):
     ) -> Principal:
         """The caller, if allowed ``actions`` on ``repository``; else UNAUTHORIZED/DENIED."""
 
-    def may_read(self, principal: Principal, repository: str) -> bool:
-        """Whether the caller could pull from ``repository`` (used for blob mounts)."""
+    def may_read(self, request: Request, principal: Principal, repository: str) -> bool:
+        """Whether the caller may pull from ``repository`` (blob mounts): a bearer token's
+        own grants, or the user's rights for Basic credentials. Runs in a worker thread."""
 
     async def readable(self, principal: Principal) -> Callable[[str], bool]:
         """Which repositories the caller may see in the catalog."""
@@ -55,7 +57,7 @@ class OpenAccess:
     ) -> Principal:
         return ANONYMOUS
 
-    def may_read(self, principal: Principal, repository: str) -> bool:
+    def may_read(self, request: Request, principal: Principal, repository: str) -> bool:
         return True
 
     async def readable(self, principal: Principal) -> Callable[[str], bool]:
@@ -124,6 +126,7 @@ class TokenAccess:
             raise self._challenge(request, repository, actions, "invalid_token")
         if not actions <= _granted(claims, repository, actions):
             raise await self._refuse(request, principal, repository, actions)
+        request.scope[_CLAIMS] = claims
         return principal
 
     async def _refuse(
@@ -162,7 +165,10 @@ class TokenAccess:
                 raise _denied(repository, actions, reason)
         return principal
 
-    def may_read(self, principal: Principal, repository: str) -> bool:
+    def may_read(self, request: Request, principal: Principal, repository: str) -> bool:
+        claims = request.scope.get(_CLAIMS)
+        if claims is not None:  # only what the token grants, never recomputed from the user
+            return "pull" in _granted(claims, repository, PULL)
         return "pull" in self.service.actions(principal, repository)
 
     async def readable(self, principal: Principal) -> Callable[[str], bool]:
