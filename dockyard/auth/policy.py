@@ -92,6 +92,12 @@ def actions_for(principal: Principal, project: ProjectRecord | None, role: int) 
             return frozenset({"pull"}) if project.visibility == "public" else NOTHING
 
 
+def may_list_catalog(principal: Principal, public_projects: bool) -> bool:
+    """Anyone signed in may list the catalog (it shows only what they may pull); anonymous
+    callers only while public projects exist, the only ones they could see."""
+    return not principal.is_anonymous or public_projects
+
+
 def refusal(path: str, missing: frozenset[str]) -> str:
     """Why a request was refused, worded so it never tells whether a hidden project exists.
 

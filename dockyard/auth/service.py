@@ -182,6 +182,14 @@ class AccessService:
             role = accounts.best_role(conn, principal.user_id, project) if principal.user_id else 0
         return project, policy.actions_for(principal, project, role)
 
+    def may_list_catalog(self, principal: Principal) -> bool:
+        """Whether to grant ``registry:catalog:*`` (the listing shows only what it may pull)."""
+        if not principal.is_anonymous:
+            return policy.may_list_catalog(principal, public_projects=False)
+        with self._db.session() as conn:
+            public = any(p.visibility == "public" for p in accounts.list_projects(conn))
+        return policy.may_list_catalog(principal, public_projects=public)
+
     def readable(self, principal: Principal) -> Callable[[str], bool]:
         """A predicate over repository names: may ``principal`` pull from it?"""
         if principal.is_admin:

@@ -235,6 +235,7 @@ def test_anonymous_catalog_shows_nothing_private(
 ) -> None:
     token = registry.token(developer.name, developer.pat, f"repository:{project}/img:pull,push")
     push_blob(registry, f"{project}/img", token, b"private bytes")
+    registry.new_project("public")  # so anonymous callers get the catalog grant at all
     anonymous = registry.token(None, None, "registry:catalog:*")
     resp = registry.client.get("/v2/_catalog", headers=registry.bearer(anonymous))
     assert resp.status_code == 200
