@@ -49,9 +49,7 @@ class AccessService:
 
     def login(self, username: str, secret: str, client: str | None) -> Principal:
         """The principal behind Basic credentials, or 401 (429 while locked out)."""
-        # An address may be shared (NAT, CI runners), so it gets more room than an account.
-        limit = self._settings.login_max_failures
-        limits = {f"user:{username.lower()}"[:300]: limit, f"addr:{client or '-'}": 5 * limit}
+        limits = self._failure_limits(username, secret, client)
         keys = list(limits)
         window = datetime.now(UTC) - timedelta(seconds=self._settings.login_window_seconds)
         with self._db.session() as conn:
@@ -65,13 +63,28 @@ class AccessService:
                 token_rows.audit(conn, username, "login_failed", "registry", client)
             raise RegistryError(Code.UNAUTHORIZED, "invalid username or password")
         with self._db.session(write=True) as conn:
-            token_rows.clear_failures(conn, keys[0])
+            if keys[0].startswith("user:"):  # a valid token never resets an address's count
+                token_rows.clear_failures(conn, keys[0])
             if principal.credential_id is not None:
                 token_rows.mark_used(conn, principal.credential_id)
             elif principal.user_id is not None:
                 accounts.update_user(conn, principal.user_id, last_login_at=datetime.now(UTC))
             token_rows.audit(conn, principal.name, "login", "registry", client, principal.kind)
         return principal
+
+    def _failure_limits(self, username: str, secret: str, client: str | None) -> dict[str, int]:
+        """The failed-login counters an attempt is checked against and counted in.
+
+        A password can be guessed, so its failures count per account and per address (an
+        address may be shared by NAT or CI runners, so it gets five times the room). A token
+        is its own 32 random bytes and many share one login name (every job token logs in as
+        dockyard-ci-token), so token failures count per address only, apart from passwords:
+        invented tokens never lock out valid ones, nor does a locked password its tokens.
+        """
+        limit = self._settings.login_max_failures
+        if token_kind(secret) is not None:
+            return {f"token-addr:{client or '-'}": 5 * limit}
+        return {f"user:{username.lower()}"[:300]: limit, f"addr:{client or '-'}": 5 * limit}
 
     def _check(self, conn: object, username: str, secret: str) -> Principal | None:
         kind = token_kind(secret)
