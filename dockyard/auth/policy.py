@@ -117,8 +117,11 @@ def project_abilities(principal: Principal, project: ProjectRecord, role: int) -
 
     read/push/delete follow the registry table above; managing members and deploy
     tokens takes Maintainer, changing visibility or deleting the project takes Owner,
-    and starting CI jobs takes Developer. Only people (not deploy tokens) manage.
+    and starting CI jobs takes Developer. Only people (not deploy tokens) manage. A CI job
+    token sees its own project only: any other is hidden, as from an outsider.
     """
+    if principal.kind == "job" and project.id != principal.project_id:
+        return NOTHING
     actions = actions_for(principal, project, role)
     abilities = {
         name
