@@ -60,7 +60,10 @@ class AccessService:
             with self._db.session(write=True) as conn:  # committed before we refuse
                 for key in keys:
                     token_rows.record_failure(conn, key, window)
-                token_rows.audit(conn, username, "login_failed", "registry", client)
+                kind = token_kind(secret) or "password"
+                token_rows.audit(
+                    conn, username, "login_failed", "registry", client, credential_kind=kind
+                )
             raise RegistryError(Code.UNAUTHORIZED, "invalid username or password")
         with self._db.session(write=True) as conn:
             if keys[0].startswith("user:"):  # a valid token never resets an address's count
@@ -69,7 +72,16 @@ class AccessService:
                 token_rows.mark_used(conn, principal.credential_id)
             elif principal.user_id is not None:
                 accounts.update_user(conn, principal.user_id, last_login_at=datetime.now(UTC))
-            token_rows.audit(conn, principal.name, "login", "registry", client, principal.kind)
+            token_rows.audit(
+                conn,
+                principal.actor,
+                "login",
+                "registry",
+                client,
+                principal.kind,
+                credential_kind=principal.credential_kind,
+                credential_id=principal.credential_id,
+            )
         return principal
 
     def _failure_limits(self, username: str, secret: str, client: str | None) -> dict[str, int]:
@@ -227,7 +239,15 @@ class AccessService:
 
     def audit(self, principal: Principal, action: str, target: str, client: str | None) -> None:
         with self._db.session(write=True) as conn:
-            token_rows.audit(conn, principal.name or "anonymous", action, target, client)
+            token_rows.audit(
+                conn,
+                principal.actor,
+                action,
+                target,
+                client,
+                credential_kind=principal.credential_kind,
+                credential_id=principal.credential_id,
+            )
 
     # --- management ---------------------------------------------------------------
 

@@ -226,6 +226,7 @@ def test_the_audit_log_records_logins_pushes_and_token_changes(
     registry.token_response(user.name, "wrong")
     with registry.db.session() as conn:
         events = token_rows.audit_events(conn, limit=500)
-    assert (user.name, "login", "registry") in events
+    pat_id = admin_tokens.list_tokens(registry.db, username=user.name)[0].id
+    assert (f"personal_token:{pat_id} ({user.name})", "login", "registry") in events
     assert (user.name, "login_failed", "registry") in events
     assert any(action == "token_create" for _, action, _ in events)
