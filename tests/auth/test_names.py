@@ -4,6 +4,7 @@ every token by its kind and id."""
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
@@ -12,6 +13,8 @@ from dockyard.admin import tokens as admin_tokens
 from dockyard.db.queries import tokens as token_rows
 from tests.api.helpers import auth
 from tests.support.auth_registry import AuthRegistry
+
+OCI = "application/vnd.oci.image.manifest.v1+json"
 
 
 @pytest.fixture
@@ -60,7 +63,7 @@ def test_audit_entries_name_the_credential_kind_and_id(
         registry.db, project, "bot", ["write_registry"], username=login
     )
     token = registry.token(login, deploy.secret, f"repository:{project}/img:pull,push")
-    data = b"pushed by a deploy token"
+    data = b"{}"
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     blob = registry.client.post(
         f"/v2/{project}/img/blobs/uploads/?digest={digest}",
@@ -68,6 +71,14 @@ def test_audit_entries_name_the_credential_kind_and_id(
         headers=registry.bearer(token),
     )
     assert blob.status_code == 201
+    config = {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": 2}
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI, "config": config, "layers": []})
+    put = registry.client.put(
+        f"/v2/{project}/img/manifests/v1",
+        content=manifest,
+        headers={**registry.bearer(token), "Content-Type": OCI},
+    )
+    assert put.status_code == 201, put.text
     user = registry.new_user({project: "developer"})
     registry.token(user.name, user.password)
     registry.token_response("dockyard-ci-token", "dy_job_invented")
@@ -75,5 +86,6 @@ def test_audit_entries_name_the_credential_kind_and_id(
         events = token_rows.audit_credentials(conn, limit=50)
     actor = f"deploy_token:{deploy.record.id} ({login})"
     assert (actor, "login", "deploy", deploy.record.id) in events
+    assert (actor, "push", "deploy", deploy.record.id) in events
     assert (user.name, "login", "password", None) in events
     assert ("dockyard-ci-token", "login_failed", "job", None) in events
