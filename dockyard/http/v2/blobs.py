@@ -51,7 +51,15 @@ class Endpoints:
 
     async def get(self, request: Request) -> Response:
         name = repository(request)
-        await self.ctx.access.authorize(request, name, PULL)
+        try:
+            await self.ctx.access.authorize(request, name, PULL)
+        except RegistryError as error:
+            # A HEAD has no body for the reason, and push clients (containers/image) check
+            # blobs with HEAD first, printing only "403 (Forbidden)". "Not here" (revealing
+            # nothing) lets them go on to the upload, whose 403 says why.
+            if request.method == "HEAD" and error.code is Code.DENIED:
+                raise RegistryError(Code.BLOB_UNKNOWN, detail={"digest": None}) from None
+            raise
         digest = parse_digest(request.path_params["digest"])
         blob = await self.ctx.read(self.ctx.registry.blobs.stat, name, digest)
         headers = {

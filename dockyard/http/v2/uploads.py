@@ -85,7 +85,7 @@ class Endpoints:
             source = request.query_params.get("from") or None
             if source is not None:
                 check_name(source)
-            may_read = lambda repo: self.ctx.access.may_read(principal, repo)  # noqa: E731
+            may_read = lambda repo: self.ctx.access.may_read(request, principal, repo)  # noqa: E731
             if await run(self.uploads.mount, name, digest, source, may_read) is not None:
                 return _created(name, digest)
         digest = _digest_param(request) if "digest" in request.query_params else None
