@@ -30,3 +30,14 @@ def test_no_temporary_files_are_left_behind(store: FilesystemStore, tmp_path: Pa
     assert list((tmp_path / "uploads").iterdir()) == []
     files = [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]
     assert files == [store.local_path(digest)]
+
+
+def test_files_that_are_not_blobs_are_not_listed(store: FilesystemStore, tmp_path: Path) -> None:
+    upload_id, digest = upload(store, b"payload")
+    store.commit(upload_id, digest)
+    (tmp_path / "blobs" / "sha256" / "zz").mkdir()
+    (tmp_path / "blobs" / "sha256" / "zz" / "notes.txt").write_text("x")
+    (tmp_path / "blobs" / "md5").mkdir()
+    (tmp_path / "uploads" / "partial.tmp").write_text("x")
+    assert list(store.iter_digests()) == [digest]
+    assert list(store.iter_uploads()) == []
