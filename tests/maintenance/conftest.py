@@ -22,7 +22,15 @@ class Instance:
     """One registry's settings, its HTTP client and a way to run the CLI against it."""
 
     settings: Settings
-    client: TestClient
+    opened: list[TestClient]
+    client: TestClient | None = None
+
+    def start(self) -> TestClient:
+        """Serve (and migrate) this instance in-process; closed when the test ends."""
+        self.client = TestClient(create_app(self.settings))
+        self.client.__enter__()
+        self.opened.append(self.client)
+        return self.client
 
     @property
     def env(self) -> dict[str, str]:
@@ -50,17 +58,18 @@ class Instance:
 @pytest.fixture
 def make_instance(
     backend: str, tmp_path_factory: pytest.TempPathFactory, postgres_url: Callable[[], str]
-) -> Iterator[Callable[[], Instance]]:
+) -> Iterator[Callable[..., Instance]]:
     """Fresh registries on the parametrised backend, closed after the test."""
     opened: list[TestClient] = []
 
-    def build() -> Instance:
+    def build(serve: bool = True) -> Instance:
+        """A registry on fresh storage and database; ``serve=False`` leaves both untouched."""
         url = postgres_url() if backend == "postgres" else ""
         settings = Settings(data_dir=tmp_path_factory.mktemp("data"), database_url=url, auth="none")
-        client = TestClient(create_app(settings))
-        client.__enter__()
-        opened.append(client)
-        return Instance(settings, client)
+        instance = Instance(settings, opened)
+        if serve:
+            instance.start()
+        return instance
 
     yield build
     for client in opened:
@@ -68,5 +77,5 @@ def make_instance(
 
 
 @pytest.fixture
-def instance(make_instance: Callable[[], Instance]) -> Instance:
+def instance(make_instance: Callable[..., Instance]) -> Instance:
     return make_instance()
