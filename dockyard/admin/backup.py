@@ -29,6 +29,7 @@ from dockyard.admin import AdminError
 from dockyard.config import Settings
 from dockyard.db import backup as dbcopy
 from dockyard.db.engine import Database
+from dockyard.db.queries import blobs as blob_rows
 from dockyard.db.queries import uploads as upload_rows
 from dockyard.oci.digest import Digest, parse_digest
 from dockyard.oci.errors import RegistryError
@@ -59,7 +60,7 @@ class BackupInfo:
 class RestoreResult:
     backup: BackupInfo
     blobs_restored: int
-    blobs_skipped: int  # present already, or failed their digest check
+    blobs_missing: int  # recorded, but neither in the store nor (whole) in the backup
 
 
 def backup(settings: Settings, dest: Path, with_blobs: bool = False) -> BackupInfo:
@@ -139,11 +140,17 @@ def restore(settings: Settings, src: Path, force: bool = False) -> RestoreResult
             _restore_postgres(url, src / info.database_file, force)
     except dbcopy.BackupError as error:
         raise AdminError(str(error)) from None
-    _forget_upload_sessions(settings)
     if force or not settings.signing_key_path.exists():
         _copy_key(src / KEY_FILE, settings.signing_key_path)
-    restored, skipped = _restore_blobs(src / BLOBS, open_store(settings))
-    return RestoreResult(info, restored, skipped)
+    db = Database(settings.effective_database_url, settings.sqlite_synchronous)
+    try:
+        with db.session(write=True) as session:
+            # Sessions in the copy have no bytes in the backup: clients start anew.
+            upload_rows.remove_all(session)
+        restored, missing = _restore_blobs(src / BLOBS, open_store(settings), db)
+    finally:
+        db.dispose()
+    return RestoreResult(info, restored, missing)
 
 
 def _restore_sqlite(source: Path, target: Path, force: bool) -> None:
@@ -159,16 +166,6 @@ def _restore_postgres(url: str, source: Path, force: bool) -> None:
     if has_tables and not force:
         raise AdminError("the configured PostgreSQL database is not empty; use --force to replace")
     dbcopy.pg_restore(url, source, clean=has_tables)
-
-
-def _forget_upload_sessions(settings: Settings) -> None:
-    """Sessions in the copy have no bytes in the backup: clients start those uploads anew."""
-    db = Database(settings.effective_database_url, settings.sqlite_synchronous)
-    try:
-        with db.session(write=True) as session:
-            upload_rows.remove_all(session)
-    finally:
-        db.dispose()
 
 
 def _server_answers(settings: Settings) -> bool:
@@ -215,24 +212,33 @@ def _write(target: Path, chunks: Iterable[bytes]) -> None:
             out.write(chunk)
 
 
-def _restore_blobs(root: Path, store: BlobStore) -> tuple[int, int]:
-    """Blobs of the backup the store lacks, each verified against its digest on the way."""
-    if not root.is_dir():
-        return 0, 0
-    restored = skipped = 0
-    for path in sorted(root.glob("*/*/*")):
-        try:
-            digest = parse_digest(f"{path.parent.parent.name}:{path.name}")
-        except RegistryError:
-            continue  # not a blob
-        if store.stat(digest) is not None:
-            skipped += 1
-            continue
-        if _import_blob(store, digest, path):
-            restored += 1
-        else:
-            skipped += 1
-    return restored, skipped
+def _restore_blobs(root: Path, store: BlobStore, db: Database) -> tuple[int, int]:
+    """(restored, missing): the recorded blobs the store lacks, taken from the backup.
+
+    Only blobs the restored database records come back (a backup may hold newer ones),
+    each verified against its digest on the way; the others are counted as missing.
+    """
+    restored = missing = 0
+    after = ""
+    while True:
+        with db.session() as session:
+            page = blob_rows.page(session, after, 1000)
+        for row in page:
+            try:
+                digest = parse_digest(row.digest)
+            except RegistryError:
+                missing += 1
+                continue
+            if store.stat(digest) is not None:
+                continue
+            path = _blob_file(root, digest)
+            if path.is_file() and _import_blob(store, digest, path):
+                restored += 1
+            else:
+                missing += 1
+        if len(page) < 1000:
+            return restored, missing
+        after = page[-1].digest
 
 
 def _import_blob(store: BlobStore, digest: Digest, path: Path) -> bool:

@@ -197,7 +197,7 @@ def restore(
                 {
                     "backup": asdict(result.backup),
                     "blobs_restored": result.blobs_restored,
-                    "blobs_skipped": result.blobs_skipped,
+                    "blobs_missing": result.blobs_missing,
                 },
                 indent=2,
             )
@@ -206,7 +206,13 @@ def restore(
     info = result.backup
     typer.echo(
         f"restored the {info.database} database from {src} (taken {info.created_at}, "
-        f"schema {info.schema_revision}); {result.blobs_restored} blobs restored, "
-        f"{result.blobs_skipped} skipped"
+        f"schema {info.schema_revision}); {result.blobs_restored} blobs restored"
     )
+    if result.blobs_missing:
+        typer.echo(
+            f"{result.blobs_missing} recorded blobs are not in the store yet: copy the blobs "
+            f"folder of the backup into {settings.data_dir.resolve() / 'blobs'}, "
+            "then run dockyard check",
+            err=True,
+        )
     typer.echo("next: dockyard check, then dockyard serve")
