@@ -144,6 +144,9 @@ def _verify(store: BlobStore, row: BlobRow, progress: Progress) -> tuple[Finding
             progress.advance(len(chunk))
     except StorageError:
         return Finding("missing", row.digest, "no stored bytes", _already(row)), read
+    except OSError as error:  # unreadable (permissions, I/O error): not servable either
+        detail = f"cannot be read: {error.strerror or error}"
+        return Finding("corrupt", row.digest, detail, _already(row)), read
     progress.advance(max(row.size - read, 0))  # keep the bar honest when sizes differ
     if hasher.hexdigest() != digest.hex:
         detail = "content does not match the digest"

@@ -6,6 +6,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from dockyard.cli.main import app as cli_app
 from tests.http.oci_helpers import (
     OCI_CONFIG,
     OCI_LAYER,
@@ -100,3 +103,17 @@ def test_restore_refuses_to_replace_data_without_force(
 def test_restore_of_something_that_is_not_a_backup(instance: Instance, tmp_path: Path) -> None:
     result = instance.cli("restore", str(tmp_path))
     assert result.exit_code == 1 and "not a finished backup" in result.output
+
+
+def test_without_pg_dump_the_message_says_what_to_install(
+    postgres_url: Callable[[], str], tmp_path: Path
+) -> None:
+    env = {
+        "DOCKYARD_DATABASE_URL": postgres_url(),
+        "DOCKYARD_DATA_DIR": str(tmp_path / "data"),
+        "PATH": str(tmp_path),  # no pg_dump here
+    }
+    result = CliRunner().invoke(cli_app, ["backup", str(tmp_path / "b")], env=env)
+    assert result.exit_code == 1
+    assert "pg_dump is not installed" in result.output
+    assert "postgresql-client" in result.output

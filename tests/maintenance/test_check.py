@@ -161,3 +161,14 @@ def test_an_orphan_is_kept_while_an_upload_may_be_committing(instance: Instance)
     assert code == 1
     assert report["findings"][0]["action"].startswith("kept: an upload is being committed")
     assert stray.exists()
+
+
+def test_an_unreadable_blob_is_reported_not_a_crash(instance: Instance) -> None:
+    digest = push_blob(instance.client, "t/unreadable", b"secret" * 100)
+    path = instance.blob_file(digest)
+    path.unlink()
+    path.mkdir()  # reading it fails with an OS error, as a bad disk sector would
+    code, report = instance.cli_json("check")
+    assert code == 1
+    assert findings(report, "corrupt") == [digest]
+    assert "cannot be read" in report["findings"][0]["detail"]
