@@ -1,7 +1,8 @@
 """Maintenance commands: check the blob store, back up and restore.
 
 Exit codes: 0 all is well; 1 ``check`` found something wrong (or a backup or restore
-was refused or failed, with the reason on stderr); 2 wrong usage.
+was refused or failed, with the reason on stderr); 2 wrong usage, or the check could
+not run at all (no database, say).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def check(
     try:
         with _progress_bar() as progress:
             report = check_integrity(db, open_store(settings), repair=repair, progress=progress)
+    except Exception as error:  # no database, no schema, unreadable store: say so, briefly
+        typer.secho(f"error: the check could not run: {error}", fg="red", err=True)
+        raise typer.Exit(2) from None
     finally:
         db.dispose()
     counts = {kind: report.count(kind) for kind in KINDS}

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 from contextlib import closing
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
 
@@ -33,6 +34,11 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def _read_only(path: Path) -> str:
+    """A URI that opens the database read-only (quoted: paths may hold '?' or '#')."""
+    return f"file:{quote(str(path.resolve()))}?mode=ro"
+
+
 def _libpq_url(url: str) -> str:
     """The URL as pg_dump and pg_restore understand it (no SQLAlchemy driver suffix)."""
     return make_url(normalise_url(url)).set(drivername="postgresql").render_as_string(False)
@@ -43,7 +49,7 @@ def copy_sqlite(source: Path, target: Path) -> None:
     if not source.exists():
         raise BackupError(f"no SQLite database at {source}")
     with (
-        closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
+        closing(sqlite3.connect(_read_only(source), uri=True)) as src,
         closing(sqlite3.connect(target)) as dst,
     ):
         src.execute("PRAGMA busy_timeout=30000")
@@ -52,7 +58,7 @@ def copy_sqlite(source: Path, target: Path) -> None:
 
 def describe_sqlite(path: Path) -> tuple[str | None, int]:
     """(schema revision, blob rows) of a SQLite database file."""
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+    with closing(sqlite3.connect(_read_only(path), uri=True)) as conn:
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
         revision = None
         if "alembic_version" in tables:
@@ -66,7 +72,7 @@ def sqlite_is_empty(path: Path) -> bool:
     """True when there is no database at ``path`` or it holds no tables yet."""
     if not path.exists() or path.stat().st_size == 0:
         return True
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+    with closing(sqlite3.connect(_read_only(path), uri=True)) as conn:
         return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
+from typer.testing import CliRunner
+
+from dockyard.cli.main import app
 from tests.http.oci_helpers import (
     OCI_CONFIG,
     OCI_LAYER,
@@ -172,3 +176,10 @@ def test_an_unreadable_blob_is_reported_not_a_crash(instance: Instance) -> None:
     assert code == 1
     assert findings(report, "corrupt") == [digest]
     assert "cannot be read" in report["findings"][0]["detail"]
+
+
+def test_a_check_that_cannot_run_says_why(tmp_path: Path) -> None:
+    env = {"DOCKYARD_DATA_DIR": str(tmp_path), "DOCKYARD_DATABASE_URL": ""}
+    result = CliRunner().invoke(app, ["check"], env=env)  # never set up: no tables
+    assert result.exit_code == 2
+    assert "the check could not run" in result.output and "Traceback" not in result.output
