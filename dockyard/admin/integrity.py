@@ -20,6 +20,7 @@ manifest checks), so clients push it again, and that push clears the mark.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ from dockyard.oci.errors import RegistryError
 from dockyard.storage import BlobStore, StorageError
 
 PAGE = 1000
+SETTLE_SECONDS = 1.0  # how long a push's bytes may go without their row
 KINDS = ("missing", "corrupt", "orphaned", "stale_upload", "restorable")
 # Findings that repair fixes for good; missing and corrupt bytes need a re-push.
 FIXED_BY_REPAIR = {"removed", "mark cleared"}
@@ -80,18 +82,22 @@ def check_integrity(
     progress = progress or Progress()
     with db.session() as session:
         progress.start(blob_rows.total_size(session))
+    uploads = list(store.iter_uploads())  # listed first: the walk gives new sessions time
     findings: list[Finding] = []
+    orphans: list[str] = []
     checked = hashed = 0
     for row, digest in _side_by_side(_rows(db), store.iter_digests()):
         if row is None:
-            findings.append(Finding("orphaned", str(digest), "stored bytes have no blob row"))
+            orphans.append(str(digest))
             continue
         checked += 1
         finding, size = _verify(store, row, progress)
         hashed += size
         if finding is not None:
             findings.append(finding)
-    findings.extend(_stale_uploads(db, store))
+    orphans, uploads = _settled(db, store, orphans, uploads)
+    findings += [Finding("orphaned", d, "stored bytes have no blob row") for d in orphans]
+    findings += [Finding("stale_upload", u, "upload bytes have no session row") for u in uploads]
     if repair:
         findings = _repair(db, store, findings)
     return Report(checked, hashed, tuple(findings), repair)
@@ -164,16 +170,34 @@ def _already(row: BlobRow) -> str | None:
     return "already marked unavailable" if row.unavailable else None
 
 
-def _stale_uploads(db: Database, store: BlobStore) -> list[Finding]:
-    """Upload-session bytes whose session row is gone (listed first, rows read after)."""
-    stored = list(store.iter_uploads())
-    with db.session() as session:
-        known = upload_rows.existing(session, stored)
-    return [
-        Finding("stale_upload", upload_id, "upload bytes have no session row")
-        for upload_id in stored
-        if upload_id not in known
-    ]
+def _settled(
+    db: Database, store: BlobStore, orphans: list[str], uploads: list[str]
+) -> tuple[list[str], list[str]]:
+    """The orphans and upload files that stay without a row, confirmed after a pause.
+
+    A push writes bytes just before their row (a session's file before its session
+    row, a blob's file before its blob row), so what the walk saw without a row may be
+    a push in progress; only what is still without a row a moment later is reported.
+    """
+    for pause in (0.0, SETTLE_SECONDS):
+        if not orphans and not uploads:
+            break
+        time.sleep(pause)
+        with db.session() as session:
+            known = upload_rows.existing(session, uploads)
+            orphans = [d for d in orphans if blob_rows.find(session, d) is None]
+        orphans = [d for d in orphans if store.stat(parse_digest(d)) is not None]
+        uploads = [u for u in uploads if u not in known and _still_there(store, u)]
+    return orphans, uploads
+
+
+def _still_there(store: BlobStore, upload_id: str) -> bool:
+    """False when the session ended meanwhile (a push finished: row and bytes both gone)."""
+    try:
+        store.upload_size(upload_id)
+    except StorageError:
+        return False
+    return True
 
 
 def _repair(db: Database, store: BlobStore, findings: list[Finding]) -> list[Finding]:

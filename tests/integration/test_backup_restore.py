@@ -62,7 +62,7 @@ def keep_pushing(server: LiveServer, stop: threading.Event, pushed: list[str]) -
 
 
 def backup_while_pushing(server: LiveServer, backup: Path) -> tuple[dict, list[str]]:
-    """Run `dockyard backup --with-blobs` with pushes going on before, during and after."""
+    """Run `dockyard backup --with-blobs` and `dockyard check` while pushes go on."""
     stop, pushed = threading.Event(), []
     pusher = threading.Thread(target=keep_pushing, args=(server, stop, pushed))
     pusher.start()
@@ -71,6 +71,7 @@ def backup_while_pushing(server: LiveServer, backup: Path) -> tuple[dict, list[s
             assert pusher.is_alive()
             threading.Event().wait(0.05)
         out = server.cli("backup", str(backup), "--with-blobs", "--output", "json")
+        server.cli("check")  # asserts exit 0: pushes in flight are not taken for damage
         after = len(pushed) + 2
         while len(pushed) < after:
             assert pusher.is_alive()
