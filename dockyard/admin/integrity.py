@@ -9,7 +9,8 @@ What can be wrong, and what ``repair`` does about it:
 - ``missing``: a blob row whose bytes are gone -> marked unavailable;
 - ``corrupt``: bytes that no longer hash to their digest, or whose size differs from
   the recorded one -> marked unavailable (the bytes stay for inspection);
-- ``orphaned``: bytes with no blob row (a crash between the two) -> removed;
+- ``orphaned``: bytes with no blob row (a crash between the two), or a file in the
+  store that is no blob at all (misplaced, misnamed) -> removed;
 - ``stale_upload``: upload-session bytes with no session row -> removed;
 - ``restorable``: a blob marked unavailable whose bytes are whole again (copied back
   from a backup) -> the mark is cleared.
@@ -33,6 +34,7 @@ from dockyard.oci.errors import RegistryError
 from dockyard.storage import BlobStore, StorageError
 
 PAGE = 1000
+STRAY = "neither a blob nor an upload session"
 SETTLE_SECONDS = 1.0  # how long a push's bytes may go without their row
 KINDS = ("missing", "corrupt", "orphaned", "stale_upload", "restorable")
 # Findings that repair fixes for good; missing and corrupt bytes need a re-push.
@@ -98,6 +100,7 @@ def check_integrity(
     orphans, uploads = _settled(db, store, orphans, uploads)
     findings += [Finding("orphaned", d, "stored bytes have no blob row") for d in orphans]
     findings += [Finding("stale_upload", u, "upload bytes have no session row") for u in uploads]
+    findings += [Finding("orphaned", name, STRAY) for name in store.iter_strays()]
     if repair:
         findings = _repair(db, store, findings)
     return Report(checked, hashed, tuple(findings), repair)
@@ -227,6 +230,9 @@ def _repair_one(db: Database, store: BlobStore, finding: Finding, in_flight: boo
             if upload_rows.existing(session, [finding.subject]):
                 return "kept: the session exists now"
         store.abort(finding.subject)
+        return "removed"
+    if finding.kind == "orphaned" and finding.detail == STRAY:
+        store.delete_stray(finding.subject)
         return "removed"
     if finding.kind == "orphaned":
         with db.session() as session:

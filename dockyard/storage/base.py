@@ -75,3 +75,12 @@ class BlobStore(Protocol):
 
     def iter_uploads(self) -> Iterator[str]:
         """The ids of every upload session holding bytes (to find abandoned ones)."""
+
+    def iter_strays(self) -> Iterator[str]:
+        """Debris: names of stored objects that are neither a blob nor an upload session.
+
+        Nothing Dockyard writes shows up here; copies gone wrong or hand edits do.
+        """
+
+    def delete_stray(self, name: str) -> None:
+        """Remove one object ``iter_strays`` listed; any other name is a StorageError."""

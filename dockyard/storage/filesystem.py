@@ -186,6 +186,33 @@ class FilesystemStore:
             if _UPLOAD_ID.fullmatch(entry.name) and entry.is_file():
                 yield entry.name
 
+    def iter_strays(self) -> Iterator[str]:
+        for top in (self._blobs, self._uploads):
+            for folder, _dirs, files in os.walk(top):
+                for name in sorted(files):
+                    path = Path(folder) / name
+                    if not self._is_known(path):
+                        yield str(path.relative_to(self.root))
+
+    def delete_stray(self, name: str) -> None:
+        path = (self.root / name).resolve()
+        inside = self._blobs in path.parents or self._uploads in path.parents
+        if not inside or self._is_known(path):
+            raise StorageError(f"{name[:200]!r} is not debris of this store")
+        path.unlink(missing_ok=True)
+
+    def _is_known(self, path: Path) -> bool:
+        """A blob at its own place, or an upload session."""
+        if path.parent == self._uploads:
+            return bool(_UPLOAD_ID.fullmatch(path.name))
+        prefix, algorithm = path.parent, path.parent.parent
+        return (
+            algorithm.parent == self._blobs
+            and len(path.name) == _HEX_LENGTH.get(algorithm.name, -1)
+            and bool(_LOWER_HEX.fullmatch(path.name))
+            and path.name[:2] == prefix.name
+        )
+
 
 def _sorted_dirs(path: Path) -> list[Path]:
     return sorted((p for p in path.iterdir() if p.is_dir()), key=lambda p: p.name)

@@ -58,6 +58,7 @@ def test_every_kind_of_damage_is_reported(instance: Instance) -> None:
     instance.blob_file(stray).write_bytes(b"nobody recorded me")
     stale_upload = str(uuid.uuid4())
     (instance.settings.data_dir / "uploads" / stale_upload).write_bytes(b"half")
+    (instance.settings.data_dir / "blobs" / "sha256" / "notes.txt").write_text("junk")
 
     result = instance.cli("check")
     assert result.exit_code == 1, result.output
@@ -66,13 +67,13 @@ def test_every_kind_of_damage_is_reported(instance: Instance) -> None:
     assert code == 1 and report["ok"] is False
     assert findings(report, "corrupt") == sorted([corrupt, resized])
     assert findings(report, "missing") == [missing]
-    assert findings(report, "orphaned") == [stray]
+    assert findings(report, "orphaned") == sorted([stray, "blobs/sha256/notes.txt"])
     assert findings(report, "stale_upload") == [stale_upload]
     assert healthy not in str(report["findings"])
     assert report["counts"] == {
         "missing": 1,
         "corrupt": 2,
-        "orphaned": 1,
+        "orphaned": 2,
         "stale_upload": 1,
         "restorable": 0,
     }
@@ -95,12 +96,15 @@ def test_repair_removes_orphans_and_hides_bad_blobs_until_pushed_again(
     instance.blob_file(stray).write_bytes(b"stray")
     stale_upload = instance.settings.data_dir / "uploads" / str(uuid.uuid4())
     stale_upload.write_bytes(b"half")
+    junk = instance.settings.data_dir / "uploads" / "copy-of-something.tmp"
+    junk.write_bytes(b"junk")
 
     code, report = instance.cli_json("check", "--repair")
     assert code == 1  # corrupt and missing bytes need a push to be whole again
     actions = {f["subject"]: f["action"] for f in report["findings"]}
     assert actions[stray] == "removed"
-    assert actions[stale_upload.name] == "removed"
+    assert actions[stale_upload.name] == actions["uploads/copy-of-something.tmp"] == "removed"
+    assert not junk.exists()
     assert actions[corrupt] == actions[missing] == "marked unavailable"
     assert not instance.blob_file(stray).exists()
     assert not stale_upload.exists()

@@ -170,3 +170,11 @@ class BlobStoreContract:
         store.commit(second, digest)
         store.abort(first)
         assert list(store.iter_uploads()) == []
+
+    def test_nothing_the_store_writes_is_debris(self, store: BlobStore) -> None:
+        upload_id, digest = upload(store, b"blob")
+        store.commit(upload_id, digest)
+        upload(store, b"open session")
+        assert list(store.iter_strays()) == []
+        with pytest.raises(StorageError):
+            store.delete_stray("no such thing")
