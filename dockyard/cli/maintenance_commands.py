@@ -81,6 +81,7 @@ def check(
                     "blobs_checked": report.blobs_checked,
                     "bytes_checked": report.bytes_checked,
                     "counts": counts,
+                    **{k: [f.subject for f in report.findings if f.kind == k] for k in KINDS},
                     "findings": [asdict(f) for f in report.findings],
                 },
                 indent=2,

@@ -77,6 +77,7 @@ def test_every_kind_of_damage_is_reported(instance: Instance) -> None:
         "stale_upload": 1,
         "restorable": 0,
     }
+    assert report["missing"] == [missing] and report["stale_upload"] == [stale_upload]
     assert all(f["action"] is None for f in report["findings"])  # a check changes nothing
     assert instance.blob_file(stray).exists()
     assert client.head(blob_url("t/damage", corrupt)).status_code == 200
