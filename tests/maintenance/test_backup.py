@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -117,3 +118,16 @@ def test_without_pg_dump_the_message_says_what_to_install(
     assert result.exit_code == 1
     assert "pg_dump is not installed" in result.output
     assert "postgresql-client" in result.output
+
+
+def test_restore_refuses_while_a_server_listens(
+    instance: Instance, make_instance: Callable[..., Instance], tmp_path: Path
+) -> None:
+    assert instance.cli("backup", str(tmp_path / "b")).exit_code == 0
+    target = make_instance(serve=False)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        env = {**target.env, "DOCKYARD_LISTEN": f"127.0.0.1:{port}"}
+        result = CliRunner().invoke(cli_app, ["restore", str(tmp_path / "b")], env=env)
+    assert result.exit_code == 1 and "stop it before restoring" in result.output
+    assert not (target.settings.data_dir / "dockyard.db").exists()
