@@ -89,12 +89,16 @@ class Receiver:
         return size
 
     def fail(self) -> None:
-        """Undo a partly received body, so a failed request changes nothing."""
+        """Undo a partly received body, so a failed request changes nothing.
+
+        The bytes are cut back while this request still holds the session, then the
+        cut is made durable, so no other request ever sees or appends to a partial chunk.
+        """
         try:
-            self._writer.close()
-        finally:
             self._uploads.hashes.drop(self.status.id)
             self._uploads.store.truncate(self.status.id, self.status.size)
+        finally:
+            self._writer.close()
 
 
 def _unknown(upload_id: str) -> RegistryError:
