@@ -188,3 +188,28 @@ def test_manifest_put_with_invalid_content_length(
     headers = {"Content-Length": length.encode("latin-1"), "Content-Type": "application/json"}
     resp = client.put(f"/v2/{repo}/manifests/t", content=b"{}", headers=headers)  # type: ignore[arg-type]
     assert_error(resp, 400, "SIZE_INVALID")
+
+
+def test_refused_closing_put_takes_its_chunk_back(client: httpx.Client, repo: str) -> None:
+    """A PUT whose final chunk arrived but whose digest is wrong leaves the Range as it was,
+    so the client can send the same PUT again with the right digest."""
+    data = random_bytes(2 * CHUNK)
+    location = start_upload(client, repo)
+    assert patch(client, location, data[:CHUNK], 0).status_code == 202
+    wrong = with_query(location, digest=digest_of(b"something else"))
+    assert_error(client.put(wrong, content=data[CHUNK:]), 400, "DIGEST_INVALID")
+    assert session_range(client, location) == f"0-{CHUNK - 1}"
+    right = with_query(location, digest=digest_of(data))
+    assert client.put(right, content=data[CHUNK:]).status_code == 201
+
+
+def test_refused_headers_release_the_session(client: httpx.Client, repo: str) -> None:
+    """A request refused on its headers alone must not keep the session locked."""
+    data = random_bytes(CHUNK)
+    location = start_upload(client, repo)
+    headers = {"Content-Length": b"abc"}
+    assert_error(client.patch(location, content=data, headers=headers), 400, "SIZE_INVALID")  # type: ignore[arg-type]
+    mismatch = {"Content-Length": str(CHUNK), "Content-Range": "0-9"}
+    assert_error(client.patch(location, content=data, headers=mismatch), 400, "SIZE_INVALID")
+    assert patch(client, location, data, 0).status_code == 202
+    assert client.put(with_query(location, digest=digest_of(data))).status_code == 201

@@ -119,10 +119,10 @@ async def receive(
     ``expected`` is the length Content-Range promised. A failed request (a short body
     included) leaves the session as it was. ``durable=False`` when a finish follows.
     """
-    length = declared_length(request)
-    if expected is not None and length is not None and expected != length:
-        raise _short_body(expected, length, "Content-Range")
-    try:
+    try:  # the receiver holds the session from its creation: every exit must release it
+        length = declared_length(request)
+        if expected is not None and length is not None and expected != length:
+            raise _short_body(expected, length, "Content-Range")
         async for chunk in body(request):
             if chunk:
                 receiver.write(chunk)
