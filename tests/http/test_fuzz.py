@@ -20,6 +20,8 @@ REFERENCES = [
     "%20",
     "sha512:" + "b" * 128,
     "00000000-0000-0000-0000-000000000000",
+    "\u00b2",  # str.isdigit() says yes, int() says no
+    "9" * 5000,  # past int()'s 4300-digit limit
 ]
 BODIES = [
     b"",

@@ -51,8 +51,8 @@ def page(request: Request, cap: int) -> tuple[int, str | None]:
     raw = request.query_params.get("n")
     if raw is None or raw == "":
         n = cap
-    elif raw.isdigit():
-        n = min(int(raw), cap)
+    elif raw.isascii() and raw.isdigit():  # not "²", which isdigit() also accepts
+        n = cap if len(raw) > 18 else min(int(raw), cap)
     else:
         raise RegistryError(
             Code.UNSUPPORTED, "n must be a non-negative integer", {"n": raw[:50]}, status=400
