@@ -27,7 +27,7 @@ CHUNK = 64 * 1024
 def request_head(method: str, target: str, host: str, **headers: str) -> bytes:
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", "Connection: close"]
     lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
 def half_close(server: Any, head: bytes, body: bytes) -> tuple[int, bytes]:
@@ -185,3 +185,59 @@ def test_clients_that_vanish_leave_no_trace(live_server: Any, repo: str) -> None
             assert time.monotonic() < deadline, "the partial chunk stayed in the session"
             time.sleep(0.1)
         assert http.get(blob).content == data
+
+
+def exchange(server: Any, head: bytes, body: bytes) -> tuple[int, bytes]:
+    """Send a whole request on its own connection and read the answer: (status, raw)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(head + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 "), answer[:200]
+    return int(answer.split(b" ", 2)[1]), answer
+
+
+HOSTILE_UPLOAD_HEADERS: list[dict[str, str]] = [
+    {"Content_Length": "-1"},
+    {"Content_Length": "abc"},
+    {"Content_Length": "1e3"},
+    {"Content_Length": "\xb2"},
+    {"Content_Length": "9" * 40},
+    {"Content_Length": "3", "Content_Range": "-5-10"},
+    {"Content_Length": "3", "Content_Range": "5-1"},
+    {"Content_Length": "3", "Content_Range": "0-" + "9" * 5000},
+    {"Content_Length": "3", "Content_Range": "x-y"},
+    {"Content_Length": "3", "Content_Range": "0-9"},
+    {"Content_Length": "3", "Content_Range": "0-2,3-5"},
+    {"Transfer_Encoding": "chunked", "Content_Range": "1-3"},
+]
+HOSTILE_DIGESTS = [
+    "sha256:" + "a" * 63,
+    "SHA256:" + "a" * 64,
+    "sha256:" + "A" * 64,
+    "md5:x",
+    "x" * 3000,
+]
+
+
+def test_hostile_upload_requests_get_4xx(live_server: Any, repo: str) -> None:
+    """Lying lengths, ranges and digests on the wire: every answer a 4xx, nothing stored."""
+    failures = []
+    with new_http(live_server.url) as http:
+        for headers in HOSTILE_UPLOAD_HEADERS:
+            body = b"3\r\nabc\r\n0\r\n\r\n" if "Transfer_Encoding" in headers else b"abc"
+            location = start(http, live_server, repo)
+            head = request_head("PATCH", target(location), live_server.host, **headers)
+            status, raw = exchange(live_server, head, body)
+            if not 400 <= status < 500:
+                failures.append(f"PATCH {headers} -> {raw[:300]!r}")
+            elif live_server.kind == "dockyard" and session_range(http, location) != "0-0":
+                failures.append(f"PATCH {headers} moved the session")
+        for digest in HOSTILE_DIGESTS:
+            url = f"/v2/{repo}/blobs/uploads/?digest={digest}"
+            head = request_head("POST", url, live_server.host, Content_Length="3")
+            status, raw = exchange(live_server, head, b"abc")
+            if not 400 <= status < 500:
+                failures.append(f"POST digest={digest[:80]} -> {raw[:300]!r}")
+    assert failures == []
