@@ -213,3 +213,21 @@ def test_refused_headers_release_the_session(client: httpx.Client, repo: str) ->
     assert_error(client.patch(location, content=data, headers=mismatch), 400, "SIZE_INVALID")
     assert patch(client, location, data, 0).status_code == 202
     assert client.put(with_query(location, digest=digest_of(data))).status_code == 201
+
+
+@pytest.mark.parametrize("size", [CHUNK - 1, CHUNK + 1, 20 * CHUNK])
+def test_chunked_body_must_fill_its_content_range(
+    client: httpx.Client, repo: str, size: int
+) -> None:
+    """Without Content-Length only Content-Range promises a length; a body off it is refused."""
+    location = start_upload(client, repo)
+
+    def stream() -> Iterator[bytes]:
+        data = random_bytes(size)
+        for at in range(0, size, 100):
+            yield data[at : at + 100]
+
+    headers = {"Content-Range": f"0-{CHUNK - 1}"}
+    resp = client.patch(location, content=stream(), headers=headers)
+    assert_error(resp, 400, "SIZE_INVALID")
+    assert session_range(client, location) == "0-0"

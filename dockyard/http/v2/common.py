@@ -79,7 +79,7 @@ def declared_length(request: Request) -> int | None:
     return int(digits)
 
 
-def _short_body(promised: int | None, received: int, where: str) -> RegistryError:
+def _length_mismatch(promised: int | None, received: int, where: str) -> RegistryError:
     return RegistryError(
         Code.SIZE_INVALID,
         f"the body length does not match {where}",
@@ -106,9 +106,9 @@ async def body(request: Request) -> AsyncIterator[bytes]:
             received,
             "?" if length is None else length,
         )
-        raise _short_body(length, received, "Content-Length") from None
+        raise _length_mismatch(length, received, "Content-Length") from None
     if length is not None and received != length:
-        raise _short_body(length, received, "Content-Length")
+        raise _length_mismatch(length, received, "Content-Length")
 
 
 async def receive(
@@ -122,12 +122,14 @@ async def receive(
     try:  # the receiver holds the session from its creation: every exit must release it
         length = declared_length(request)
         if expected is not None and length is not None and expected != length:
-            raise _short_body(expected, length, "Content-Range")
+            raise _length_mismatch(expected, length, "Content-Range")
         async for chunk in body(request):
+            if expected is not None and receiver.received + len(chunk) > expected:
+                raise _length_mismatch(expected, receiver.received + len(chunk), "Content-Range")
             if chunk:
                 receiver.write(chunk)
         if expected is not None and receiver.received != expected:
-            raise _short_body(expected, receiver.received, "Content-Range")
+            raise _length_mismatch(expected, receiver.received, "Content-Range")
     except BaseException:
         await run(receiver.fail)
         raise
