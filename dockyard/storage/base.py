@@ -62,7 +62,7 @@ class BlobStore(Protocol):
         """A writer for bytes starting at ``offset``, which must equal upload_size."""
 
     def truncate(self, upload_id: str, size: int) -> None:
-        """Drop bytes past ``size`` (a request that failed half-way)."""
+        """Drop bytes past ``size`` (a failed request); a missing session is fine."""
 
     def read_upload(self, upload_id: str) -> Iterator[bytes]:
         """Stream an upload's bytes (to re-hash it after a restart)."""

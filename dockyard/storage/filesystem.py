@@ -12,6 +12,7 @@ Upload ids are checked against a strict pattern before they touch a path.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -156,7 +157,8 @@ class FilesystemStore:
         return _FileWriter(fd, self._flusher)
 
     def truncate(self, upload_id: str, size: int) -> None:
-        os.truncate(self._upload_path(upload_id), size)
+        with contextlib.suppress(FileNotFoundError):  # the session ended meanwhile
+            os.truncate(self._upload_path(upload_id), size)
 
     def read_upload(self, upload_id: str) -> Iterator[bytes]:
         return _read_file(self._upload_path(upload_id), 0, None)

@@ -86,6 +86,16 @@ class BlobStoreContract:
         assert store.upload_size(upload_id) == 2
         assert b"".join(store.read_upload(upload_id)) == b"ab"
 
+    def test_truncate_while_appending_and_after_abort(self, store: BlobStore) -> None:
+        upload_id, _ = upload(store, b"abc")
+        writer = store.append(upload_id, 3)
+        writer.write(b"partial")
+        store.truncate(upload_id, 3)  # a failed request cuts back before it lets go
+        writer.close()
+        assert b"".join(store.read_upload(upload_id)) == b"abc"
+        store.abort(upload_id)
+        store.truncate(upload_id, 0)  # the session ended meanwhile: nothing to cut
+
     def test_abort_forgets_the_session(self, store: BlobStore) -> None:
         upload_id, digest = upload(store, b"gone")
         store.abort(upload_id)

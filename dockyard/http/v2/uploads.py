@@ -15,7 +15,8 @@ from dockyard.oci.errors import Code, RegistryError
 from dockyard.oci.names import check_name
 from dockyard.registry.uploads import UploadStatus
 
-_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?")
+# ASCII digits, at most 18 of them: beyond that no session could ever be that long.
+_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?([0-9]{1,18})-([0-9]{1,18})(?:/[0-9]{1,18}|/\*)?")
 
 
 def _session_headers(status: UploadStatus) -> dict[str, str]:
@@ -130,11 +131,17 @@ class Endpoints:
         has_body = request.headers.get("content-length", "0") != "0" or (
             "transfer-encoding" in request.headers
         )
+        before = status
         if expected is not None or has_body:
             receiver = self.uploads.receiver(status, digest.algorithm)
             size = await receive(request, receiver, expected, durable=False)
             status = UploadStatus(status.id, name, size)
-        await run(self.uploads.finish, status, digest)
+        try:
+            await run(self.uploads.finish, status, digest)
+        except RegistryError:
+            if status is not before:  # a refused PUT leaves the session as it found it
+                await run(self.uploads.rewind, before)
+            raise
         return _created(name, digest)
 
     async def cancel(self, request: Request) -> Response:
