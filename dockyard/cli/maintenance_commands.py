@@ -11,23 +11,15 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from dockyard.cli.output import OUTPUT, Output
 from dockyard.config import load_settings
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
-
-
-class Output(StrEnum):
-    text = "text"
-    json = "json"
-
-
-OUTPUT = typer.Option(Output.text, "--output", "-o", help="text for people, json for scripts.")
 
 
 def register(app: typer.Typer) -> None:
