@@ -10,10 +10,12 @@ from dockyard.admin import AdminError, NotFound
 
 # Memberships live in dockyard.admin.members (the Owner rule); still importable from here.
 from dockyard.admin.members import add_member, list_members, remove_member  # noqa: F401
+from dockyard.auth.credentials import SYSTEM_NAMES
 from dockyard.auth.passwords import hash_password
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.db.queries import accounts, management
+from dockyard.db.queries import tokens as token_rows
 from dockyard.db.records import ProjectRecord, UserRecord
 from dockyard.oci.names import is_valid_name
 
@@ -36,8 +38,14 @@ def create_user(
     _check_username(username)
     if password is not None and len(password) < 8:
         raise AdminError("passwords have at least 8 characters")
+    if username in SYSTEM_NAMES and username != INITIAL_ADMIN:
+        raise AdminError(f"the name {username!r} is reserved")
     with db.session(write=True) as conn:
-        if accounts.user_by_name(conn, username) or accounts.namespace_by_path(conn, username):
+        if (
+            accounts.user_by_name(conn, username)
+            or accounts.namespace_by_path(conn, username)
+            or token_rows.deploy_username_taken(conn, username)
+        ):
             raise AdminError(f"the name {username!r} is taken")
         hashed = hash_password(password) if password is not None else None
         user_id = accounts.create_user(conn, username, email, hashed, is_admin)

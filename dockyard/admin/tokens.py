@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from dockyard.admin import AdminError, NotFound
 from dockyard.admin.accounts import find_project, find_user
-from dockyard.auth.credentials import DEPLOY_SCOPES, JOB_USERNAME, REGISTRY_SCOPES, new_secret
+from dockyard.auth.credentials import (
+    DEPLOY_SCOPES,
+    JOB_USERNAME,
+    REGISTRY_SCOPES,
+    SYSTEM_NAMES,
+    new_secret,
+)
 from dockyard.auth.policy import DEVELOPER
 from dockyard.db.engine import Database
 from dockyard.db.queries import accounts
@@ -83,6 +89,7 @@ def create_deploy(
         raise NotFound(f"no project or group {path!r}")
     name = check_text(name, "name", 100)
     login = username or f"deploy-{name}".lower()
+    _check_deploy_login(db, login)
     record, secret = _store(
         db,
         "deploy",
@@ -95,6 +102,16 @@ def create_deploy(
         expires_at=check_expiry(expires_at, datetime.now(UTC)),
     )
     return IssuedToken(record, secret, login)
+
+
+def _check_deploy_login(db: Database, login: str) -> None:
+    """A deploy token's login may be neither a system name nor a user's (audit lines and
+    logins must never pass for someone else)."""
+    if login.lower() in SYSTEM_NAMES:
+        raise AdminError(f"the name {login!r} is reserved")
+    with db.session() as conn:
+        if accounts.user_by_name(conn, login.lower()) is not None:
+            raise AdminError(f"the name {login!r} belongs to a user")
 
 
 def create_job(

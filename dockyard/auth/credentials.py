@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 PREFIXES = {"personal": "dy_pat_", "deploy": "dy_deploy_", "job": "dy_job_"}
 JOB_USERNAME = "dockyard-ci-token"
+# Names no deploy token may log in as (nor a new user, except the first admin's own): an
+# audit line or a login must never pass for the administrator or a system identity.
+SYSTEM_NAMES = frozenset({"admin", JOB_USERNAME, "oidc", "anonymous"})
 REGISTRY_SCOPES = frozenset({"read_registry", "write_registry", "api"})
 DEPLOY_SCOPES = frozenset({"read_registry", "write_registry"})
 

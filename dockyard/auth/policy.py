@@ -92,13 +92,36 @@ def actions_for(principal: Principal, project: ProjectRecord | None, role: int) 
             return frozenset({"pull"}) if project.visibility == "public" else NOTHING
 
 
+def may_list_catalog(principal: Principal, public_projects: bool) -> bool:
+    """Anyone signed in may list the catalog (it shows only what they may pull); anonymous
+    callers only while public projects exist, the only ones they could see."""
+    return not principal.is_anonymous or public_projects
+
+
+def refusal(path: str, missing: frozenset[str]) -> str:
+    """Why a request was refused, worded so it never tells whether a hidden project exists.
+
+    ``path`` is the project when the caller may see it, else the repository they named.
+    """
+    if "push" in missing:
+        verb = "push to"
+    elif "delete" in missing:
+        verb = "delete from"
+    else:
+        verb = "pull from"
+    return f"project {path} does not exist or you cannot {verb} it"
+
+
 def project_abilities(principal: Principal, project: ProjectRecord, role: int) -> frozenset[str]:
     """What the management API and UI let ``principal`` do with a project.
 
     read/push/delete follow the registry table above; managing members and deploy
     tokens takes Maintainer, changing visibility or deleting the project takes Owner,
-    and starting CI jobs takes Developer. Only people (not deploy tokens) manage.
+    and starting CI jobs takes Developer. Only people (not deploy tokens) manage. A CI job
+    token sees its own project only: any other is hidden, as from an outsider.
     """
+    if principal.kind == "job" and project.id != principal.project_id:
+        return NOTHING
     actions = actions_for(principal, project, role)
     abilities = {
         name

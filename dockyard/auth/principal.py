@@ -21,6 +21,25 @@ class Principal:
         return self.kind == "anonymous"
 
     @property
+    def credential_kind(self) -> str | None:
+        """password | personal | deploy | job; None for anonymous callers."""
+        if self.is_anonymous:
+            return None
+        if self.kind == "user":
+            return "password" if self.credential_id is None else "personal"
+        return self.kind
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names the caller: tokens by kind and id, e.g.
+        ``deploy_token:12 (deploy-k8s)``, so a token's chosen name never passes for a user."""
+        if self.is_anonymous:
+            return "anonymous"
+        if self.credential_id is None:
+            return self.name
+        return f"{self.credential_kind}_token:{self.credential_id} ({self.name})"
+
+    @property
     def key(self) -> str:
         """Stable identity for binding upload sessions and audit lines."""
         if self.is_anonymous:

@@ -49,9 +49,7 @@ class AccessService:
 
     def login(self, username: str, secret: str, client: str | None) -> Principal:
         """The principal behind Basic credentials, or 401 (429 while locked out)."""
-        # An address may be shared (NAT, CI runners), so it gets more room than an account.
-        limit = self._settings.login_max_failures
-        limits = {f"user:{username.lower()}"[:300]: limit, f"addr:{client or '-'}": 5 * limit}
+        limits = self._failure_limits(username, secret, client)
         keys = list(limits)
         window = datetime.now(UTC) - timedelta(seconds=self._settings.login_window_seconds)
         with self._db.session() as conn:
@@ -62,16 +60,43 @@ class AccessService:
             with self._db.session(write=True) as conn:  # committed before we refuse
                 for key in keys:
                     token_rows.record_failure(conn, key, window)
-                token_rows.audit(conn, username, "login_failed", "registry", client)
+                kind = token_kind(secret) or "password"
+                token_rows.audit(
+                    conn, username, "login_failed", "registry", client, credential_kind=kind
+                )
             raise RegistryError(Code.UNAUTHORIZED, "invalid username or password")
         with self._db.session(write=True) as conn:
-            token_rows.clear_failures(conn, keys[0])
+            if keys[0].startswith("user:"):  # a valid token never resets an address's count
+                token_rows.clear_failures(conn, keys[0])
             if principal.credential_id is not None:
                 token_rows.mark_used(conn, principal.credential_id)
             elif principal.user_id is not None:
                 accounts.update_user(conn, principal.user_id, last_login_at=datetime.now(UTC))
-            token_rows.audit(conn, principal.name, "login", "registry", client, principal.kind)
+            token_rows.audit(
+                conn,
+                principal.actor,
+                "login",
+                "registry",
+                client,
+                principal.kind,
+                credential_kind=principal.credential_kind,
+                credential_id=principal.credential_id,
+            )
         return principal
+
+    def _failure_limits(self, username: str, secret: str, client: str | None) -> dict[str, int]:
+        """The failed-login counters an attempt is checked against and counted in.
+
+        A password can be guessed, so its failures count per account and per address (an
+        address may be shared by NAT or CI runners, so it gets five times the room). A token
+        is its own 32 random bytes and many share one login name (every job token logs in as
+        dockyard-ci-token), so token failures count per address only, apart from passwords:
+        invented tokens never lock out valid ones, nor does a locked password its tokens.
+        """
+        limit = self._settings.login_max_failures
+        if token_kind(secret) is not None:
+            return {f"token-addr:{client or '-'}": 5 * limit}
+        return {f"user:{username.lower()}"[:300]: limit, f"addr:{client or '-'}": 5 * limit}
 
     def _check(self, conn: object, username: str, secret: str) -> Principal | None:
         kind = token_kind(secret)
@@ -158,12 +183,37 @@ class AccessService:
 
     def actions(self, principal: Principal, repository: str) -> frozenset[str]:
         """What ``principal`` may do to ``repository`` right now."""
+        return self._standing(principal, repository)[1]
+
+    def refusal(self, principal: Principal, repository: str, actions: frozenset[str]) -> str | None:
+        """Why ``principal`` may not take ``actions`` on ``repository``; None if it may.
+
+        The project is named only when the caller may pull from it (so knows it exists);
+        otherwise the message names the repository, whether or not a project is there.
+        """
+        project, allowed = self._standing(principal, repository)
+        if actions <= allowed:
+            return None
+        shown = project.path if project is not None and "pull" in allowed else repository
+        return policy.refusal(shown, actions - allowed)
+
+    def _standing(
+        self, principal: Principal, repository: str
+    ) -> tuple[ProjectRecord | None, frozenset[str]]:
         with self._db.session() as conn:
             project = accounts.longest_project(conn, project_candidates(repository))
             if project is None:
-                return policy.NOTHING
+                return None, policy.NOTHING
             role = accounts.best_role(conn, principal.user_id, project) if principal.user_id else 0
-        return policy.actions_for(principal, project, role)
+        return project, policy.actions_for(principal, project, role)
+
+    def may_list_catalog(self, principal: Principal) -> bool:
+        """Whether to grant ``registry:catalog:*`` (the listing shows only what it may pull)."""
+        if not principal.is_anonymous:
+            return policy.may_list_catalog(principal, public_projects=False)
+        with self._db.session() as conn:
+            public = any(p.visibility == "public" for p in accounts.list_projects(conn))
+        return policy.may_list_catalog(principal, public_projects=public)
 
     def readable(self, principal: Principal) -> Callable[[str], bool]:
         """A predicate over repository names: may ``principal`` pull from it?"""
@@ -189,7 +239,15 @@ class AccessService:
 
     def audit(self, principal: Principal, action: str, target: str, client: str | None) -> None:
         with self._db.session(write=True) as conn:
-            token_rows.audit(conn, principal.name or "anonymous", action, target, client)
+            token_rows.audit(
+                conn,
+                principal.actor,
+                action,
+                target,
+                client,
+                credential_kind=principal.credential_kind,
+                credential_id=principal.credential_id,
+            )
 
     # --- management ---------------------------------------------------------------
 

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import typer
 
-from dockyard.cli import admin_commands
+from dockyard.cli import admin_commands, maintenance_commands
+from dockyard.cli.output import fail
 from dockyard.config import load_settings, publish, settings_help
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 admin_commands.register(app)
+maintenance_commands.register(app)
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
 
@@ -38,9 +41,11 @@ def serve(
         config, listen=listen, data_dir=data_dir, database_url=database_url, workers=workers
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _ensure_can_listen(settings.host, settings.port)
     publish(settings)
     # Set up in a child process: this supervisor then stays small (no SQLAlchemy, no Alembic).
-    subprocess.run([sys.executable, "-m", "dockyard", "setup"], check=True)
+    if subprocess.run([sys.executable, "-m", "dockyard", "setup"]).returncode:
+        fail("setup failed (see above); the server did not start", "Fix the cause and run again.")
     typer.echo(f"Dockyard listening on http://{settings.listen} (data in {settings.data_dir})")
     Server(
         "dockyard.cli.asgi:app",
@@ -54,6 +59,22 @@ def serve(
         # interrupted upload stays resumable, so a stuck connection never blocks a stop.
         workers_kill_timeout=10,
     ).serve()
+
+
+def _ensure_can_listen(host: str, port: int) -> None:
+    """Say plainly that the address is taken, instead of a server traceback later."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host.strip("[]"), port, type=socket.SOCK_STREAM
+    )[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            fail(
+                f"cannot listen on {host}:{port}: {error.strerror}",
+                "Stop what uses that address, or choose another with --listen or DOCKYARD_LISTEN.",
+            )
 
 
 @app.command()
@@ -77,10 +98,11 @@ def setup(config: Path | None = CONFIG) -> None:
         typer.echo(f"The first admin password is in {saved} (user 'admin').")
     if password:
         where = settings.data_dir / "initial_admin_password"
+        host = admin_commands.registry_host(settings)
         typer.echo(
             f"Created user 'admin' with password: {password}\n"
             f"(also written to {where}; change it or delete the file once noted)\n"
-            f"Log in: podman login --tls-verify=false -u admin {settings.listen}"
+            f"Log in: podman login --tls-verify=false -u admin {host}"
         )
 
 

@@ -16,6 +16,15 @@ class ManifestRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class BlobRow:
+    """A blob as the database records it; ``unavailable`` is None while servable."""
+
+    digest: str
+    size: int
+    unavailable: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ReferrerRecord:
     digest: str
     media_type: str

@@ -29,6 +29,7 @@ PUSH = frozenset({"pull", "push"})
 DELETE = frozenset({"delete"})
 CATALOG = frozenset({"catalog"})
 BASIC_CACHE_SECONDS = 10.0
+_CLAIMS = "dockyard.token_claims"  # the verified bearer token of this request
 
 
 class AccessPolicy(Protocol):
@@ -37,8 +38,9 @@ class AccessPolicy(Protocol):
     ) -> Principal:
         """The caller, if allowed ``actions`` on ``repository``; else UNAUTHORIZED/DENIED."""
 
-    def may_read(self, principal: Principal, repository: str) -> bool:
-        """Whether the caller could pull from ``repository`` (used for blob mounts)."""
+    def may_read(self, request: Request, principal: Principal, repository: str) -> bool:
+        """Whether the caller may pull from ``repository`` (blob mounts): a bearer token's
+        own grants, or the user's rights for Basic credentials. Runs in a worker thread."""
 
     async def readable(self, principal: Principal) -> Callable[[str], bool]:
         """Which repositories the caller may see in the catalog."""
@@ -55,7 +57,7 @@ class OpenAccess:
     ) -> Principal:
         return ANONYMOUS
 
-    def may_read(self, principal: Principal, repository: str) -> bool:
+    def may_read(self, request: Request, principal: Principal, repository: str) -> bool:
         return True
 
     async def readable(self, principal: Principal) -> Callable[[str], bool]:
@@ -123,8 +125,25 @@ class TokenAccess:
         if principal is None:
             raise self._challenge(request, repository, actions, "invalid_token")
         if not actions <= _granted(claims, repository, actions):
-            raise self._challenge(request, repository, actions, "insufficient_scope")
+            raise await self._refuse(request, principal, repository, actions)
+        request.scope[_CLAIMS] = claims
         return principal
+
+    async def _refuse(
+        self,
+        request: Request,
+        principal: Principal,
+        repository: str | None,
+        actions: frozenset[str],
+    ) -> RegistryError:
+        """401 when a new token could help (anonymous, or rights the token did not ask
+        for); 403 with the reason when the signed-in caller simply may not."""
+        if principal.is_anonymous or repository is None:
+            return self._challenge(request, repository, actions, "insufficient_scope")
+        reason = await run_in_threadpool(self.service.refusal, principal, repository, actions)
+        if reason is None:
+            return self._challenge(request, repository, actions, "insufficient_scope")
+        return _denied(repository, actions, reason)
 
     async def _basic_auth(
         self, request: Request, value: str, repository: str | None, actions: frozenset[str]
@@ -141,12 +160,15 @@ class TokenAccess:
                 self._basic.clear()
             self._basic[key] = (time.monotonic() + BASIC_CACHE_SECONDS, principal)
         if repository is not None and actions:
-            allowed = await run_in_threadpool(self.service.actions, principal, repository)
-            if not actions <= allowed:
-                raise RegistryError(Code.DENIED, detail={"repository": repository})
+            reason = await run_in_threadpool(self.service.refusal, principal, repository, actions)
+            if reason is not None:
+                raise _denied(repository, actions, reason)
         return principal
 
-    def may_read(self, principal: Principal, repository: str) -> bool:
+    def may_read(self, request: Request, principal: Principal, repository: str) -> bool:
+        claims = request.scope.get(_CLAIMS)
+        if claims is not None:  # only what the token grants, never recomputed from the user
+            return "pull" in _granted(claims, repository, PULL)
         return "pull" in self.service.actions(principal, repository)
 
     async def readable(self, principal: Principal) -> Callable[[str], bool]:
@@ -156,6 +178,12 @@ class TokenAccess:
         await run_in_threadpool(
             self.service.audit, principal, action, target, client_address(request)
         )
+
+
+def _denied(repository: str, actions: frozenset[str], reason: str) -> RegistryError:
+    return RegistryError(
+        Code.DENIED, reason, {"repository": repository, "actions": sorted(actions)}
+    )
 
 
 def _granted(claims: dict, repository: str | None, actions: frozenset[str]) -> frozenset[str]:

@@ -81,7 +81,8 @@ class TokenEndpoint:
         grants: dict[tuple[str, str], set[str]] = {}
         for scope in scopes:
             if scope.type == "registry":
-                grants.setdefault(("registry", "catalog"), set()).add("*")
+                if scope.name == "catalog" and self.access.service.may_list_catalog(principal):
+                    grants.setdefault(("registry", "catalog"), set()).add("*")
                 continue
             wanted = ALL if "*" in scope.actions else scope.actions
             allowed = wanted & self.access.service.actions(principal, scope.name)

@@ -157,6 +157,23 @@ def _media_type(body: dict[str, Any], content_type: str | None) -> str:
     return header
 
 
+def _refuse_ambiguity(body: dict[str, Any], is_index: bool) -> None:
+    """A document must not also read as the other kind (manifest vs index).
+
+    Otherwise one digest could mean an image to one client and an index to another
+    (the content confusion behind image-spec 1.0.2's advisory, GHSA-77vh-xpmg-72qh);
+    Distribution refuses the same fields. A field set to null counts as absent.
+    """
+    foreign = ("config", "layers") if is_index else ("manifests",)
+    present = [key for key in foreign if body.get(key) is not None]
+    if present:
+        kind, other = ("an index", "image manifest") if is_index else ("an image manifest", "index")
+        raise _invalid(
+            f"ambiguous manifest: {kind} must not have {other} fields ({', '.join(present)})",
+            fields=present,
+        )
+
+
 def parse_manifest(payload: bytes, content_type: str | None) -> Manifest:
     """Validate a pushed manifest; raise MANIFEST_INVALID with a precise message if it is not."""
     body = _decode(payload)
@@ -164,6 +181,7 @@ def parse_manifest(payload: bytes, content_type: str | None) -> Manifest:
     if body.get("schemaVersion") != 2 or isinstance(body.get("schemaVersion"), bool):
         raise _invalid("schemaVersion must be 2")
     is_index = media_type in mt.INDEXES
+    _refuse_ambiguity(body, is_index)
     config = None if is_index else parse_descriptor(body.get("config"), "config")
     layers = () if is_index else _descriptor_list(body, "layers", required=True)
     manifests = _descriptor_list(body, "manifests", required=True) if is_index else ()

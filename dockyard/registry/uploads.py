@@ -89,12 +89,16 @@ class Receiver:
         return size
 
     def fail(self) -> None:
-        """Undo a partly received body, so a failed request changes nothing."""
+        """Undo a partly received body, so a failed request changes nothing.
+
+        The bytes are cut back while this request still holds the session, then the
+        cut is made durable, so no other request ever sees or appends to a partial chunk.
+        """
         try:
-            self._writer.close()
-        finally:
             self._uploads.hashes.drop(self.status.id)
             self._uploads.store.truncate(self.status.id, self.status.size)
+        finally:
+            self._writer.close()
 
 
 def _unknown(upload_id: str) -> RegistryError:
@@ -147,13 +151,18 @@ class Uploads:
         try:
             writer = self.store.append(status.id, status.size)
         except StorageError as error:
-            raise RegistryError(
-                Code.BLOB_UPLOAD_INVALID,
-                str(error),
-                status=416,
-                headers={"Range": _range(self.store.upload_size(status.id))},
-            ) from None
+            raise self._unavailable(status.id, error) from None
         return Receiver(self, status, writer, algorithm)
+
+    def _unavailable(self, upload_id: str, error: StorageError) -> RegistryError:
+        """A session another request holds or moved (416 with its Range), or one now gone."""
+        try:
+            size = self.store.upload_size(upload_id)
+        except StorageError:
+            return _unknown(upload_id)
+        return RegistryError(
+            Code.BLOB_UPLOAD_INVALID, str(error), status=416, headers={"Range": _range(size)}
+        )
 
     def touch(self, upload_id: str) -> None:
         with self._db.session(write=True) as session:
@@ -161,25 +170,43 @@ class Uploads:
 
     def finish(self, status: UploadStatus, digest: Digest) -> int:
         """Verify the session against ``digest`` and turn it into a linked blob; its size."""
-        size = self.store.upload_size(status.id)
-        hasher = self.hashes.take(status.id, size, digest.algorithm)
-        if hasher is None:
-            hasher = hashlib.new(digest.algorithm)
-            for chunk in self.store.read_upload(status.id):
-                hasher.update(chunk)
-        if hasher.hexdigest() != digest.hex:  # type: ignore[attr-defined]
-            self.hashes.put(status.id, size, digest.algorithm, hasher)
-            raise RegistryError(
-                Code.DIGEST_INVALID,
-                "the uploaded content does not match the digest",
-                {"digest": str(digest)},
-            )
-        self.store.commit(status.id, digest)
+        try:
+            size = self.store.upload_size(status.id)
+            hasher = self.hashes.take(status.id, size, digest.algorithm)
+            if hasher is None:
+                hasher = hashlib.new(digest.algorithm)
+                for chunk in self.store.read_upload(status.id):
+                    hasher.update(chunk)
+            if hasher.hexdigest() != digest.hex:  # type: ignore[attr-defined]
+                self.hashes.put(status.id, size, digest.algorithm, hasher)
+                raise RegistryError(
+                    Code.DIGEST_INVALID,
+                    "the uploaded content does not match the digest",
+                    {"digest": str(digest)},
+                )
+            self.store.commit(status.id, digest)
+        except StorageError as error:  # a concurrent request holds or ended the session
+            raise self._unavailable(status.id, error) from None
         with self._db.session(write=True) as session:
             repository_id = repositories.ensure(session, status.repository)
             blob_rows.record_and_link(session, repository_id, str(digest), size)
             upload_rows.remove(session, status.id)
         return size
+
+    def rewind(self, status: UploadStatus) -> None:
+        """Cut the session back to ``status.size``: a closing PUT's chunk whose finish failed.
+
+        Done under the session's lock; a session that is busy or gone is left alone.
+        """
+        try:
+            writer = self.store.append(status.id, self.store.upload_size(status.id))
+        except StorageError:
+            return
+        try:
+            self.hashes.drop(status.id)
+            self.store.truncate(status.id, status.size)
+        finally:
+            writer.close()
 
     def cancel(self, status: UploadStatus) -> None:
         with self._db.session(write=True) as session:

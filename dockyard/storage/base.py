@@ -45,6 +45,13 @@ class BlobStore(Protocol):
     def delete(self, digest: Digest) -> None:
         """Forget the blob; deleting a missing blob is not an error."""
 
+    def iter_digests(self) -> Iterator[Digest]:
+        """Every committed blob, in ``str(digest)`` byte order, listed lazily.
+
+        The order lets a caller walk the store and the database side by side in
+        constant memory. Upload sessions and anything that is not a blob are skipped.
+        """
+
     def begin_upload(self, upload_id: str) -> None:
         """Create an empty upload session."""
 
@@ -55,7 +62,7 @@ class BlobStore(Protocol):
         """A writer for bytes starting at ``offset``, which must equal upload_size."""
 
     def truncate(self, upload_id: str, size: int) -> None:
-        """Drop bytes past ``size`` (a request that failed half-way)."""
+        """Drop bytes past ``size`` (a failed request); a missing session is fine."""
 
     def read_upload(self, upload_id: str) -> Iterator[bytes]:
         """Stream an upload's bytes (to re-hash it after a restart)."""
@@ -65,3 +72,15 @@ class BlobStore(Protocol):
 
     def abort(self, upload_id: str) -> None:
         """End the session and drop its bytes; aborting a missing session is fine."""
+
+    def iter_uploads(self) -> Iterator[str]:
+        """The ids of every upload session holding bytes (to find abandoned ones)."""
+
+    def iter_strays(self) -> Iterator[str]:
+        """Debris: names of stored objects that are neither a blob nor an upload session.
+
+        Nothing Dockyard writes shows up here; copies gone wrong or hand edits do.
+        """
+
+    def delete_stray(self, name: str) -> None:
+        """Remove one object ``iter_strays`` listed; any other name is a StorageError."""

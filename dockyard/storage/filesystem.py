@@ -12,6 +12,7 @@ Upload ids are checked against a strict pattern before they touch a path.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -24,6 +25,8 @@ from dockyard.storage.base import StorageError
 
 READ_CHUNK = 1024 * 1024
 FLUSH_EVERY = 4 * 1024 * 1024
+_HEX_LENGTH = {"sha256": 64, "sha512": 128}
+_LOWER_HEX = re.compile(r"[0-9a-f]+")
 _UPLOAD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -110,6 +113,24 @@ class FilesystemStore:
     def delete(self, digest: Digest) -> None:
         self._blob_path(digest).unlink(missing_ok=True)
 
+    def iter_digests(self) -> Iterator[Digest]:
+        # "sha256" < "sha512" and hex is fixed-length per algorithm, so sorted folder
+        # names walked depth-first give str(digest) byte order.
+        for algorithm in _sorted_dirs(self._blobs):
+            length = _HEX_LENGTH.get(algorithm.name)
+            if length is None:
+                continue
+            for prefix in _sorted_dirs(algorithm):
+                for name in sorted(os.listdir(prefix)):
+                    path = prefix / name
+                    if (
+                        len(name) == length
+                        and _LOWER_HEX.fullmatch(name)
+                        and name[:2] == prefix.name
+                        and path.is_file()
+                    ):
+                        yield Digest(algorithm.name, name)
+
     def begin_upload(self, upload_id: str) -> None:
         path = self._upload_path(upload_id)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -136,7 +157,8 @@ class FilesystemStore:
         return _FileWriter(fd, self._flusher)
 
     def truncate(self, upload_id: str, size: int) -> None:
-        os.truncate(self._upload_path(upload_id), size)
+        with contextlib.suppress(FileNotFoundError):  # the session ended meanwhile
+            os.truncate(self._upload_path(upload_id), size)
 
     def read_upload(self, upload_id: str) -> Iterator[bytes]:
         return _read_file(self._upload_path(upload_id), 0, None)
@@ -160,6 +182,42 @@ class FilesystemStore:
 
     def abort(self, upload_id: str) -> None:
         self._upload_path(upload_id).unlink(missing_ok=True)
+
+    def iter_uploads(self) -> Iterator[str]:
+        for entry in os.scandir(self._uploads):
+            if _UPLOAD_ID.fullmatch(entry.name) and entry.is_file():
+                yield entry.name
+
+    def iter_strays(self) -> Iterator[str]:
+        for top in (self._blobs, self._uploads):
+            for folder, _dirs, files in os.walk(top):
+                for name in sorted(files):
+                    path = Path(folder) / name
+                    if not self._is_known(path):
+                        yield str(path.relative_to(self.root))
+
+    def delete_stray(self, name: str) -> None:
+        path = (self.root / name).resolve()
+        inside = self._blobs in path.parents or self._uploads in path.parents
+        if not inside or self._is_known(path):
+            raise StorageError(f"{name[:200]!r} is not debris of this store")
+        path.unlink(missing_ok=True)
+
+    def _is_known(self, path: Path) -> bool:
+        """A blob at its own place, or an upload session."""
+        if path.parent == self._uploads:
+            return bool(_UPLOAD_ID.fullmatch(path.name))
+        prefix, algorithm = path.parent, path.parent.parent
+        return (
+            algorithm.parent == self._blobs
+            and len(path.name) == _HEX_LENGTH.get(algorithm.name, -1)
+            and bool(_LOWER_HEX.fullmatch(path.name))
+            and path.name[:2] == prefix.name
+        )
+
+
+def _sorted_dirs(path: Path) -> list[Path]:
+    return sorted((p for p in path.iterdir() if p.is_dir()), key=lambda p: p.name)
 
 
 def _read_file(path: Path, start: int, length: int | None) -> Iterator[bytes]:

@@ -203,8 +203,34 @@ def test_tokens_through_the_api(registry: AuthRegistry, project: str) -> None:
             f"/api/v1/projects/{elsewhere}/registry/repositories",
             headers={"JOB-TOKEN": job.json()["token"]},
         ).status_code
-        == 403
+        == 404  # like an outsider: a job token sees its own project only
     )
+
+
+def test_a_job_token_sees_only_its_own_project(registry: AuthRegistry) -> None:
+    own = registry.new_project()
+    group = own.split("/")[0]
+    other, public = registry.new_project(group=group), registry.new_project("public")
+    developer = registry.new_user({own: "developer", other: "developer"})
+    push_image(registry, f"{other}/img", "v1", layers=[b"other project's layer"])
+    job = admin_tokens.create_job(registry.db, own, developer.name, 600).secret
+    headers = {"JOB-TOKEN": job}
+    other_id = repository_id(registry, other, f"{other}/img", developer.pat)
+    listed = registry.client.get("/api/v1/projects", headers=headers)
+    assert [p["path"] for p in listed.json()] == [own]
+    mine = registry.client.get("/api/v1/projects", headers=auth(developer.pat)).json()
+    assert {own, other, public} <= {p["path"] for p in mine}  # the person sees more
+    for path in (
+        f"/api/v1/projects/{other}/members",
+        f"/api/v1/projects/{public}/registry/repositories",
+        f"/api/v1/projects/{group}/nope/members",
+        f"/api/v1/groups/{group}/registry/repositories",
+        f"/api/v1/registry/repositories/{other_id}",
+    ):
+        resp = registry.client.get(path, headers=headers)
+        assert resp.status_code == 404, (path, resp.text)
+    own_members = registry.client.get(f"/api/v1/projects/{own}/members", headers=headers)
+    assert own_members.status_code == 200
 
 
 def test_users_are_for_admins(registry: AuthRegistry) -> None:

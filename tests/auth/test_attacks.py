@@ -159,7 +159,9 @@ def test_asking_for_star_grants_only_what_the_role_allows(
     resp = registry.client.delete(
         f"/v2/{project}/img/manifests/latest", headers=registry.bearer(token)
     )
-    assert_refused(resp)
+    assert_refused(resp, 403, "DENIED")  # signed in: told why, not asked to log in again
+    message = f"project {project} does not exist or you cannot delete from it"
+    assert resp.json()["errors"][0]["message"] == message
 
 
 def test_forged_access_for_an_unknown_principal(registry: AuthRegistry, project: str) -> None:
@@ -233,6 +235,7 @@ def test_anonymous_catalog_shows_nothing_private(
 ) -> None:
     token = registry.token(developer.name, developer.pat, f"repository:{project}/img:pull,push")
     push_blob(registry, f"{project}/img", token, b"private bytes")
+    registry.new_project("public")  # so anonymous callers get the catalog grant at all
     anonymous = registry.token(None, None, "registry:catalog:*")
     resp = registry.client.get("/v2/_catalog", headers=registry.bearer(anonymous))
     assert resp.status_code == 200
@@ -274,3 +277,43 @@ def test_signer_never_issues_for_other_services(registry: AuthRegistry) -> None:
     assert resp.status_code == 200  # unknown parameters are ignored
     bad = registry.client.get("/jwt/auth", params={"service": "someone-else"})
     assert_refused(bad, 400, "DENIED")
+
+
+def test_mount_needs_pull_in_the_token_not_just_the_users_rights(
+    registry: AuthRegistry, developer, project: str
+) -> None:
+    """The developer may pull the source, but this token was not issued for it."""
+    src_token = registry.token(developer.name, developer.pat, f"repository:{project}/src:pull,push")
+    digest = push_blob(registry, f"{project}/src", src_token, b"layer only src has")
+    narrow = registry.token(developer.name, developer.pat, f"repository:{project}/dst:pull,push")
+    for query in (f"mount={digest}&from={project}/src", f"mount={digest}"):
+        resp = registry.client.post(
+            f"/v2/{project}/dst/blobs/uploads/?{query}", headers=registry.bearer(narrow)
+        )
+        assert resp.status_code == 202, (query, resp.text)  # a fresh session instead
+    head = registry.client.head(
+        f"/v2/{project}/dst/blobs/{digest}", headers=registry.bearer(narrow)
+    )
+    assert head.status_code == 404
+    wide = registry.token(
+        developer.name,
+        developer.pat,
+        f"repository:{project}/dst:pull,push",
+        f"repository:{project}/src:pull",
+    )
+    resp = registry.client.post(
+        f"/v2/{project}/dst/blobs/uploads/?mount={digest}", headers=registry.bearer(wide)
+    )
+    assert resp.status_code == 201, resp.text  # automatic mount from a granted repository
+
+
+def test_basic_auth_mounts_follow_the_users_rights(
+    registry: AuthRegistry, developer, project: str
+) -> None:
+    token = registry.token(developer.name, developer.pat, f"repository:{project}/bsrc:pull,push")
+    digest = push_blob(registry, f"{project}/bsrc", token, b"layer for basic mount")
+    resp = registry.client.post(
+        f"/v2/{project}/bdst/blobs/uploads/?mount={digest}&from={project}/bsrc",
+        headers=registry.basic(developer.name, developer.password),
+    )
+    assert resp.status_code == 201, resp.text

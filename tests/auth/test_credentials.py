@@ -86,7 +86,7 @@ def test_read_only_token_cannot_push(registry: AuthRegistry, project: str) -> No
     user = registry.new_user({project: "maintainer"})
     read = admin_tokens.create_personal(registry.db, user.name, "ro", ["read_registry"]).secret
     assert can_pull(registry, f"{project}/img", user.name, read)
-    assert push(registry, f"{project}/img", user.name, read) == 401
+    assert push(registry, f"{project}/img", user.name, read) == 403
     write = admin_tokens.create_personal(registry.db, user.name, "rw", ["write_registry"]).secret
     assert push(registry, f"{project}/img", user.name, write) == 201
 
@@ -98,7 +98,7 @@ def test_deploy_tokens(registry: AuthRegistry, project: str) -> None:
     )
     assert write.username == "robot" and write.secret.startswith("dy_deploy_")
     assert can_pull(registry, f"{project}/img", read.username, read.secret)
-    assert push(registry, f"{project}/img", read.username, read.secret) == 401
+    assert push(registry, f"{project}/img", read.username, read.secret) == 403
     assert push(registry, f"{project}/img", write.username, write.secret) == 201
     token = registry.token(write.username, write.secret, f"repository:{project}/img:*")
     assert access_of(token)[0]["actions"] == ["pull", "push"]  # never delete
@@ -226,6 +226,7 @@ def test_the_audit_log_records_logins_pushes_and_token_changes(
     registry.token_response(user.name, "wrong")
     with registry.db.session() as conn:
         events = token_rows.audit_events(conn, limit=500)
-    assert (user.name, "login", "registry") in events
+    pat_id = admin_tokens.list_tokens(registry.db, username=user.name)[0].id
+    assert (f"personal_token:{pat_id} ({user.name})", "login", "registry") in events
     assert (user.name, "login_failed", "registry") in events
     assert any(action == "token_create" for _, action, _ in events)

@@ -168,9 +168,18 @@ def _attempt(
         )
     if resp.status_code in (200, 201, 202):
         return True
-    assert resp.status_code == 401, resp.text
-    assert resp.json()["errors"][0]["code"] == "UNAUTHORIZED"
-    assert resp.headers["www-authenticate"].startswith("Bearer realm=")
+    if role == "anonymous":  # asked to log in
+        assert resp.status_code == 401, resp.text
+        assert resp.json()["errors"][0]["code"] == "UNAUTHORIZED"
+        assert resp.headers["www-authenticate"].startswith("Bearer realm=")
+        return False
+    # Signed in but not allowed: told why, without learning whether a hidden project exists.
+    assert resp.status_code == 403, resp.text
+    error = resp.json()["errors"][0]
+    assert error["code"] == "DENIED"
+    verb = {"pull": "pull from", "push": "push to", "delete": "delete from"}[action]
+    shown = repository.rsplit("/", 1)[0] if expected(role, visibility, "pull") else repository
+    assert error["message"] == f"project {shown} does not exist or you cannot {verb} it"
     return False
 
 

@@ -29,8 +29,10 @@ from tests.http.oci_helpers import (
     image_manifest,
     index_manifest,
     manifest_url,
+    push_artifact,
     push_blob,
     push_image,
+    push_index,
     push_manifest,
     random_bytes,
     random_digest,
@@ -106,6 +108,86 @@ def test_unknown_media_type_in_body(
     body = image_manifest(config, [], media_type="application/vnd.example.unknown+json")
     resp = put(client, repo, body, "application/vnd.example.unknown+json")
     assert_rejected(client, repo, resp, 400, "MANIFEST_INVALID")
+
+
+# --- ambiguous documents: a manifest that also reads as an index, or the reverse ---------
+
+
+@pytest.mark.parametrize("media_type", [OCI_MANIFEST, None])
+def test_image_manifest_with_manifests_is_ambiguous(
+    client: httpx.Client,
+    repo: str,
+    config: dict[str, Any],
+    layer: dict[str, Any],
+    media_type: str | None,
+) -> None:
+    child = push_image(client, repo)
+    doc = manifest_doc(config, [layer])
+    doc["manifests"] = [child.descriptor()]
+    if media_type is None:
+        del doc["mediaType"]  # the type then comes from Content-Type alone
+    errors = assert_rejected(
+        client, repo, put(client, repo, encode(doc), OCI_MANIFEST), 400, "MANIFEST_INVALID"
+    )
+    assert "ambiguous" in errors[0]["message"]
+    assert errors[0]["detail"] == {"fields": ["manifests"]}
+
+
+@pytest.mark.parametrize(
+    ("media_type", "extra"),
+    [
+        (OCI_INDEX, {"layers": True}),
+        (OCI_INDEX, {"config": True}),
+        (OCI_INDEX, {"config": True, "layers": True}),
+        (DOCKER_LIST, {"layers": True}),
+        (None, {"layers": True}),
+    ],
+)
+def test_index_with_manifest_fields_is_ambiguous(
+    client: httpx.Client,
+    repo: str,
+    config: dict[str, Any],
+    layer: dict[str, Any],
+    media_type: str | None,
+    extra: dict[str, bool],
+) -> None:
+    child = push_image(client, repo, docker=media_type == DOCKER_LIST)
+    doc = json.loads(index_manifest([child.descriptor()], media_type=media_type))
+    if "config" in extra:
+        doc["config"] = config
+    if "layers" in extra:
+        doc["layers"] = [layer]
+    content_type = media_type or OCI_INDEX
+    resp = put(client, repo, encode(doc), content_type)
+    errors = assert_rejected(client, repo, resp, 400, "MANIFEST_INVALID")
+    assert "ambiguous" in errors[0]["message"]
+
+
+def test_docker_manifest_with_manifests_is_ambiguous(client: httpx.Client, repo: str) -> None:
+    child = push_image(client, repo, docker=True)
+    doc = json.loads(child.body)
+    doc["manifests"] = []
+    resp = put(client, repo, encode(doc), DOCKER_MANIFEST)
+    assert_rejected(client, repo, resp, 400, "MANIFEST_INVALID")
+
+
+def test_artifacts_and_plain_images_still_push(client: httpx.Client, repo: str) -> None:
+    """The refusal is narrow: artifacts with subject and artifactType keep working."""
+    image = push_image(client, repo, tag="image")
+    docker = push_image(client, repo, tag="docker", docker=True)
+    subject = image.descriptor()
+    artifact = push_artifact(client, repo, subject, "application/vnd.example.sbom+json")
+    push_index(
+        client,
+        repo,
+        [image, artifact],
+        tag="index",
+        subject=docker.descriptor(),
+        artifact_type="application/vnd.example.bundle",
+    )
+    push_index(client, repo, [docker], tag="list", docker=True)
+    referrers = client.get(f"/v2/{repo}/referrers/{image.digest}").json()["manifests"]
+    assert [r["digest"] for r in referrers] == [artifact.digest]
 
 
 # --- structure --------------------------------------------------------------------------

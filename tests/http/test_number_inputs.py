@@ -10,13 +10,18 @@ from tests.http.oci_helpers import blob_url, push_blob, random_bytes, start_uplo
 HUGE = "9" * 5000  # int() refuses more than 4300 digits
 
 
-@pytest.mark.parametrize("n", ["%C2%B2", "%D9%A3", HUGE, "-1", "1e3"])
+@pytest.mark.parametrize("n", ["%C2%B2", "%D9%A3", "-1", "1e3"])
 def test_listing_page_sizes(client: TestClient, repo: str, n: str) -> None:
     push_blob(client, repo, b"x")
     for path in ("/v2/_catalog", f"/v2/{repo}/tags/list"):
         resp = client.get(f"{path}?n={n}")
         assert resp.status_code == 400, (path, resp.text[:200])
         assert resp.json()["errors"][0]["message"].startswith("n must be")
+
+
+def test_huge_page_size_is_capped(client: TestClient, repo: str) -> None:
+    push_blob(client, repo, b"x")
+    assert client.get(f"/v2/_catalog?n={HUGE}").status_code == 200
 
 
 def test_huge_range_header(client: TestClient, repo: str) -> None:

@@ -163,12 +163,20 @@ def test_n_is_capped_at_1000(client: httpx.Client, repo: str) -> None:
     assert "Link" not in rest.headers
 
 
-@pytest.mark.parametrize("n", ["abc", "-1", "1.5", "0x10", "1e3"])
+@pytest.mark.parametrize("n", ["abc", "-1", "1.5", "0x10", "1e3", "%C2%B2", "%D9%A1"])
 def test_invalid_n(client: httpx.Client, repo: str, tagged: list[str], n: str) -> None:
     resp = list_tags(client, repo, f"?n={n}")
     assert resp.status_code == 400, describe(resp)
     assert_api_version(resp)
     assert_spec_error_body(resp)
+
+
+def test_n_with_thousands_of_digits_is_capped(
+    client: httpx.Client, repo: str, tagged: list[str]
+) -> None:
+    resp = list_tags(client, repo, "?n=" + "9" * 5000)
+    assert resp.status_code == 200, describe(resp)
+    assert resp.json()["tags"] == sorted(tagged)
 
 
 def test_unknown_repository(client: httpx.Client, repo: str) -> None:

@@ -86,6 +86,16 @@ class BlobStoreContract:
         assert store.upload_size(upload_id) == 2
         assert b"".join(store.read_upload(upload_id)) == b"ab"
 
+    def test_truncate_while_appending_and_after_abort(self, store: BlobStore) -> None:
+        upload_id, _ = upload(store, b"abc")
+        writer = store.append(upload_id, 3)
+        writer.write(b"partial")
+        store.truncate(upload_id, 3)  # a failed request cuts back before it lets go
+        writer.close()
+        assert b"".join(store.read_upload(upload_id)) == b"abc"
+        store.abort(upload_id)
+        store.truncate(upload_id, 0)  # the session ended meanwhile: nothing to cut
+
     def test_abort_forgets_the_session(self, store: BlobStore) -> None:
         upload_id, digest = upload(store, b"gone")
         store.abort(upload_id)
@@ -146,3 +156,35 @@ class BlobStoreContract:
         store.commit(upload_id, digest)
         store.delete(digest)
         assert store.stat(digest) is None
+
+    def test_iter_digests_lists_committed_blobs_in_digest_order(self, store: BlobStore) -> None:
+        assert list(store.iter_digests()) == []
+        committed = []
+        for n in range(12):
+            data = f"blob {n}".encode()
+            upload_id = upload(store, data)[0]
+            algorithm = "sha512" if n % 3 == 0 else "sha256"
+            digest = digest_bytes(data, algorithm)
+            store.commit(upload_id, digest)
+            committed.append(digest)
+        upload(store, b"still uploading")  # a session is not a blob
+        listed = list(store.iter_digests())
+        assert listed == sorted(committed, key=str)
+        store.delete(committed[0])
+        assert committed[0] not in list(store.iter_digests())
+
+    def test_iter_uploads_lists_open_sessions(self, store: BlobStore) -> None:
+        first, _ = upload(store, b"one")
+        second, digest = upload(store, b"two")
+        assert set(store.iter_uploads()) == {first, second}
+        store.commit(second, digest)
+        store.abort(first)
+        assert list(store.iter_uploads()) == []
+
+    def test_nothing_the_store_writes_is_debris(self, store: BlobStore) -> None:
+        upload_id, digest = upload(store, b"blob")
+        store.commit(upload_id, digest)
+        upload(store, b"open session")
+        assert list(store.iter_strays()) == []
+        with pytest.raises(StorageError):
+            store.delete_stray("no such thing")

@@ -114,6 +114,10 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(String(512))
     client: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
+    # password | personal | deploy | job, and the token row (not a foreign key: the log
+    # outlives the token)
+    credential_kind: Mapped[str | None] = mapped_column(String(16))
+    credential_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class LoginFailure(Base):

@@ -37,6 +37,9 @@ class Blob(Base):
     digest: Mapped[str] = mapped_column(DIGEST, primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # None while servable; "corrupt" | "missing" once `dockyard check --repair` found the
+    # bytes bad. Such a blob is not served nor counted as present; a re-push clears it.
+    unavailable: Mapped[str | None] = mapped_column(String(16))
 
 
 class RepositoryBlob(Base):

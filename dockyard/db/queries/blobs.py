@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Blob, Repository, RepositoryBlob
 from dockyard.db.queries._upsert import insert_for
+from dockyard.db.records import BlobRow
 
 # Hot path of every blob pull and HEAD: built once, executed with bound parameters.
 _LINKED_SIZE = (
     select(Blob.size)
     .join(RepositoryBlob, RepositoryBlob.digest == Blob.digest)
     .join(Repository, Repository.id == RepositoryBlob.repository_id)
-    .where(Repository.name == bindparam("repository"), Blob.digest == bindparam("digest"))
+    .where(
+        Repository.name == bindparam("repository"),
+        Blob.digest == bindparam("digest"),
+        Blob.unavailable.is_(None),
+    )
 )
 
 
@@ -25,12 +30,18 @@ def linked_size(conn: Connection, repository: str, digest: str) -> int | None:
 
 
 def record_and_link(conn: Connection, repository_id: int, digest: str, size: int) -> None:
-    """Record a verified blob (once) and link it to the repository (once)."""
+    """Record a verified blob (once) and link it to the repository (once).
+
+    The bytes were just committed afresh, so a blob marked unavailable is healed.
+    """
     now = datetime.now(UTC)
+    insert = insert_for(conn, Blob).values(digest=digest, size=size, created_at=now)
     conn.execute(
-        insert_for(conn, Blob)
-        .values(digest=digest, size=size, created_at=now)
-        .on_conflict_do_nothing(index_elements=["digest"])
+        insert.on_conflict_do_update(
+            index_elements=["digest"],
+            set_={"unavailable": None, "size": size},
+            where=Blob.unavailable.is_not(None),
+        )
     )
     link(conn, repository_id, digest)
 
@@ -48,7 +59,11 @@ def linked_in(conn: Connection, repository_id: int, digests: list[str]) -> dict[
     stmt = (
         select(Blob.digest, Blob.size)
         .join(RepositoryBlob, RepositoryBlob.digest == Blob.digest)
-        .where(RepositoryBlob.repository_id == repository_id, Blob.digest.in_(digests))
+        .where(
+            RepositoryBlob.repository_id == repository_id,
+            Blob.digest.in_(digests),
+            Blob.unavailable.is_(None),
+        )
     )
     return {digest: size for digest, size in conn.execute(stmt)}
 
@@ -72,3 +87,34 @@ def unlink(conn: Connection, repository_id: int, digest: str) -> bool:
         )
     )
     return bool(result.rowcount)
+
+
+def page(conn: Connection, after: str, limit: int) -> list[BlobRow]:
+    """Up to ``limit`` blob rows with a digest past ``after``, in digest (byte) order."""
+    stmt = (
+        select(Blob.digest, Blob.size, Blob.unavailable)
+        .where(Blob.digest > after)
+        .order_by(Blob.digest)
+        .limit(limit)
+    )
+    return [BlobRow(*row) for row in conn.execute(stmt)]
+
+
+def find(conn: Connection, digest: str) -> BlobRow | None:
+    stmt = select(Blob.digest, Blob.size, Blob.unavailable).where(Blob.digest == digest)
+    row = conn.execute(stmt).first()
+    return BlobRow(*row) if row else None
+
+
+def mark_unavailable(conn: Connection, digest: str, reason: str | None) -> None:
+    """Set (``reason``) or clear (None) the unavailable mark of a blob row."""
+    conn.execute(update(Blob).where(Blob.digest == digest).values(unavailable=reason))
+
+
+def count(conn: Connection) -> int:
+    return int(conn.scalar(select(func.count()).select_from(Blob)) or 0)
+
+
+def total_size(conn: Connection) -> int:
+    """Bytes of every recorded blob (what a full check reads)."""
+    return int(conn.scalar(select(func.coalesce(func.sum(Blob.size), 0))) or 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import AuditEvent, LoginFailure, Token
@@ -77,6 +77,9 @@ def audit(
     target: str,
     client: str | None,
     detail: str | None = None,
+    *,
+    credential_kind: str | None = None,
+    credential_id: int | None = None,
 ) -> None:
     conn.execute(
         insert(AuditEvent).values(
@@ -86,8 +89,34 @@ def audit(
             target=target[:512],
             client=(client or "")[:64],
             detail=detail,
+            credential_kind=credential_kind,
+            credential_id=credential_id,
         )
     )
+
+
+def audit_credentials(
+    conn: Connection, limit: int = 100
+) -> list[tuple[str, str, str | None, int | None]]:
+    """(actor, action, credential kind, credential id), newest first."""
+    stmt = (
+        select(
+            AuditEvent.actor,
+            AuditEvent.action,
+            AuditEvent.credential_kind,
+            AuditEvent.credential_id,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return [tuple(row) for row in conn.execute(stmt)]
+
+
+def deploy_username_taken(conn: Connection, username: str) -> bool:
+    stmt = select(Token.id).where(
+        Token.kind == "deploy", func.lower(Token.username) == username.lower()
+    )
+    return conn.execute(stmt.limit(1)).first() is not None
 
 
 def audit_events(conn: Connection, limit: int = 100) -> list[tuple[str, str, str]]:

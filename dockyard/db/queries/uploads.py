@@ -41,3 +41,20 @@ def remove(conn: Connection, upload_id: str) -> bool:
 def idle_since(conn: Connection, before: datetime, limit: int = 500) -> list[str]:
     stmt = select(Upload.id).where(Upload.updated_at < before).limit(limit)
     return list(conn.scalars(stmt))
+
+
+def existing(conn: Connection, upload_ids: list[str]) -> set[str]:
+    """Those of ``upload_ids`` that have a session row."""
+    if not upload_ids:
+        return set()
+    return set(conn.scalars(select(Upload.id).where(Upload.id.in_(upload_ids))))
+
+
+def all_ids(conn: Connection) -> list[str]:
+    """Every open session's id (for the integrity check; sessions are few)."""
+    return list(conn.scalars(select(Upload.id)))
+
+
+def remove_all(conn: Connection) -> int:
+    """End every session (after a restore their bytes are not there)."""
+    return int(conn.execute(delete(Upload)).rowcount or 0)

@@ -15,11 +15,8 @@ def _not_found(what: str) -> ApiError:
 
 
 async def project(ctx: Api, principal: Principal, path: str, ability: str) -> ProjectRecord:
-    """The project at ``path`` if the caller may ``ability`` there."""
-    if principal.kind == "job":
-        record = await ctx.call(admin_accounts.find_project, ctx.db, path)
-        if record.id != principal.project_id:
-            raise forbidden("a job token works on its own project only")
+    """The project at ``path`` if the caller may ``ability`` there (a job token sees only
+    its own project; the policy hides the others)."""
     abilities = (
         frozenset(
             {"read", "push", "delete", "manage_members", "manage_tokens", "admin", "start_jobs"}
@@ -35,10 +32,10 @@ async def project(ctx: Api, principal: Principal, path: str, ability: str) -> Pr
 
 
 async def group(ctx: Api, principal: Principal, path: str, ability: str) -> None:
-    if principal.kind == "job":
-        raise forbidden("job tokens work on their own project only")
     if ctx.service is None:
         return
+    if principal.kind == "job":  # sees its own project only, and no group
+        raise _not_found(f"group {path!r}")
     abilities = await ctx.call(ctx.service.group_abilities, principal, path)
     if "read" not in abilities:
         raise _not_found(f"group {path!r}")

@@ -131,7 +131,7 @@ async def create_deploy_token(
         list(body.scopes),
         body.username,
         body.expires_at,
-        principal.name,
+        principal.actor,
     )
     return schemas.TokenCreated(**convert.token(issued.record).model_dump(), token=issued.secret)
 
@@ -145,7 +145,7 @@ async def revoke_deploy_token(
     rows = await ctx.call(admin_tokens.list_tokens, ctx.db, project=project)
     if token_id not in {r.id for r in rows if r.kind == "deploy"}:
         raise forbidden("not a deploy token of this project")
-    await ctx.call(admin_tokens.revoke, ctx.db, token_id, principal.name)
+    await ctx.call(admin_tokens.revoke, ctx.db, token_id, principal.actor)
     return Response(status_code=204)
 
 
@@ -162,7 +162,7 @@ async def create_job_token(
     ctx = api(request)
     await guards.project(ctx, principal, project, "start_jobs")
     issued = await ctx.call(
-        admin_tokens.create_job, ctx.db, project, principal.name, body.ttl_seconds, principal.name
+        admin_tokens.create_job, ctx.db, project, principal.name, body.ttl_seconds, principal.actor
     )
     return schemas.TokenCreated(
         **convert.token(issued.record, issued.username).model_dump(), token=issued.secret
@@ -192,7 +192,7 @@ async def revoke_job_token(
     abilities = await _abilities(request, principal, record.path, "read")
     if "manage_tokens" not in abilities and token.user_id != principal.user_id:
         raise forbidden("only Maintainers or the job's own user revoke job tokens")
-    await ctx.call(admin_tokens.revoke, ctx.db, token_id, principal.name)
+    await ctx.call(admin_tokens.revoke, ctx.db, token_id, principal.actor)
     return Response(status_code=204)
 
 

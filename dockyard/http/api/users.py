@@ -53,7 +53,7 @@ async def create_my_token(
         body.name,
         list(body.scopes),
         body.expires_at,
-        principal.name,
+        principal.actor,
     )
     return schemas.TokenCreated(
         **convert.token(issued.record, principal.name).model_dump(), token=issued.secret
@@ -68,7 +68,7 @@ async def revoke_my_token(
     mine = await ctx.call(admin_tokens.list_tokens, ctx.db, username=_person(principal))
     if token_id not in {t.id for t in mine if t.kind == "personal"}:
         raise forbidden("not one of your tokens")
-    await ctx.call(admin_tokens.revoke, ctx.db, token_id, principal.name)
+    await ctx.call(admin_tokens.revoke, ctx.db, token_id, principal.actor)
     return Response(status_code=204)
 
 

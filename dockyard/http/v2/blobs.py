@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from dockyard.http.access import DELETE, PULL
 from dockyard.http.v2.common import Context, repository, run
+from dockyard.http.v2.ranges import select_range
 from dockyard.oci.digest import parse_digest
 from dockyard.oci.errors import Code, RegistryError
 
-_RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")  # longer: not a range we serve
 OCTET = "application/octet-stream"
-
-
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """(start, end inclusive) for a single satisfiable range; None to send everything.
-
-    Malformed or multi-range headers are ignored (RFC 9110 allows it); a range
-    that starts past the end is 416.
-    """
-    match = _RANGE.fullmatch((header or "").strip())
-    if not match or match.group(1) == match.group(2) == "":
-        return None
-    first, last = match.groups()
-    if first == "":
-        start, end = max(size - int(last), 0), size - 1
-    else:
-        start = int(first)
-        end = min(int(last), size - 1) if last else size - 1
-        if last and int(last) < start:
-            return None
-    if start >= size or size == 0:
-        raise RegistryError(
-            Code.SIZE_INVALID,
-            "requested range not satisfiable",
-            {"size": size},
-            status=416,
-            headers={"Content-Range": f"bytes */{size}"},
-        )
-    return start, end
 
 
 class Endpoints:
@@ -51,7 +22,15 @@ class Endpoints:
 
     async def get(self, request: Request) -> Response:
         name = repository(request)
-        await self.ctx.access.authorize(request, name, PULL)
+        try:
+            await self.ctx.access.authorize(request, name, PULL)
+        except RegistryError as error:
+            # A HEAD has no body for the reason, and push clients (containers/image) check
+            # blobs with HEAD first, printing only "403 (Forbidden)". "Not here" (revealing
+            # nothing) lets them go on to the upload, whose 403 says why.
+            if request.method == "HEAD" and error.code is Code.DENIED:
+                raise RegistryError(Code.BLOB_UNKNOWN, detail={"digest": None}) from None
+            raise
         digest = parse_digest(request.path_params["digest"])
         blob = await self.ctx.read(self.ctx.registry.blobs.stat, name, digest)
         headers = {
@@ -60,10 +39,11 @@ class Endpoints:
             "Accept-Ranges": "bytes",
             "Cache-Control": "max-age=31536000, immutable",
         }
-        wanted = parse_range(request.headers.get("range"), blob.size)
-        if request.method == "HEAD":
+        if request.method == "HEAD":  # RFC 9110 14.2: Range is defined for GET only
             headers["Content-Length"] = str(blob.size)
             return Response(status_code=200, headers=headers, media_type=OCTET)
+        asked = request.headers
+        wanted = select_range(asked.get("range"), blob.size, asked.get("if-range"), headers["ETag"])
         if wanted is None:
             if blob.path is not None and "range" not in request.headers:
                 # stat inline: FileResponse would otherwise hop to a thread just for it

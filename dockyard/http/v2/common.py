@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from dockyard.config import Settings
 from dockyard.http.access import AccessPolicy
@@ -16,9 +17,9 @@ from dockyard.oci.errors import Code, RegistryError
 from dockyard.oci.names import check_name
 from dockyard.registry import Registry
 from dockyard.registry.uploads import Receiver
-from dockyard.validation import InvalidInput, parse_int
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,12 @@ def page(request: Request, cap: int) -> tuple[int, str | None]:
     raw = request.query_params.get("n")
     if raw is None or raw == "":
         n = cap
+    elif raw.isascii() and raw.isdigit():  # not "²", which isdigit() also accepts
+        n = cap if len(raw) > 18 else min(int(raw), cap)
     else:
-        try:
-            n = min(parse_int(raw, 0, 10**18, "n"), cap)
-        except InvalidInput:
-            raise RegistryError(
-                Code.UNSUPPORTED, "n must be a non-negative integer", {"n": raw[:50]}, status=400
-            ) from None
+        raise RegistryError(
+            Code.UNSUPPORTED, "n must be a non-negative integer", {"n": raw[:50]}, status=400
+        )
     return n, request.query_params.get("last")
 
 
@@ -64,23 +64,72 @@ def next_link(path: str, n: int, last: str) -> dict[str, str]:
     return {"Link": f'<{path}?n={n}&last={quote(last, safe="")}>; rel="next"'}
 
 
+def declared_length(request: Request) -> int | None:
+    """The Content-Length header as a number; None without one (chunked bodies).
+
+    A server in front normally refuses a bad header itself; this covers the rest.
+    """
+    raw = request.headers.get("content-length")
+    if raw is None:
+        return None
+    digits = raw.strip()
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 18:
+        detail = {"contentLength": raw[:50]}
+        raise RegistryError(Code.SIZE_INVALID, "invalid Content-Length", detail)
+    return int(digits)
+
+
+def _length_mismatch(promised: int | None, received: int, where: str) -> RegistryError:
+    return RegistryError(
+        Code.SIZE_INVALID,
+        f"the body length does not match {where}",
+        {"expected": promised, "received": received},
+    )
+
+
+async def body(request: Request) -> AsyncIterator[bytes]:
+    """The request body in chunks; SIZE_INVALID if it ends short of its Content-Length.
+
+    A body ends short when the client goes away half-way: one quiet log line, no trace.
+    """
+    length = declared_length(request)
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            yield chunk
+    except ClientDisconnect:
+        log.info(
+            "client left during %s %s after %d of %s bytes",
+            request.method,
+            request.url.path,
+            received,
+            "?" if length is None else length,
+        )
+        raise _length_mismatch(length, received, "Content-Length") from None
+    if length is not None and received != length:
+        raise _length_mismatch(length, received, "Content-Length")
+
+
 async def receive(
     request: Request, receiver: Receiver, expected: int | None, durable: bool = True
 ) -> int:
     """Stream the body into an upload; all of it lands, or none of it does. New size.
 
-    ``durable=False`` when the upload is finished right after (its commit syncs).
+    ``expected`` is the length Content-Range promised. A failed request (a short body
+    included) leaves the session as it was. ``durable=False`` when a finish follows.
     """
-    try:
-        async for chunk in request.stream():
+    try:  # the receiver holds the session from its creation: every exit must release it
+        length = declared_length(request)
+        if expected is not None and length is not None and expected != length:
+            raise _length_mismatch(expected, length, "Content-Range")
+        async for chunk in body(request):
+            if expected is not None and receiver.received + len(chunk) > expected:
+                raise _length_mismatch(expected, receiver.received + len(chunk), "Content-Range")
             if chunk:
                 receiver.write(chunk)
         if expected is not None and receiver.received != expected:
-            raise RegistryError(
-                Code.SIZE_INVALID,
-                "the body length does not match Content-Range",
-                {"expected": expected, "received": receiver.received},
-            )
+            raise _length_mismatch(expected, receiver.received, "Content-Range")
     except BaseException:
         await run(receiver.fail)
         raise

@@ -6,18 +6,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from dockyard.http.access import DELETE, PULL, PUSH
-from dockyard.http.v2.common import Context, repository, run
+from dockyard.http.v2.common import Context, body, declared_length, repository, run
 from dockyard.oci.errors import Code, RegistryError
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
     """The whole body, or 413 as soon as it passes ``limit`` (never buffer more)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = declared_length(request)
+    if declared is not None and declared > limit:
         raise _too_large(limit)
     parts: list[bytes] = []
     total = 0
-    async for chunk in request.stream():
+    async for chunk in body(request):
         total += len(chunk)
         if total > limit:
             raise _too_large(limit)

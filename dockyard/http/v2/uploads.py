@@ -15,7 +15,8 @@ from dockyard.oci.errors import Code, RegistryError
 from dockyard.oci.names import check_name
 from dockyard.registry.uploads import UploadStatus
 
-_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?([0-9]{1,19})-([0-9]{1,19})(?:/[0-9]{1,19}|/\*)?")
+# ASCII digits, at most 18 of them: beyond that no session could ever be that long.
+_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?([0-9]{1,18})-([0-9]{1,18})(?:/[0-9]{1,18}|/\*)?")
 
 
 def _session_headers(status: UploadStatus) -> dict[str, str]:
@@ -85,7 +86,7 @@ class Endpoints:
             source = request.query_params.get("from") or None
             if source is not None:
                 check_name(source)
-            may_read = lambda repo: self.ctx.access.may_read(principal, repo)  # noqa: E731
+            may_read = lambda repo: self.ctx.access.may_read(request, principal, repo)  # noqa: E731
             if await run(self.uploads.mount, name, digest, source, may_read) is not None:
                 return _created(name, digest)
         digest = _digest_param(request) if "digest" in request.query_params else None
@@ -130,11 +131,17 @@ class Endpoints:
         has_body = request.headers.get("content-length", "0") != "0" or (
             "transfer-encoding" in request.headers
         )
+        before = status
         if expected is not None or has_body:
             receiver = self.uploads.receiver(status, digest.algorithm)
             size = await receive(request, receiver, expected, durable=False)
             status = UploadStatus(status.id, name, size)
-        await run(self.uploads.finish, status, digest)
+        try:
+            await run(self.uploads.finish, status, digest)
+        except RegistryError:
+            if status is not before:  # a refused PUT leaves the session as it found it
+                await run(self.uploads.rewind, before)
+            raise
         return _created(name, digest)
 
     async def cancel(self, request: Request) -> Response:

@@ -153,6 +153,65 @@ def test_invalid_manifests(payload: bytes, content_type: str) -> None:
     invalid(payload, content_type)
 
 
+INDEX_ENTRY = {
+    "mediaType": mt.OCI_MANIFEST,
+    "digest": str(digest_bytes(b"child")),
+    "size": 5,
+}
+
+
+def index(media_type: str | None = mt.OCI_INDEX, **extra) -> dict:
+    body = {"schemaVersion": 2, "manifests": [INDEX_ENTRY], **extra}
+    if media_type is not None:
+        body["mediaType"] = media_type
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "fields"),
+    [
+        (image(manifests=[INDEX_ENTRY]), mt.OCI_MANIFEST, ["manifests"]),
+        (image(manifests=[]), mt.OCI_MANIFEST, ["manifests"]),
+        (image(mediaType=mt.DOCKER_MANIFEST, manifests=[]), mt.DOCKER_MANIFEST, ["manifests"]),
+        (index(layers=[LAYER]), mt.OCI_INDEX, ["layers"]),
+        (index(config=CONFIG), mt.OCI_INDEX, ["config"]),
+        (index(config=CONFIG, layers=[]), mt.OCI_INDEX, ["config", "layers"]),
+        (index(mt.DOCKER_MANIFEST_LIST, layers=[LAYER]), mt.DOCKER_MANIFEST_LIST, ["layers"]),
+        (index(None, layers=[LAYER]), mt.OCI_INDEX, ["layers"]),  # type from Content-Type
+        ({**image(manifests=[INDEX_ENTRY]), "mediaType": None}, mt.OCI_MANIFEST, ["manifests"]),
+    ],
+)
+def test_ambiguous_manifests_are_refused(body: dict, content_type: str, fields: list) -> None:
+    body = {k: v for k, v in body.items() if v is not None or k != "mediaType"}
+    error = invalid(encode(body), content_type)
+    assert "ambiguous" in error.message
+    assert error.detail == {"fields": fields}
+
+
+def test_null_foreign_fields_are_absent() -> None:
+    assert parse_manifest(encode(image(manifests=None)), mt.OCI_MANIFEST).layers
+    parsed = parse_manifest(encode(index(config=None, layers=None)), mt.OCI_INDEX)
+    assert parsed.is_index and len(parsed.manifests) == 1
+
+
+def test_media_type_must_match_content_type_either_way() -> None:
+    invalid(encode(image()), mt.DOCKER_MANIFEST)
+    invalid(encode(index()), mt.OCI_MANIFEST)
+    invalid(encode(index(mt.DOCKER_MANIFEST_LIST)), mt.OCI_INDEX)
+    invalid(encode(image(mediaType=mt.DOCKER_MANIFEST)), mt.OCI_MANIFEST)
+
+
+def test_artifact_with_subject_and_artifact_type_is_not_ambiguous() -> None:
+    subject = {**INDEX_ENTRY}
+    body = image(artifactType="application/vnd.example+json", subject=subject)
+    parsed = parse_manifest(encode(body), mt.OCI_MANIFEST)
+    assert parsed.subject is not None and parsed.artifact_type == "application/vnd.example+json"
+    parsed = parse_manifest(
+        encode(index(artifactType="application/x.a", subject=subject)), mt.OCI_INDEX
+    )
+    assert parsed.is_index and parsed.subject is not None
+
+
 def test_accept_negotiation() -> None:
     assert accepts(None, mt.OCI_MANIFEST)
     assert accepts("", mt.OCI_MANIFEST)
