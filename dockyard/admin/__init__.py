@@ -13,3 +13,11 @@ class AdminError(ValueError):
 
 class NotFound(AdminError):
     """What the request names does not exist (or the caller may not know it does)."""
+
+
+class Forbidden(AdminError):
+    """The caller may see what the request names but may not do this to it."""
+
+
+class Conflict(AdminError):
+    """The request would break a rule that protects the current state (the last Owner)."""

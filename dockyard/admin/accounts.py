@@ -1,4 +1,4 @@
-"""Users, groups, projects and memberships."""
+"""Users, groups and projects (memberships: dockyard.admin.members)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import secrets
 from pathlib import Path
 
 from dockyard.admin import AdminError, NotFound
+
+# Memberships live in dockyard.admin.members (the Owner rule); still importable from here.
+from dockyard.admin.members import add_member, list_members, remove_member  # noqa: F401
 from dockyard.auth.credentials import SYSTEM_NAMES
 from dockyard.auth.passwords import hash_password
-from dockyard.auth.policy import ROLES
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.db.queries import accounts, management
@@ -154,51 +156,6 @@ def set_visibility(db: Database, path: str, visibility: str) -> ProjectRecord:
     with db.session(write=True) as conn:
         accounts.update_project(conn, project.id, visibility=visibility)
         return accounts.project_by_id(conn, project.id)
-
-
-def add_member(db: Database, username: str, path: str, role: str) -> None:
-    """Give ``username`` a role in a group (inherited below it) or in a project."""
-    if role not in ROLES:
-        raise AdminError(f"role is one of {', '.join(ROLES)}")
-    user = find_user(db, username)
-    with db.session(write=True) as conn:
-        project = accounts.project_by_path(conn, path)
-        namespace = None if project else accounts.namespace_by_path(conn, path)
-        if project is None and (namespace is None or namespace.kind != "group"):
-            raise NotFound(f"no project or group {path!r}")
-        accounts.set_membership(
-            conn,
-            user.id,
-            ROLES[role],
-            project_id=project.id if project else None,
-            namespace_id=namespace.id if namespace else None,
-        )
-
-
-def _target(conn: object, path: str) -> dict[str, int]:
-    """A project or group path as membership keyword arguments."""
-    project = accounts.project_by_path(conn, path)
-    if project is not None:
-        return {"project_id": project.id}
-    namespace = accounts.namespace_by_path(conn, path)
-    if namespace is None or namespace.kind != "group":
-        raise NotFound(f"no project or group {path!r}")
-    return {"namespace_id": namespace.id}
-
-
-def list_members(db: Database, path: str) -> list[tuple[str, str]]:
-    """Direct members of a project or group with their role names."""
-    with db.session() as conn:
-        rows = accounts.members(conn, **_target(conn, path))
-    names = {value: name for name, value in ROLES.items()}
-    return [(username, names.get(role, "guest")) for username, role in rows]
-
-
-def remove_member(db: Database, username: str, path: str) -> None:
-    user = find_user(db, username)
-    with db.session(write=True) as conn:
-        if not accounts.remove_membership(conn, user.id, **_target(conn, path)):
-            raise NotFound(f"{username} is not a direct member of {path}")
 
 
 def delete_project(db: Database, path: str) -> None:

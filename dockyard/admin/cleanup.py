@@ -7,25 +7,15 @@ newest ``keep_n`` of the rest; of those, delete only the ones older than ``older
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import re2
 
 from dockyard.admin import AdminError
+from dockyard.validation import parse_duration
 
-_DURATION = re.compile(r"(\d+)\s*(h|d|w|month|y)")
-_UNIT = {"h": 3600, "d": 86400, "w": 7 * 86400, "month": 30 * 86400, "y": 365 * 86400}
 MAX_PATTERN = 255
-
-
-def parse_duration(text: str) -> timedelta:
-    """'12h', '7d', '2w', '1month', '1y' -> timedelta."""
-    match = _DURATION.fullmatch(text.strip().lower())
-    if not match:
-        raise AdminError(f"older_than {text!r}: use a number and h, d, w, month or y (e.g. 7d)")
-    return timedelta(seconds=int(match.group(1)) * _UNIT[match.group(2)])
 
 
 def _compile(pattern: str, what: str):  # noqa: ANN202 - an re2 pattern

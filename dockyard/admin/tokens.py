@@ -19,6 +19,9 @@ from dockyard.db.engine import Database
 from dockyard.db.queries import accounts
 from dockyard.db.queries import tokens as token_rows
 from dockyard.db.records import TokenRecord
+from dockyard.validation import check_expiry, check_text, parse_id, parse_int
+
+MAX_JOB_TTL = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,10 @@ def create_personal(
         db,
         "personal",
         actor,
-        name=name,
+        name=check_text(name, "name", 255),
         user_id=user.id,
         scopes=_scopes(scopes, REGISTRY_SCOPES),
-        expires_at=expires_at,
+        expires_at=check_expiry(expires_at, datetime.now(UTC)),
     )
     return IssuedToken(record, secret, user.username)
 
@@ -84,6 +87,7 @@ def create_deploy(
         group = None if project else accounts.namespace_by_path(conn, path)
     if project is None and (group is None or group.kind != "group"):
         raise NotFound(f"no project or group {path!r}")
+    name = check_text(name, "name", 100)
     login = username or f"deploy-{name}".lower()
     _check_deploy_login(db, login)
     record, secret = _store(
@@ -95,7 +99,7 @@ def create_deploy(
         scopes=_scopes(scopes, DEPLOY_SCOPES),
         project_id=project.id if project else None,
         namespace_id=group.id if group else None,
-        expires_at=expires_at,
+        expires_at=check_expiry(expires_at, datetime.now(UTC)),
     )
     return IssuedToken(record, secret, login)
 
@@ -114,6 +118,7 @@ def create_job(
     db: Database, path: str, username: str, ttl_seconds: int, actor: str = "cli"
 ) -> IssuedToken:
     """A CI job token: bound to one project, acting for ``username``, expiring on its own."""
+    ttl_seconds = parse_int(ttl_seconds, 1, MAX_JOB_TTL, "ttl_seconds")
     project = find_project(db, path)
     user = find_user(db, username)
     with db.session() as conn:
@@ -144,6 +149,7 @@ def list_tokens(
 
 
 def revoke(db: Database, token_id: int, actor: str = "cli") -> None:
+    token_id = parse_id(token_id, "token_id")
     with db.session(write=True) as conn:
         if not token_rows.revoke(conn, token_id):
             raise NotFound(f"no active token {token_id}")

@@ -152,3 +152,23 @@ def group_abilities(principal: Principal, role: int) -> frozenset[str]:
     if role >= OWNER:
         abilities.add("admin")
     return frozenset(abilities)
+
+
+def membership_refusal(
+    actor: Principal, actor_role: int, current: int | None, new: int | None, owners_left: int
+) -> str | None:
+    """Why ``actor`` may not change one membership from ``current`` to ``new`` (None: a
+    removal, or no membership yet), or None when they may.
+
+    Maintainers manage members; only Owners (and admins) touch an Owner membership or grant
+    Owner; and no one, not even an admin, takes away the last Owner (``owners_left``: how
+    many would remain), so a project or group is never left without someone to run it.
+    Answers: ``"manage"``, ``"owner"`` or ``"last_owner"``.
+    """
+    if actor.kind != "user" or not (actor.is_admin or actor_role >= MAINTAINER):
+        return "manage"
+    if OWNER in (current, new) and not (actor.is_admin or actor_role >= OWNER):
+        return "owner"
+    if current == OWNER and new != OWNER and owners_left == 0:
+        return "last_owner"
+    return None

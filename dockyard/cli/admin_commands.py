@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -68,6 +68,7 @@ def database(not_found_hint: str = NOT_FOUND_HINT) -> Iterator[Any]:
 
     from dockyard.admin import AdminError, NotFound
     from dockyard.db.engine import Database
+    from dockyard.validation import InvalidInput
 
     settings = load_settings()
     db = Database(settings.effective_database_url, settings.sqlite_synchronous)
@@ -75,7 +76,7 @@ def database(not_found_hint: str = NOT_FOUND_HINT) -> Iterator[Any]:
         yield db
     except NotFound as error:
         fail(str(error), not_found_hint)
-    except AdminError as error:
+    except (AdminError, InvalidInput) as error:
         fail(str(error), "Run the command with --help to see what it accepts.")
     except (OperationalError, ProgrammingError) as error:
         fail(f"cannot use the database: {error.orig}", NO_DATABASE_HINT)
@@ -223,12 +224,28 @@ def member_add(
     path: str = typer.Argument(..., help="Project or group path."),
     role: Role = typer.Argument(..., help="What the user may do there."),
 ) -> None:
-    """Give USERNAME a ROLE (guest, reporter, developer, maintainer, owner) in PATH."""
-    from dockyard.admin.accounts import add_member
+    """Give USERNAME a ROLE (guest, reporter, developer, maintainer, owner) in PATH.
+
+    Also changes an existing member's role; the last Owner is never demoted.
+    """
+    from dockyard.admin.members import add_member
 
     with database() as db:
         add_member(db, username, path, role.value)
     typer.echo(f"{username} is {role.value} in {path}")
+
+
+@member_app.command("remove")
+def member_remove(
+    username: str = USERNAME,
+    path: str = typer.Argument(..., help="Project or group path."),
+) -> None:
+    """Take USERNAME's direct membership of PATH away (never the last Owner's)."""
+    from dockyard.admin.members import remove_member
+
+    with database() as db:
+        remove_member(db, username, path)
+    typer.echo(f"{username} is no longer a member of {path}")
 
 
 @member_app.command("list")
@@ -237,7 +254,7 @@ def member_list(
     output: Output = OUTPUT,
 ) -> None:
     """List the direct members of a project or group with their roles."""
-    from dockyard.admin.accounts import list_members
+    from dockyard.admin.members import list_members
 
     with database() as db:
         members = list_members(db, path)
@@ -269,8 +286,10 @@ def token_create(
         raise typer.BadParameter("a deploy token needs --project", param_hint="--project")
     if kind == TokenKind.job and not (project and user):
         raise typer.BadParameter("a job token needs --project and --user", param_hint="--project")
-    expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
+    from dockyard.validation import expiry_in_days
+
     with database() as db:
+        expires = expiry_in_days(expires_in_days, datetime.now(UTC), "--expires-in-days")
         if kind == TokenKind.personal:
             issued = admin_tokens.create_personal(db, user, name, scope, expires)
         elif kind == TokenKind.deploy:

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DataError
+
+from dockyard.validation import InvalidInput
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -46,6 +49,18 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _refuse_nul(engine: Engine) -> None:
+    """PostgreSQL cannot hold NUL in text: say so as bad input, not as a driver crash."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def check(_conn, _cursor, _statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        rows = parameters if isinstance(parameters, list) else [parameters]
+        for row in rows:
+            values = row.values() if isinstance(row, dict) else (row or ())
+            if any(isinstance(v, str) and "\x00" in v for v in values):
+                raise InvalidInput("text may not contain NUL characters")
+
+
 class Database:
     """One engine and its sessions; built once at start-up and passed around."""
 
@@ -65,21 +80,31 @@ class Database:
             writer = self.engine.execution_options(sqlite_immediate=True)
         else:
             self.engine = create_engine(self.url, pool_size=16, max_overflow=16, pool_pre_ping=True)
+            _refuse_nul(self.engine)
             writer = self.engine
         self._writer = writer
         self._write_lock = threading.Lock()
 
     @contextmanager
     def session(self, write: bool = False) -> Iterator[Connection]:
-        """A transaction: committed when the block ends, rolled back on error."""
-        if write and self.is_sqlite:
-            # SQLite has one writer at a time; queueing here is fair and prompt, while
-            # its own busy handler would sleep in growing steps under contention.
-            with self._write_lock, self._writer.begin() as conn:
+        """A transaction: committed when the block ends, rolled back on error.
+
+        A value the database will not take (too long for its column) is the caller's
+        input at fault: it surfaces as ``InvalidInput``, which every surface answers 4xx.
+        """
+        try:
+            if write and self.is_sqlite:
+                # SQLite has one writer at a time; queueing here is fair and prompt, while
+                # its own busy handler would sleep in growing steps under contention.
+                with self._write_lock, self._writer.begin() as conn:
+                    yield conn
+                return
+            with (self._writer if write else self.engine).begin() as conn:
                 yield conn
-            return
-        with (self._writer if write else self.engine).begin() as conn:
-            yield conn
+        except DataError as error:
+            diag = getattr(error.orig, "diag", None)
+            reason = getattr(diag, "message_primary", None) or "a value does not fit"
+            raise InvalidInput(f"a value was refused by the database: {reason}") from None
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""

@@ -21,7 +21,7 @@ from dockyard.db.engine import Database
 from dockyard.http.access import AccessPolicy, OpenAccess, TokenAccess
 from dockyard.http.api.app import build_api
 from dockyard.http.api.deps import Api
-from dockyard.http.errors import HANDLERS
+from dockyard.http.errors import HANDLERS, WEB_HANDLERS
 from dockyard.http.token import TokenEndpoint
 from dockyard.http.ui.pages import Ui, make_templates
 from dockyard.http.ui.routes import SecureHeaders
@@ -115,7 +115,7 @@ def create_app(
     ui = Ui(db, settings, service, RegistryAdmin(db, store), make_templates())
     web = Starlette(
         routes=[*auth_routes, Mount("/api/v1", app=api), *ui_routes(ui)],
-        exception_handlers=HANDLERS,
+        exception_handlers=WEB_HANDLERS,
         lifespan=lifespan,
     )
     web.add_middleware(SecureHeaders)

@@ -1,4 +1,5 @@
-"""Render every failure as the distribution spec's JSON; nothing else renders errors."""
+"""Render every failure: the distribution spec's JSON, or plain text for refused page forms;
+nothing else renders errors."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import logging
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from dockyard.oci.errors import Code, RegistryError
+from dockyard.validation import InvalidInput
 
 log = logging.getLogger("dockyard.http")
 
@@ -30,6 +32,23 @@ async def on_http_error(request: Request, error: Exception) -> Response:
     return render(RegistryError(Code.NAME_UNKNOWN, "no such endpoint", status=error.status_code))
 
 
+async def on_page_error(request: Request, error: Exception) -> Response:
+    """Outside /v2 (pages, forms, /jwt/auth), a refusal such as an unreadable form is
+    plain text saying why; route misses keep the registry's answer."""
+    assert isinstance(error, HTTPException)
+    if error.status_code in (404, 405):
+        return await on_http_error(request, error)
+    return PlainTextResponse(f"{error.detail}\n", status_code=error.status_code)
+
+
+async def on_invalid_input(request: Request, error: Exception) -> Response:
+    """Input we refuse (a number out of range, NUL in text): 400 saying which."""
+    assert isinstance(error, InvalidInput)
+    if request.url.path.startswith("/v2"):
+        return render(RegistryError(Code.UNSUPPORTED, str(error), status=400))
+    return PlainTextResponse(f"{error}\n", status_code=400)
+
+
 async def on_unexpected(request: Request, error: Exception) -> Response:
     """A bug, not the client's fault: log it for us, tell the client nothing internal."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -40,5 +59,7 @@ async def on_unexpected(request: Request, error: Exception) -> Response:
 HANDLERS = {
     RegistryError: on_registry_error,
     HTTPException: on_http_error,
+    InvalidInput: on_invalid_input,
     Exception: on_unexpected,
 }
+WEB_HANDLERS = {**HANDLERS, HTTPException: on_page_error}

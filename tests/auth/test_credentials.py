@@ -139,11 +139,11 @@ def test_job_tokens_need_a_developer(registry: AuthRegistry, project: str) -> No
 
 def test_expired_tokens_are_refused(registry: AuthRegistry, project: str) -> None:
     user = registry.new_user({project: "developer"})
-    past = datetime.now(UTC) - timedelta(minutes=1)
-    expired = admin_tokens.create_personal(registry.db, user.name, "old", ["api"], past)
-    assert registry.token_response(user.name, expired.secret).status_code == 401
+    soon = datetime.now(UTC) + timedelta(seconds=1)  # a past date is refused at creation
+    expired = admin_tokens.create_personal(registry.db, user.name, "old", ["api"], soon)
     job = admin_tokens.create_job(registry.db, project, user.name, ttl_seconds=1)
     time.sleep(1.5)
+    assert registry.token_response(user.name, expired.secret).status_code == 401
     assert registry.token_response(JOB_USERNAME, job.secret).status_code == 401
 
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from dockyard.admin import accounts
+from dockyard.admin import accounts, members
 from dockyard.admin import tokens as admin_tokens
 from dockyard.config import Settings
 from dockyard.db.engine import Database
@@ -55,7 +55,7 @@ class AuthRegistry:
         name = f"u{uuid.uuid4().hex[:10]}"
         accounts.create_user(self.db, name, f"{name}@example.com", "password-" + name, admin)
         for path, role in (role_in or {}).items():
-            accounts.add_member(self.db, name, path, role)
+            members.add_member(self.db, name, path, role)
         pat = admin_tokens.create_personal(self.db, name, "tests", ["api"]).secret
         return User(name, "password-" + name, pat)
 

@@ -275,3 +275,65 @@ def group_role(conn: Connection, user_id: int, group_path: str) -> int:
         )
         or 0
     )
+
+
+def _target(project_id: int | None, namespace_id: int | None):  # noqa: ANN202 - a clause
+    if project_id is not None:
+        return Membership.project_id == project_id
+    return Membership.namespace_id == namespace_id
+
+
+def lock_members(
+    conn: Connection, *, project_id: int | None = None, namespace_id: int | None = None
+) -> None:
+    """Serialize membership changes of one project or group (PostgreSQL row lock; SQLite
+    already has a single writer), so two Owners cannot both step down at once."""
+    table, key = (Project, project_id) if project_id is not None else (Namespace, namespace_id)
+    conn.execute(select(table.id).where(table.id == key).with_for_update())
+
+
+def membership_role(
+    conn: Connection,
+    user_id: int,
+    *,
+    project_id: int | None = None,
+    namespace_id: int | None = None,
+) -> int | None:
+    """The user's direct role in one project or group, None if they are not a member."""
+    return conn.scalar(
+        select(Membership.role).where(
+            Membership.user_id == user_id, _target(project_id, namespace_id)
+        )
+    )
+
+
+def owner_ids(
+    conn: Connection, *, project_id: int | None = None, namespace_paths: list[str] | None = None
+) -> set[int]:
+    """Users who hold Owner (50) directly on a project, or on any of the namespaces given,
+    as members or as the person a personal namespace belongs to."""
+    found: set[int] = set()
+    if project_id is not None:
+        found |= set(
+            conn.scalars(
+                select(Membership.user_id).where(
+                    Membership.project_id == project_id, Membership.role >= 50
+                )
+            )
+        )
+    if namespace_paths:
+        found |= set(
+            conn.scalars(
+                select(Membership.user_id)
+                .join(Namespace, Namespace.id == Membership.namespace_id)
+                .where(Namespace.path.in_(namespace_paths), Membership.role >= 50)
+            )
+        )
+        found |= set(
+            conn.scalars(
+                select(Namespace.owner_id).where(
+                    Namespace.path.in_(namespace_paths), Namespace.owner_id.is_not(None)
+                )
+            )
+        )
+    return found

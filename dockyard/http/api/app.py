@@ -10,14 +10,27 @@ from starlette.exceptions import HTTPException
 from dockyard import __version__
 from dockyard.admin import AdminError
 from dockyard.http.api import projects, registry, users
-from dockyard.http.api.deps import Api, ApiError, error_body, on_admin_error, on_api_error
+from dockyard.http.api.deps import (
+    Api,
+    ApiError,
+    error_body,
+    on_admin_error,
+    on_api_error,
+    on_invalid_input,
+)
 from dockyard.http.api.docs import add_docs_page
+from dockyard.validation import InvalidInput
 
 
 async def on_validation(_request, error: Exception) -> JSONResponse:  # noqa: ANN001
     assert isinstance(error, RequestValidationError)
-    fields = [".".join(str(p) for p in e.get("loc", ())) for e in error.errors()]
-    body = error_body("invalid", "request validation failed")
+    problems = error.errors()
+    fields = [".".join(str(p) for p in e.get("loc", ())) for e in problems]
+    said = [
+        f"{field}: {e.get('msg', 'invalid')}" for field, e in zip(fields, problems, strict=True)
+    ]
+    more = f" (and {len(said) - 3} more)" if len(said) > 3 else ""
+    body = error_body("invalid", "; ".join(said[:3])[:500] + more or "invalid request")
     body["error"]["fields"] = fields  # type: ignore[assignment]
     return JSONResponse(body, status_code=422)
 
@@ -40,6 +53,7 @@ def build_api(context: Api) -> FastAPI:
     app.state.api = context
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(AdminError, on_admin_error)
+    app.add_exception_handler(InvalidInput, on_invalid_input)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
     # registry first: its routes are longer than the catch-all /projects/{project:path}

@@ -15,12 +15,13 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from dockyard.admin import AdminError, NotFound
+from dockyard.admin import AdminError, Conflict, Forbidden, NotFound
 from dockyard.admin.registry import RegistryAdmin
 from dockyard.auth.principal import Principal
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
+from dockyard.validation import InvalidInput
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SANDBOX = Principal("user", "sandbox", None, is_admin=True)
@@ -43,8 +44,20 @@ async def on_api_error(_request: Request, error: Exception) -> JSONResponse:
 
 async def on_admin_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, AdminError)
-    status, code = (404, "not_found") if isinstance(error, NotFound) else (400, "invalid")
+    status, code = (400, "invalid")
+    for kind, answer in (
+        (NotFound, (404, "not_found")),
+        (Forbidden, (403, "forbidden")),
+        (Conflict, (409, "conflict")),
+    ):
+        if isinstance(error, kind):
+            status, code = answer
     return JSONResponse(error_body(code, str(error)), status_code=status)
+
+
+async def on_invalid_input(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, InvalidInput)
+    return JSONResponse(error_body("invalid", str(error)), status_code=400)
 
 
 def forbidden(message: str = "you may not do this") -> ApiError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from dockyard.admin import accounts
+from dockyard.admin import accounts, members
 from dockyard.admin import tokens as admin_tokens
 from dockyard.auth.principal import Principal
 from dockyard.http.api import convert, guards, schemas
@@ -48,7 +48,7 @@ async def project_members(project: str, request: Request, principal: Principal =
     await guards.project(ctx, principal, project, "read")
     return [
         schemas.MemberOut(username=u, role=r)
-        for u, r in await ctx.call(accounts.list_members, ctx.db, project)
+        for u, r in await ctx.call(members.list_members, ctx.db, project)
     ]
 
 
@@ -79,22 +79,20 @@ async def remove_project_member(
 ) -> Response:
     ctx = api(request)
     await guards.project(ctx, principal, project, "manage_members")
-    await ctx.call(accounts.remove_member, ctx.db, username, project)
+    await ctx.call(members.remove_member, ctx.db, username, project, principal)
     return Response(status_code=204)
 
 
 async def _set_member(
     request: Request, principal: Principal, path: str, username: str, role: str, kind: str
 ) -> schemas.MemberOut:
+    """Add or change a member; the Owner rule is dockyard.admin.members'."""
     ctx = api(request)
     if kind == "project":
-        abilities = await _abilities(request, principal, path, "manage_members")
+        await guards.project(ctx, principal, path, "manage_members")
     else:
         await guards.group(ctx, principal, path, "manage")
-        abilities = await _group_abilities(request, principal, path)
-    if role == "owner" and "admin" not in abilities:
-        raise forbidden("only owners make owners")
-    await ctx.call(accounts.add_member, ctx.db, username, path, role)
+    await ctx.call(members.add_member, ctx.db, username, path, role, principal)
     return schemas.MemberOut(username=username, role=role)
 
 
@@ -104,13 +102,6 @@ async def _abilities(request: Request, principal: Principal, path: str, need: st
     if ctx.service is None:
         return frozenset({"admin"})
     return await ctx.call(ctx.service.project_abilities, principal, path)
-
-
-async def _group_abilities(request: Request, principal: Principal, path: str) -> frozenset:
-    ctx = api(request)
-    if ctx.service is None:
-        return frozenset({"admin"})
-    return await ctx.call(ctx.service.group_abilities, principal, path)
 
 
 @router.get("/projects/{project:path}/deploy_tokens", response_model=list[schemas.TokenOut])
@@ -261,7 +252,7 @@ async def create_group(
         await guards.group(ctx, principal, parent, "manage")
     await ctx.call(accounts.create_group, ctx.db, body.path)
     if principal.user_id is not None and not parent:
-        await ctx.call(accounts.add_member, ctx.db, principal.name, body.path, "owner")
+        await ctx.call(members.add_member, ctx.db, principal.name, body.path, "owner")
     return schemas.GroupOut(path=body.path)
 
 
@@ -271,7 +262,7 @@ async def group_members(group: str, request: Request, principal: Principal = Dep
     await guards.group(ctx, principal, group, "read")
     return [
         schemas.MemberOut(username=u, role=r)
-        for u, r in await ctx.call(accounts.list_members, ctx.db, group)
+        for u, r in await ctx.call(members.list_members, ctx.db, group)
     ]
 
 
@@ -282,11 +273,22 @@ async def add_group_member(
     return await _set_member(request, principal, group, body.username, body.role, "group")
 
 
+@router.put("/groups/{group:path}/members/{username}", response_model=schemas.MemberOut)
+async def change_group_member(
+    group: str,
+    username: str,
+    body: schemas.RoleIn,
+    request: Request,
+    principal: Principal = Depends(caller),
+) -> schemas.MemberOut:
+    return await _set_member(request, principal, group, username, body.role, "group")
+
+
 @router.delete("/groups/{group:path}/members/{username}", status_code=204)
 async def remove_group_member(
     group: str, username: str, request: Request, principal: Principal = Depends(caller)
 ) -> Response:
     ctx = api(request)
     await guards.group(ctx, principal, group, "manage")
-    await ctx.call(accounts.remove_member, ctx.db, username, group)
+    await ctx.call(members.remove_member, ctx.db, username, group, principal)
     return Response(status_code=204)

@@ -93,14 +93,20 @@ class TokenCreated(TokenOut):
 class PersonalTokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=255)
     scopes: list[RegistryScope] = Field(min_length=1)
-    expires_at: datetime | None = None
+    expires_at: datetime | None = Field(
+        default=None,
+        description="In the future and at most 3650 days ahead; a time without a zone is UTC.",
+    )
 
 
 class DeployTokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[DeployScope] = Field(min_length=1)
     username: str | None = Field(default=None, max_length=64)
-    expires_at: datetime | None = None
+    expires_at: datetime | None = Field(
+        default=None,
+        description="In the future and at most 3650 days ahead; a time without a zone is UTC.",
+    )
 
 
 class JobTokenCreate(BaseModel):

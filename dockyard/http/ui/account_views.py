@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,6 +13,7 @@ from dockyard.admin import tokens as admin_tokens
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.pages import Ui, back, checked_form
 from dockyard.oci.errors import RegistryError
+from dockyard.validation import InvalidInput, expiry_in_days, parse_id
 
 
 class AccountViews:
@@ -82,13 +83,8 @@ class AccountViews:
     async def create_token(self, request: Request, viewer: Principal) -> Response:
         form = await checked_form(request)
         scopes = [s for s in ("read_registry", "write_registry", "api") if form.get(s)]
-        days = str(form.get("expires_in_days") or "0")
-        expires = (
-            datetime.now(UTC) + timedelta(days=int(days))
-            if days.isdigit() and int(days) > 0
-            else None
-        )
         try:
+            expires = expiry_in_days(form.get("expires_in_days"), datetime.now(UTC))
             issued = await self.ui.call(
                 admin_tokens.create_personal,
                 self.ui.db,
@@ -98,15 +94,18 @@ class AccountViews:
                 expires,
                 viewer.name,
             )
-        except AdminError as error:
+        except (AdminError, InvalidInput) as error:
             return back("/-/settings/tokens", str(error), request)
         request.session["new_token"] = issued.secret
         return back("/-/settings/tokens")
 
     async def revoke_token(self, request: Request, viewer: Principal) -> Response:
         form = await checked_form(request)
+        try:
+            token_id = parse_id(form.get("token_id"), "token_id")
+        except InvalidInput as error:
+            return back("/-/settings/tokens", str(error), request)
         mine = await self.ui.call(admin_tokens.list_tokens, self.ui.db, username=viewer.name)
-        token_id = int(form.get("token_id") or 0)
         if token_id in {t.id for t in mine}:
             await self.ui.call(admin_tokens.revoke, self.ui.db, token_id, viewer.name)
         return back("/-/settings/tokens", "token revoked", request)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -21,6 +22,7 @@ from dockyard.db.engine import Database
 
 SANDBOX = Principal("user", "sandbox", None, is_admin=True)
 HERE = Path(__file__).parent
+MAX_FORM_FIELDS = 1000  # Starlette's own default, stated so the message can name it
 
 
 def human_size(size: int | None) -> str:
@@ -102,12 +104,27 @@ def csrf_token(request: Request) -> str:
 
 
 async def checked_form(request: Request) -> dict[str, Any]:
-    """The posted form, after its CSRF token was checked (403 otherwise)."""
-    form = await request.form()
+    """The posted form, after its CSRF token was checked (403 otherwise).
+
+    A form that cannot be read (too many fields, a file upload: no page takes one) is a
+    clear 4xx in plain text, not the registry's JSON that Starlette's refusal would get.
+    """
+    try:
+        form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
+    except HTTPException as error:
+        raise _unreadable(str(error.detail)) from None
     expected = request.session.get("csrf")
     if not expected or form.get("csrf") != expected:
         raise PermissionError("the form expired; reload the page and try again")
     return {key: form.getlist(key) if key == "tags" else form.get(key) for key in form}
+
+
+def _unreadable(reason: str) -> HTTPException:
+    if reason.startswith("Too many fields"):
+        return HTTPException(413, f"too many form fields: a form takes at most {MAX_FORM_FIELDS}")
+    if reason.startswith("Too many files"):
+        return HTTPException(400, "this form takes no file uploads")
+    return HTTPException(400, f"the form could not be read: {reason}")
 
 
 def back(url: str, message: str | None = None, request: Request | None = None) -> Response:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dockyard.admin import AdminError
+from dockyard.admin import AdminError, members
 from dockyard.admin import accounts as admin_accounts
 from dockyard.admin import tokens as admin_tokens
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
+from dockyard.validation import InvalidInput, parse_id
 
 ALL_ABILITIES = frozenset(
     {"read", "push", "delete", "manage_members", "manage_tokens", "admin", "start_jobs"}
@@ -88,7 +89,7 @@ class ProjectViews:
         if not abilities & {"manage_members", "admin"}:
             raise NotAllowed(path)
         project = await self.ui.call(admin_accounts.find_project, self.ui.db, path)
-        members = await self.ui.call(admin_accounts.list_members, self.ui.db, path)
+        listed = await self.ui.call(members.list_members, self.ui.db, path)
         tokens = await self.ui.call(admin_tokens.list_tokens, self.ui.db, project=path)
         return self.ui.render(
             request,
@@ -96,7 +97,7 @@ class ProjectViews:
             viewer=viewer,
             project=project,
             abilities=abilities,
-            members=members,
+            members=listed,
             deploy_tokens=[t for t in tokens if t.kind == "deploy"],
             created=request.session.pop("new_token", None),
         )
@@ -118,7 +119,7 @@ class ProjectViews:
             raise NotAllowed(path)
         try:
             message = await self._apply(request, viewer, path, action, form, abilities)
-        except AdminError as error:
+        except (AdminError, InvalidInput) as error:
             message = str(error)
         return back(f"/p/{path}/-/settings", message, request)
 
@@ -136,13 +137,11 @@ class ProjectViews:
             await call(admin_accounts.set_visibility, db, path, str(form.get("visibility")))
             return "visibility saved"
         if action == "add_member":
-            role = str(form.get("role", ""))
-            if role == "owner" and "admin" not in abilities:
-                return "only owners make owners"
-            await call(admin_accounts.add_member, db, str(form.get("username", "")), path, role)
+            username, role = str(form.get("username", "")), str(form.get("role", ""))
+            await call(members.add_member, db, username, path, role, viewer)
             return "member saved"
         if action == "remove_member":
-            await call(admin_accounts.remove_member, db, str(form.get("username", "")), path)
+            await call(members.remove_member, db, str(form.get("username", "")), path, viewer)
             return "member removed"
         if action == "create_deploy_token":
             scopes = [s for s in ("read_registry", "write_registry") if form.get(s)]
@@ -159,7 +158,7 @@ class ProjectViews:
             request.session["new_token"] = f"{issued.username} / {issued.secret}"
             return "deploy token created"
         tokens = await call(admin_tokens.list_tokens, db, project=path)
-        token_id = int(form.get("token_id") or 0)
+        token_id = parse_id(form.get("token_id"), "token_id")
         if token_id in {t.id for t in tokens if t.kind == "deploy"}:
             await call(admin_tokens.revoke, db, token_id, viewer.name)
         return "token revoked"

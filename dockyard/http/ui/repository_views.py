@@ -11,6 +11,7 @@ from dockyard.admin import AdminError, NotFound
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
 from dockyard.http.ui.project_views import ALL_ABILITIES
+from dockyard.validation import parse_int
 
 SORTS = {
     "name": "Name A–Z",
@@ -19,6 +20,7 @@ SORTS = {
     "pushed_at": "Oldest first",
 }
 PAGE_SIZES = (10, 20, 50, 100)
+MAX_PAGE = 100000
 
 
 class RepositoryViews:
@@ -53,8 +55,7 @@ class RepositoryViews:
             if params.get("per_page", "20") in {str(n) for n in PAGE_SIZES}
             else 20
         )
-        page_number = int(params["page"]) if params.get("page", "").isdigit() else 1
-        page_number = max(1, min(page_number, 100000))
+        page_number = parse_int(params.get("page", "1"), 1, MAX_PAGE, "page")
         name_filter = params.get("name", "")[:128]
         shown = await self.ui.call(
             self.ui.registry.tags,

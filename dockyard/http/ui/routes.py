@@ -15,6 +15,7 @@ from dockyard.http.ui.account_views import AccountViews
 from dockyard.http.ui.pages import HERE, NotAllowed, Ui, back
 from dockyard.http.ui.project_views import ProjectViews
 from dockyard.http.ui.repository_views import RepositoryViews
+from dockyard.validation import InvalidInput
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
 SECURE_HEADERS = [
@@ -62,6 +63,15 @@ def signed_in(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Respons
             return ui.render(request, "missing.html", status=404, viewer=viewer)
         except PermissionError as error:
             return ui.render(request, "missing.html", status=403, viewer=viewer, message=str(error))
+        except InvalidInput as error:
+            return ui.render(
+                request,
+                "missing.html",
+                status=400,
+                viewer=viewer,
+                heading="Not accepted",
+                message=str(error),
+            )
 
     return endpoint
 
