@@ -71,6 +71,14 @@ class Settings:
         default="",
         metadata={"doc": "Password for the first 'admin' user; empty: generate one."},
     )
+    password_min_length: int = field(
+        default=12,
+        metadata={"doc": "Shortest password accepted when a password is set or changed."},
+    )
+    session_ttl_seconds: int = field(
+        default=8 * 3600,
+        metadata={"doc": "How long a web UI sign-in lasts (sign-out ends it at once)."},
+    )
     login_max_failures: int = field(
         default=10, metadata={"doc": "Failed logins per account or address before a pause."}
     )

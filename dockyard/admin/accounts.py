@@ -11,10 +11,10 @@ from dockyard.admin import AdminError, NotFound
 # Memberships live in dockyard.admin.members (the Owner rule); still importable from here.
 from dockyard.admin.members import add_member, list_members, remove_member  # noqa: F401
 from dockyard.auth.credentials import SYSTEM_NAMES
-from dockyard.auth.passwords import hash_password
+from dockyard.auth.passwords import MIN_LENGTH, hash_password, password_problem, verify_password
 from dockyard.config import Settings
 from dockyard.db.engine import Database
-from dockyard.db.queries import accounts, management
+from dockyard.db.queries import accounts, management, sessions
 from dockyard.db.queries import tokens as token_rows
 from dockyard.db.records import ProjectRecord, UserRecord
 from dockyard.oci.names import is_valid_name
@@ -33,11 +33,15 @@ def _check_username(username: str) -> None:
 
 
 def create_user(
-    db: Database, username: str, email: str, password: str | None, is_admin: bool = False
+    db: Database,
+    username: str,
+    email: str,
+    password: str | None,
+    is_admin: bool = False,
+    min_length: int = MIN_LENGTH,
 ) -> UserRecord:
     _check_username(username)
-    if password is not None and len(password) < 8:
-        raise AdminError("passwords have at least 8 characters")
+    _check_password(username, password, min_length)
     if username in SYSTEM_NAMES and username != INITIAL_ADMIN:
         raise AdminError(f"the name {username!r} is reserved")
     with db.session(write=True) as conn:
@@ -73,7 +77,57 @@ def set_user_flags(
     with db.session(write=True) as conn:
         if values:
             accounts.update_user(conn, user.id, **values)
+        if blocked:  # a blocked user is out everywhere at once, not after a cache TTL
+            sessions.end_user_sessions(conn, user.id)
+            sessions.bump_auth_epoch(conn)
         return accounts.user_by_id(conn, user.id)
+
+
+def _check_password(username: str, password: str | None, min_length: int) -> None:
+    problem = password_problem(username, password, min_length) if password is not None else None
+    if problem:
+        raise AdminError(problem)
+
+
+def change_password(
+    db: Database,
+    username: str,
+    current: str,
+    new: str,
+    *,
+    keep_session: str | None = None,
+    min_length: int = MIN_LENGTH,
+) -> None:
+    """A user changes their own password: the current one must be right. Every other
+    session of theirs ends, and cached logins with the old password stop working."""
+    user = find_user(db, username)
+    if not verify_password(user.password_hash, current):
+        raise AdminError("the current password is wrong")
+    _replace_password(db, user, new, min_length, keep_session, actor=username)
+
+
+def reset_password(
+    db: Database, username: str, new: str, *, actor: str, min_length: int = MIN_LENGTH
+) -> None:
+    """An admin sets someone's password; all their sessions end."""
+    _replace_password(db, find_user(db, username), new, min_length, None, actor=actor)
+
+
+def _replace_password(
+    db: Database,
+    user: UserRecord,
+    new: str,
+    min_length: int,
+    keep_session: str | None,
+    actor: str,
+) -> None:
+    _check_password(user.username, new, min_length)
+    hashed = hash_password(new)
+    with db.session(write=True) as conn:
+        accounts.update_user(conn, user.id, password_hash=hashed)
+        sessions.end_user_sessions(conn, user.id, keep=keep_session)
+        sessions.bump_auth_epoch(conn)
+        token_rows.audit(conn, actor, "password_change", f"user {user.username}", None)
 
 
 def ensure_initial_admin(db: Database, settings: Settings) -> str | None:
@@ -82,7 +136,14 @@ def ensure_initial_admin(db: Database, settings: Settings) -> str | None:
         if accounts.count_users(conn):
             return None
     password = settings.admin_password or secrets.token_urlsafe(18)
-    create_user(db, INITIAL_ADMIN, "admin@localhost", password, is_admin=True)
+    create_user(
+        db,
+        INITIAL_ADMIN,
+        "admin@localhost",
+        password,
+        is_admin=True,
+        min_length=settings.password_min_length,
+    )
     if settings.admin_password:
         return None
     path = Path(settings.data_dir) / "initial_admin_password"

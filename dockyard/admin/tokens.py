@@ -16,7 +16,7 @@ from dockyard.auth.credentials import (
 )
 from dockyard.auth.policy import DEVELOPER
 from dockyard.db.engine import Database
-from dockyard.db.queries import accounts
+from dockyard.db.queries import accounts, sessions
 from dockyard.db.queries import tokens as token_rows
 from dockyard.db.records import TokenRecord
 from dockyard.validation import check_expiry, check_text, parse_id, parse_int
@@ -153,4 +153,5 @@ def revoke(db: Database, token_id: int, actor: str = "cli") -> None:
     with db.session(write=True) as conn:
         if not token_rows.revoke(conn, token_id):
             raise NotFound(f"no active token {token_id}")
+        sessions.bump_auth_epoch(conn)  # cached logins with this token end now, everywhere
         token_rows.audit(conn, actor, "token_revoke", f"token {token_id}", None)

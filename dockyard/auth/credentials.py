@@ -35,6 +35,13 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def session_key(secret: object) -> str | None:
+    """What the database keeps of a web session cookie's secret (None for no session)."""
+    if not isinstance(secret, str) or not secret or len(secret) > 100:
+        return None
+    return hash_secret(secret)
+
+
 def token_kind(secret: str) -> str | None:
     """Which kind of token a secret is, judged by its prefix; None for a password."""
     for kind, prefix in PREFIXES.items():

@@ -19,3 +19,26 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _HASHER.verify(password_hash or _DUMMY, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+MIN_LENGTH = 12
+MAX_LENGTH = 1024  # Argon2 takes any length; this only bounds the work one request can ask for
+
+
+def password_problem(username: str, password: str, min_length: int = MIN_LENGTH) -> str | None:
+    """Why ``password`` may not be used by ``username`` (a message saying what to do), or None.
+
+    Length is what makes a password strong, and the account's own name adds nothing to
+    it, so it must be long enough without the username in it.
+    """
+    if len(password) < min_length:
+        return f"the password is too short: use at least {min_length} characters"
+    if len(password) > MAX_LENGTH:
+        return f"the password is too long: use at most {MAX_LENGTH} characters"
+    rest = password.lower().replace(username.lower(), "") if username else password
+    if len(rest) < min_length:  # the username is the first thing anyone guesses
+        return (
+            f"the password leans on the username: use at least {min_length} characters "
+            "besides it"
+        )
+    return None

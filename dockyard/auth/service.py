@@ -6,18 +6,20 @@ that table needs (the principal, the project a repository belongs to, the role).
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from dockyard.auth import policy
-from dockyard.auth.credentials import JOB_USERNAME, hash_secret, token_kind
+from dockyard.auth.credentials import JOB_USERNAME, hash_secret, session_key, token_kind
 from dockyard.auth.passwords import verify_password
 from dockyard.auth.principal import ANONYMOUS, Principal
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.db.queries import accounts
+from dockyard.db.queries import sessions as session_rows
 from dockyard.db.queries import tokens as token_rows
 from dockyard.db.records import ProjectRecord, TokenRecord
 from dockyard.oci.errors import Code, RegistryError
@@ -103,8 +105,12 @@ class AccessService:
         if kind is None:
             user = accounts.user_by_name(conn, username)
             ok = verify_password(user.password_hash if user else None, secret)
-            if not ok or user is None or user.is_blocked:
+            if not ok or user is None:
                 return None
+            if user.is_blocked:  # said only to whoever knows the password
+                raise RegistryError(
+                    Code.DENIED, "this account is blocked: ask an administrator to unblock it"
+                )
             return Principal("user", user.username, user.id, user.is_admin)
         record = token_rows.by_hash(conn, hash_secret(secret))
         if not _usable(record, kind):
@@ -267,8 +273,39 @@ class AccessService:
         return principal
 
     def user_principal(self, user_id: int) -> Principal | None:
-        """A signed-in person (web session), if still allowed in."""
+        """A person by id, if still allowed in."""
         return self._lookup("user", user_id, None)
+
+    # --- web sessions ---------------------------------------------------------------
+
+    def start_session(self, user_id: int) -> str:
+        """A new server-side session; the returned secret goes into the cookie only."""
+        secret = secrets.token_urlsafe(32)
+        expires = datetime.now(UTC) + timedelta(seconds=self._settings.session_ttl_seconds)
+        with self._db.session(write=True) as conn:
+            session_rows.create_session(conn, hash_secret(secret), user_id, expires)
+        return secret
+
+    def session_principal(self, secret: object) -> Principal | None:
+        """The person behind a session cookie while the session lives (sign-out, a
+        password change or a block ends it at once), else None."""
+        key = session_key(secret)
+        if key is None:
+            return None
+        with self._db.session() as conn:
+            user_id = session_rows.session_user(conn, key)
+        return self.user_principal(user_id) if user_id is not None else None
+
+    def end_session(self, secret: object) -> None:
+        key = session_key(secret)
+        if key is not None:
+            with self._db.session(write=True) as conn:
+                session_rows.end_session(conn, key)
+
+    def auth_epoch(self) -> int:
+        """Grows when any credential stops being valid; cached logins compare against it."""
+        with self._db.session() as conn:
+            return session_rows.auth_epoch(conn)
 
     def project_abilities(self, principal: Principal, path: str) -> frozenset[str]:
         with self._db.session() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -115,8 +116,32 @@ def user_create(
     from dockyard.admin.accounts import create_user
 
     with database() as db:
-        create_user(db, username, email, password, admin)
+        create_user(db, username, email, password, admin, load_settings().password_min_length)
     typer.echo(f"created user {username}\n{_login_hint(username)}")
+
+
+@user_app.command("set-password")
+def user_set_password(
+    username: str = USERNAME,
+    password_stdin: bool = typer.Option(
+        False,
+        "--password-stdin",
+        help="Read the new password from standard input (one line) instead of a prompt.",
+    ),
+) -> None:
+    """Set a user's password (an administrator's reset): every web session of theirs
+    ends and the old password stops working on the registry at once."""
+    from dockyard.admin.accounts import reset_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with database() as db:
+        reset_password(
+            db, username, password, actor="cli", min_length=load_settings().password_min_length
+        )
+    typer.echo(f"password of {username} changed; their sessions were signed out")
 
 
 @user_app.command("list")

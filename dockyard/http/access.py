@@ -82,7 +82,7 @@ class TokenAccess:
         self.service = service
         self.signer = signer
         self.settings = settings
-        self._basic: dict[str, tuple[float, Principal]] = {}
+        self._basic: dict[str, tuple[float, int, Principal]] = {}
 
     def _challenge(
         self, request: Request, repository: str | None, actions: frozenset[str], error: str = ""
@@ -149,20 +149,28 @@ class TokenAccess:
         self, request: Request, value: str, repository: str | None, actions: frozenset[str]
     ) -> Principal:
         username, password = decode_basic(value)
-        key = hashlib.sha256(value.encode()).hexdigest()
-        cached = self._basic.get(key)
-        if cached and cached[0] > time.monotonic():
-            principal = cached[1]
-        else:
-            address = client_address(request)
-            principal = await run_in_threadpool(self.service.login, username, password, address)
-            if len(self._basic) > 1000:
-                self._basic.clear()
-            self._basic[key] = (time.monotonic() + BASIC_CACHE_SECONDS, principal)
+        principal = await run_in_threadpool(self._basic_login, value, username, password, request)
         if repository is not None and actions:
             reason = await run_in_threadpool(self.service.refusal, principal, repository, actions)
             if reason is not None:
                 raise _denied(repository, actions, reason)
+        return principal
+
+    def _basic_login(
+        self, value: str, username: str, password: str, request: Request
+    ) -> Principal:
+        """Argon2 once per credential and cache window; a cached login is used only while
+        the credentials epoch is unchanged, so a password change, block or revocation in
+        any process ends it on the next request (one indexed read instead of Argon2)."""
+        key = hashlib.sha256(value.encode()).hexdigest()
+        epoch = self.service.auth_epoch()
+        cached = self._basic.get(key)
+        if cached and cached[0] > time.monotonic() and cached[1] == epoch:
+            return cached[2]
+        principal = self.service.login(username, password, client_address(request))
+        if len(self._basic) > 1000:
+            self._basic.clear()
+        self._basic[key] = (time.monotonic() + BASIC_CACHE_SECONDS, epoch, principal)
         return principal
 
     def may_read(self, request: Request, principal: Principal, repository: str) -> bool:

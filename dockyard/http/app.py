@@ -123,7 +123,7 @@ def create_app(
         SessionMiddleware,
         secret_key=session_secret(settings.data_dir / "keys" / "session.key"),
         session_cookie="dockyard_session",
-        max_age=8 * 3600,
+        max_age=settings.session_ttl_seconds,
         same_site="lax",
         https_only=settings.public_url.startswith("https://"),
     )

@@ -246,7 +246,7 @@ def test_users_are_for_admins(registry: AuthRegistry) -> None:
         f"/api/v1/users/n{user.name}", json={"is_blocked": True}, headers=auth(registry.admin_pat)
     )
     assert blocked.status_code == 200 and blocked.json()["is_blocked"]
-    assert registry.token_response(f"n{user.name}", "long-enough-pw").status_code == 401
+    assert registry.token_response(f"n{user.name}", "long-enough-pw").status_code == 403
     dup = registry.client.post(
         "/api/v1/users",
         json={"username": f"n{user.name}", "email": "n@example.com", "password": "long-enough-pw"},

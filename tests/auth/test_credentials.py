@@ -160,7 +160,13 @@ def test_revoked_tokens_stop_at_once(registry: AuthRegistry, project: str) -> No
 def test_blocked_users_and_their_tokens(registry: AuthRegistry, project: str) -> None:
     user = registry.new_user({project: "developer"})
     accounts.set_user_flags(registry.db, user.name, blocked=True)
-    assert registry.token_response(user.name, user.password).status_code == 401
+    # The right password learns why (docker prints a 403's message); a wrong one does not.
+    refused = registry.token_response(user.name, user.password)
+    assert refused.status_code == 403
+    assert "blocked" in refused.json()["errors"][0]["message"]
+    wrong = registry.token_response(user.name, "not-the-password-at-all")
+    assert wrong.status_code == 401
+    assert "blocked" not in wrong.text
     assert registry.token_response(user.name, user.pat).status_code == 401
 
 

@@ -25,7 +25,8 @@ def populated(dockyard: Invoke) -> Invoke:
     for args in (
         ("group", "create", "acme"),
         ("project", "create", "acme/app", "--visibility", "internal"),
-        ("user", "create", "alice", "--email", "alice@example.com", "--password", "pw-alice-123"),
+        ("user", "create", "alice", "--email", "alice@example.com",
+         "--password", "correct-horse-battery"),
         ("member", "add", "alice", "acme/app", "developer"),
         ("token", "create", "personal", "--user", "alice", "--scope", "api", "--name", "ci"),
     ):

@@ -53,11 +53,11 @@ class AuthRegistry:
 
     def new_user(self, role_in: dict[str, str] | None = None, admin: bool = False) -> User:
         name = f"u{uuid.uuid4().hex[:10]}"
-        accounts.create_user(self.db, name, f"{name}@example.com", "password-" + name, admin)
+        accounts.create_user(self.db, name, f"{name}@example.com", "secret-password-" + name, admin)
         for path, role in (role_in or {}).items():
             members.add_member(self.db, name, path, role)
         pat = admin_tokens.create_personal(self.db, name, "tests", ["api"]).secret
-        return User(name, "password-" + name, pat)
+        return User(name, "secret-password-" + name, pat)
 
     def new_project(self, visibility: str = "private", group: str | None = None) -> str:
         group = group or f"g{uuid.uuid4().hex[:8]}"

@@ -2,12 +2,14 @@
 
 from dockyard.db.models.accounts import (
     AuditEvent,
+    AuthState,
     LoginFailure,
     Membership,
     Namespace,
     Project,
     Token,
     User,
+    WebSession,
 )
 from dockyard.db.models.base import Base
 from dockyard.db.models.registry import (
@@ -22,6 +24,7 @@ from dockyard.db.models.registry import (
 
 __all__ = [
     "AuditEvent",
+    "AuthState",
     "Base",
     "Blob",
     "LoginFailure",
@@ -36,4 +39,5 @@ __all__ = [
     "Token",
     "Upload",
     "User",
+    "WebSession",
 ]

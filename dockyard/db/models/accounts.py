@@ -127,3 +127,24 @@ class LoginFailure(Base):
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie carries the secret; only its hash is kept, and
+    deleting the row ends the session at once (sign-out, password change, blocking)."""
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuthState(Base):
+    """One row: ``epoch`` grows whenever a credential stops being valid anywhere
+    (password change, block, token revocation), so every process drops its cached
+    logins on its next look instead of after a TTL."""
+
+    __tablename__ = "auth_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer)

@@ -104,9 +104,8 @@ async def caller(request: Request) -> Principal:
             raise forbidden("this token lacks the 'api' scope")
         return principal
     session = request.scope.get("session") or {}
-    user_id = session.get("user_id")
-    if isinstance(user_id, int):
-        principal = await ctx.call(ctx.service.user_principal, user_id)
+    if session.get("sid"):
+        principal = await ctx.call(ctx.service.session_principal, session["sid"])
         if principal is not None:
             if request.method not in SAFE_METHODS and (
                 request.headers.get("x-csrf-token") != session.get("csrf")

@@ -26,8 +26,17 @@ class UserOut(BaseModel):
 class UserCreate(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     email: str = Field(min_length=3, max_length=255)
-    password: str = Field(min_length=8, max_length=1024)
+    password: str = Field(min_length=1, max_length=1024)  # the policy's message says more
     is_admin: bool = False
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class PasswordReset(BaseModel):
+    new_password: str = Field(min_length=1, max_length=1024)
 
 
 class UserUpdate(BaseModel):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from dockyard.admin import accounts
 from dockyard.admin import tokens as admin_tokens
+from dockyard.auth.credentials import session_key
 from dockyard.auth.principal import Principal
 from dockyard.http.api import convert, schemas
 from dockyard.http.api.deps import api, caller, forbidden
@@ -85,9 +86,56 @@ async def create_user(
     admin_only(principal)
     ctx = api(request)
     record = await ctx.call(
-        accounts.create_user, ctx.db, body.username, body.email, body.password, body.is_admin
+        accounts.create_user,
+        ctx.db,
+        body.username,
+        body.email,
+        body.password,
+        body.is_admin,
+        ctx.settings.password_min_length,
     )
     return _user(record)
+
+
+@router.put("/user/password", status_code=204)
+async def change_my_password(
+    body: schemas.PasswordChange, request: Request, principal: Principal = Depends(caller)
+) -> Response:
+    """Change your own password. Your other web sessions end; this one (if the request
+    came from the UI) stays signed in; cached registry logins with the old one stop."""
+    ctx = api(request)
+    session = request.scope.get("session") or {}
+    await ctx.call(
+        accounts.change_password,
+        ctx.db,
+        _person(principal),
+        body.current_password,
+        body.new_password,
+        keep_session=session_key(session.get("sid")),
+        min_length=ctx.settings.password_min_length,
+    )
+    return Response(status_code=204)
+
+
+@router.put("/users/{username}/password", status_code=204)
+async def reset_password(
+    username: str,
+    body: schemas.PasswordReset,
+    request: Request,
+    principal: Principal = Depends(caller),
+) -> Response:
+    """Set someone's password (administrators); every session of theirs ends."""
+    admin_only(principal)
+    ctx = api(request)
+    await ctx.call(
+        accounts.reset_password,
+        ctx.db,
+        username,
+        body.new_password,
+        actor=principal.actor,
+        min_length=ctx.settings.password_min_length,
+    )
+    return Response(status_code=204)
 
 
 @router.patch("/users/{username}", response_model=schemas.UserOut)

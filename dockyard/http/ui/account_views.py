@@ -10,6 +10,7 @@ from starlette.responses import Response
 from dockyard.admin import AdminError
 from dockyard.admin import accounts as admin_accounts
 from dockyard.admin import tokens as admin_tokens
+from dockyard.auth.credentials import session_key, token_kind
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.pages import Ui, back, checked_form
 from dockyard.oci.errors import RegistryError
@@ -36,6 +37,18 @@ class AccountViews:
         target = str(form.get("next") or "/")
         target = target if target.startswith("/") and not target.startswith("//") else "/"
         client = request.client.host if request.client else None
+        if token_kind(password) is not None:
+            # A token is bound to the scopes it was issued with; a web session would have
+            # all of its user's rights and outlive the token, so tokens never sign in here.
+            return self.ui.render(
+                request,
+                "login.html",
+                status=401,
+                next=target,
+                error="sign in with your account password: access tokens work only for the "
+                "registry and the REST API",
+                username=username,
+            )
         try:
             principal = await self.ui.call(self.ui.service.login, username, password, client)
         except RegistryError as error:
@@ -55,8 +68,10 @@ class AccountViews:
                 next=target,
                 error="sign in as a person (deploy and job tokens cannot)",
             )
+        await self.ui.call(self.ui.service.end_session, request.session.get("sid"))
         request.session.clear()
-        request.session["user_id"] = principal.user_id
+        sid = await self.ui.call(self.ui.service.start_session, principal.user_id)
+        request.session["sid"] = sid
         return back(target)
 
     async def logout(self, request: Request) -> Response:
@@ -64,6 +79,8 @@ class AccountViews:
             await checked_form(request)
         except PermissionError:
             return back("/")
+        if self.ui.service is not None:
+            await self.ui.call(self.ui.service.end_session, request.session.get("sid"))
         request.session.clear()
         return back("/-/login")
 
@@ -110,11 +127,46 @@ class AccountViews:
             await self.ui.call(admin_tokens.revoke, self.ui.db, token_id, viewer.name)
         return back("/-/settings/tokens", "token revoked", request)
 
+    async def password_form(self, request: Request, viewer: Principal) -> Response:
+        if viewer.user_id is None:
+            return back("/")
+        return self.ui.render(
+            request, "password.html", viewer=viewer, min_length=self.ui.settings.password_min_length
+        )
+
+    async def change_password(self, request: Request, viewer: Principal) -> Response:
+        if viewer.user_id is None:
+            return back("/")
+        form = await checked_form(request)
+        new = str(form.get("new_password") or "")
+        if new != str(form.get("confirm_password") or ""):
+            return back("/-/settings/password", "the two new passwords differ", request)
+        try:
+            await self.ui.call(
+                admin_accounts.change_password,
+                self.ui.db,
+                viewer.name,
+                str(form.get("current_password") or ""),
+                new,
+                keep_session=session_key(request.session.get("sid")),
+                min_length=self.ui.settings.password_min_length,
+            )
+        except AdminError as error:
+            return back("/-/settings/password", str(error), request)
+        done = "password changed; your other sessions were signed out"
+        return back("/-/settings/password", done, request)
+
     async def users(self, request: Request, viewer: Principal) -> Response:
         if not viewer.is_admin:
             return self.ui.render(request, "missing.html", status=404, viewer=viewer)
         users = await self.ui.call(admin_accounts.list_users, self.ui.db)
-        return self.ui.render(request, "users.html", viewer=viewer, users=users)
+        return self.ui.render(
+            request,
+            "users.html",
+            viewer=viewer,
+            users=users,
+            min_length=self.ui.settings.password_min_length,
+        )
 
     async def change_user(self, request: Request, viewer: Principal) -> Response:
         if not viewer.is_admin:
@@ -129,6 +181,16 @@ class AccountViews:
                     str(form.get("email", "")),
                     str(form.get("password", "")),
                     bool(form.get("is_admin")),
+                    self.ui.settings.password_min_length,
+                )
+            elif form.get("action") == "set_password":
+                await self.ui.call(
+                    admin_accounts.reset_password,
+                    self.ui.db,
+                    str(form.get("username", "")),
+                    str(form.get("password", "")),
+                    actor=viewer.actor,
+                    min_length=self.ui.settings.password_min_length,
                 )
             else:
                 flags = {

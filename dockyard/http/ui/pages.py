@@ -70,10 +70,9 @@ class Ui:
         """The signed-in person, if any (everyone is an admin when auth is off)."""
         if self.service is None:
             return SANDBOX
-        user_id = request.session.get("user_id")
-        if not isinstance(user_id, int):
+        if "sid" not in request.session:
             return None
-        return await self.call(self.service.user_principal, user_id)
+        return await self.call(self.service.session_principal, request.session["sid"])
 
     def host(self, request: Request) -> str:
         if self.settings.public_url:

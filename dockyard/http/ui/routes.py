@@ -89,6 +89,8 @@ def routes(ui: Ui) -> list[Route | Mount]:
         Route("/-/settings/tokens", page(accounts.tokens), methods=["GET"]),
         Route("/-/settings/tokens", page(accounts.create_token), methods=["POST"]),
         Route("/-/settings/tokens/revoke", page(accounts.revoke_token), methods=["POST"]),
+        Route("/-/settings/password", page(accounts.password_form), methods=["GET"]),
+        Route("/-/settings/password", page(accounts.change_password), methods=["POST"]),
         Route("/-/admin/users", page(accounts.users), methods=["GET"]),
         Route("/-/admin/users", page(accounts.change_user), methods=["POST"]),
         Route("/p/{project:path}/-/settings", page(projects.settings), methods=["GET"]),

@@ -1,0 +1,50 @@
+"""Web sessions kept server-side, and the credentials epoch that voids cached logins."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from dockyard.db.models import AuthState, WebSession
+
+
+def create_session(conn: Connection, id_hash: str, user_id: int, expires_at: datetime) -> None:
+    conn.execute(
+        insert(WebSession).values(
+            id_hash=id_hash, user_id=user_id, created_at=datetime.now(UTC), expires_at=expires_at
+        )
+    )
+
+
+def session_user(conn: Connection, id_hash: str) -> int | None:
+    """The user a live session belongs to; None once it ended or expired."""
+    return conn.execute(
+        select(WebSession.user_id).where(
+            WebSession.id_hash == id_hash, WebSession.expires_at > datetime.now(UTC)
+        )
+    ).scalar_one_or_none()
+
+
+def end_session(conn: Connection, id_hash: str) -> None:
+    conn.execute(delete(WebSession).where(WebSession.id_hash == id_hash))
+
+
+def end_user_sessions(conn: Connection, user_id: int, keep: str | None = None) -> int:
+    """End every session of a user (but ``keep``); also sweeps expired sessions."""
+    query = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep is not None:
+        query = query.where(WebSession.id_hash != keep)
+    ended = conn.execute(query).rowcount
+    conn.execute(delete(WebSession).where(WebSession.expires_at <= datetime.now(UTC)))
+    return ended
+
+
+def auth_epoch(conn: Connection) -> int:
+    return conn.execute(select(AuthState.epoch).where(AuthState.id == 1)).scalar_one_or_none() or 0
+
+
+def bump_auth_epoch(conn: Connection) -> None:
+    """Every process re-checks its cached logins on its next request."""
+    conn.execute(update(AuthState).where(AuthState.id == 1).values(epoch=AuthState.epoch + 1))

@@ -1,0 +1,116 @@
+"""Passwords change through REST and the admin's reset; the old one dies everywhere at once,
+including in the /v2 Basic-auth cache that would otherwise keep it for a few seconds."""
+
+from __future__ import annotations
+
+import pytest
+
+from dockyard.admin import tokens as admin_tokens
+from tests.support.auth_registry import AuthRegistry
+
+NEW = "a-brand-new-long-password"
+
+
+def pat(secret: str) -> dict[str, str]:
+    return {"PRIVATE-TOKEN": secret}
+
+
+@pytest.fixture
+def project(registry: AuthRegistry) -> str:
+    return registry.new_project("private")
+
+
+def test_a_user_changes_their_own_password(registry: AuthRegistry, project: str) -> None:
+    user = registry.new_user({project: "developer"})
+    tags = f"/v2/{project}/img/tags/list"
+    # Warm this process's Basic-auth cache with the old password.
+    warm = registry.client.get(tags, headers=registry.basic(user.name, user.password))
+    assert warm.status_code == 404
+
+    wrong = registry.client.put(
+        "/api/v1/user/password",
+        json={"current_password": "not-my-password", "new_password": NEW},
+        headers=pat(user.pat),
+    )
+    assert wrong.status_code == 400
+    assert "current password is wrong" in wrong.json()["error"]["message"]
+    changed = registry.client.put(
+        "/api/v1/user/password",
+        json={"current_password": user.password, "new_password": NEW},
+        headers=pat(user.pat),
+    )
+    assert changed.status_code == 204, changed.text
+
+    old = registry.client.get(tags, headers=registry.basic(user.name, user.password))
+    assert old.status_code == 401  # at once, though the cache held it
+    assert registry.token_response(user.name, user.password).status_code == 401
+    assert registry.token_response(user.name, NEW).status_code == 200
+    assert registry.client.get(tags, headers=registry.basic(user.name, NEW)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("short", "too short: use at least 12 characters"),
+        ("{name}-123", "leans on the username"),
+    ],
+)
+def test_the_policy_says_what_to_do(registry: AuthRegistry, password: str, message: str) -> None:
+    user = registry.new_user()
+    resp = registry.client.put(
+        "/api/v1/user/password",
+        json={"current_password": user.password, "new_password": password.format(name=user.name)},
+        headers=pat(user.pat),
+    )
+    assert resp.status_code == 400
+    assert message in resp.json()["error"]["message"]
+    assert registry.token_response(user.name, user.password).status_code == 200
+
+
+def test_only_admins_reset_passwords(registry: AuthRegistry) -> None:
+    user, other = registry.new_user(), registry.new_user()
+    refused = registry.client.put(
+        f"/api/v1/users/{other.name}/password", json={"new_password": NEW}, headers=pat(user.pat)
+    )
+    assert refused.status_code == 403
+    assert registry.token_response(other.name, other.password).status_code == 200
+    reset = registry.client.put(
+        f"/api/v1/users/{other.name}/password",
+        json={"new_password": NEW},
+        headers=pat(registry.admin_pat),
+    )
+    assert reset.status_code == 204, reset.text
+    assert registry.token_response(other.name, other.password).status_code == 401
+    assert registry.token_response(other.name, NEW).status_code == 200
+    missing = registry.client.put(
+        "/api/v1/users/nobody-here/password",
+        json={"new_password": NEW},
+        headers=pat(registry.admin_pat),
+    )
+    assert missing.status_code == 404
+
+
+def test_a_revoked_token_stops_working_on_basic_auth_at_once(
+    registry: AuthRegistry, project: str
+) -> None:
+    user = registry.new_user({project: "developer"})
+    issued = admin_tokens.create_personal(registry.db, user.name, "ci", ["read_registry"])
+    tags = f"/v2/{project}/img/tags/list"
+    basic = registry.basic(user.name, issued.secret)
+    assert registry.client.get(tags, headers=basic).status_code == 404
+    admin_tokens.revoke(registry.db, issued.record.id, user.name)
+    assert registry.client.get(tags, headers=basic).status_code == 401
+
+
+def test_a_registry_only_token_cannot_use_the_rest_api(registry: AuthRegistry) -> None:
+    user = registry.new_user()
+    for scope in ("read_registry", "write_registry"):
+        issued = admin_tokens.create_personal(registry.db, user.name, scope, [scope])
+        resp = registry.client.get("/api/v1/user", headers=pat(issued.secret))
+        assert resp.status_code == 403
+        changed = registry.client.put(
+            "/api/v1/user/password",
+            json={"current_password": user.password, "new_password": NEW},
+            headers=pat(issued.secret),
+        )
+        assert changed.status_code == 403
