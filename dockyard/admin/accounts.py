@@ -135,7 +135,16 @@ def ensure_initial_admin(db: Database, settings: Settings) -> str | None:
     with db.session() as conn:
         if accounts.count_users(conn):
             return None
-    password = settings.admin_password or secrets.token_urlsafe(18)
+    # A generated password is long enough for any minimum (about 1.3 characters a byte).
+    password = settings.admin_password or secrets.token_urlsafe(
+        max(18, settings.password_min_length)
+    )
+    problem = password_problem(INITIAL_ADMIN, password, settings.password_min_length)
+    if problem:
+        raise AdminError(
+            f"DOCKYARD_ADMIN_PASSWORD (admin_password) is refused: {problem}; "
+            "set a stronger one, or leave it empty to have one generated"
+        )
     create_user(
         db,
         INITIAL_ADMIN,
