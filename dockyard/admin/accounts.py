@@ -77,9 +77,10 @@ def set_user_flags(
     with db.session(write=True) as conn:
         if values:
             accounts.update_user(conn, user.id, **values)
+            # Cached logins carry the admin flag too: every process re-reads them now.
+            sessions.bump_auth_epoch(conn)
         if blocked:  # a blocked user is out everywhere at once, not after a cache TTL
             sessions.end_user_sessions(conn, user.id)
-            sessions.bump_auth_epoch(conn)
         return accounts.user_by_id(conn, user.id)
 
 

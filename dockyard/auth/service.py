@@ -44,7 +44,9 @@ class AccessService:
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
         self._settings = settings
-        self._recheck: dict[tuple[str, int | None, int | None], tuple[float, Principal | None]] = {}
+        self._recheck: dict[
+            tuple[str, int | None, int | None], tuple[float, int, Principal | None]
+        ] = {}
         self._lock = threading.Lock()
 
     # --- who ------------------------------------------------------------------------
@@ -161,15 +163,18 @@ class AccessService:
             return None
         cache_key = (kind, uid, cid)
         now = time.monotonic()
+        # One indexed read: a revocation or block in any process grows the epoch, so
+        # the cached answer is dropped at once instead of after RECHECK_SECONDS.
+        epoch = self.auth_epoch()
         with self._lock:
             cached = self._recheck.get(cache_key)
-        if cached and cached[0] > now:
-            return cached[1]
+        if cached and cached[0] > now and cached[1] == epoch:
+            return cached[2]
         principal = self._lookup(kind, uid, cid)
         with self._lock:
             if len(self._recheck) > 10_000:
                 self._recheck.clear()
-            self._recheck[cache_key] = (now + RECHECK_SECONDS, principal)
+            self._recheck[cache_key] = (now + RECHECK_SECONDS, epoch, principal)
         return principal
 
     def _lookup(self, kind: str, uid: int | None, cid: int | None) -> Principal | None:

@@ -114,3 +114,41 @@ def test_a_registry_only_token_cannot_use_the_rest_api(registry: AuthRegistry) -
             headers=pat(issued.secret),
         )
         assert changed.status_code == 403
+
+
+def test_bearer_tokens_end_at_once_with_their_credential(
+    registry: AuthRegistry, project: str
+) -> None:
+    """A bearer token names the credential it came from; the re-check cache behind it
+    must not keep a revoked token or a blocked user alive for its few seconds."""
+    user = registry.new_user({project: "developer"})
+    issued = admin_tokens.create_personal(registry.db, user.name, "ci", ["read_registry"])
+    scope = f"repository:{project}/img:pull"
+    tags = f"/v2/{project}/img/tags/list"
+    from_pat = registry.bearer(registry.token(user.name, issued.secret, scope))
+    from_password = registry.bearer(registry.token(user.name, user.password, scope))
+    assert registry.client.get(tags, headers=from_pat).status_code == 404  # warm the cache
+    assert registry.client.get(tags, headers=from_password).status_code == 404
+    admin_tokens.revoke(registry.db, issued.record.id, user.name)
+    assert registry.client.get(tags, headers=from_pat).status_code == 401
+    assert registry.client.get(tags, headers=from_password).status_code == 404
+    blocked = registry.client.patch(
+        f"/api/v1/users/{user.name}",
+        json={"is_blocked": True},
+        headers=pat(registry.admin_pat),
+    )
+    assert blocked.status_code == 200, blocked.text
+    assert registry.client.get(tags, headers=from_password).status_code == 401
+
+
+def test_a_demoted_admin_loses_admin_rights_at_once_on_basic_auth(registry: AuthRegistry) -> None:
+    user = registry.new_user(admin=True)
+    project = registry.new_project("private")
+    tags = f"/v2/{project}/img/tags/list"
+    basic = registry.basic(user.name, user.password)
+    assert registry.client.get(tags, headers=basic).status_code == 404  # admin: may look
+    demoted = registry.client.patch(
+        f"/api/v1/users/{user.name}", json={"is_admin": False}, headers=pat(registry.admin_pat)
+    )
+    assert demoted.status_code == 200, demoted.text
+    assert registry.client.get(tags, headers=basic).status_code in (401, 403)
