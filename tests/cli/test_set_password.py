@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from dockyard.admin.accounts import find_user
 from dockyard.auth.passwords import verify_password
-from dockyard.config import load_settings
 from dockyard.cli.main import app
+from dockyard.config import load_settings
 from dockyard.db.engine import Database
 from tests.cli.conftest import Invoke
 
