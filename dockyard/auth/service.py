@@ -305,6 +305,7 @@ class AccessService:
         secret = secrets.token_urlsafe(32)
         expires = datetime.now(UTC) + timedelta(seconds=self._settings.session_ttl_seconds)
         with self._db.session(write=True) as conn:
+            session_rows.end_expired(conn)
             session_rows.create_session(conn, hash_secret(secret), user_id, expires)
         return secret
 

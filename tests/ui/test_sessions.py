@@ -150,3 +150,21 @@ def test_the_ui_refuses_a_wrong_current_password(registry: AuthRegistry) -> None
     )
     assert "the current password is wrong" in resp.text
     assert registry.token_response(user.name, user.password).status_code == 200
+
+
+def test_expired_sessions_stop_working_and_are_swept(make_auth_registry) -> None:  # noqa: ANN001
+    import time
+
+    from sqlalchemy import func, select
+
+    from dockyard.db.models import WebSession
+
+    registry = make_auth_registry("sqlite", session_ttl_seconds=1)
+    user = registry.new_user()
+    client = signed_in(registry, user.name, user.password)
+    assert is_signed_in(client)
+    time.sleep(1.2)
+    assert not is_signed_in(client)
+    signed_in(registry, user.name, user.password)  # a new sign-in sweeps the expired one
+    with registry.db.session() as conn:
+        assert conn.execute(select(func.count()).select_from(WebSession)).scalar_one() == 1
