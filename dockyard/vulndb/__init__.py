@@ -1,0 +1,1 @@
+"""Known vulnerabilities: OSV advisories imported offline, and matching them to inventories."""
