@@ -21,3 +21,7 @@ class Forbidden(AdminError):
 
 class Conflict(AdminError):
     """The request would break a rule that protects the current state (the last Owner)."""
+
+
+class TooManyAttempts(AdminError):
+    """Too many wrong passwords lately: the caller must wait (like a paused login)."""

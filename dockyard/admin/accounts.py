@@ -6,17 +6,19 @@ import re
 import secrets
 from pathlib import Path
 
-from dockyard.admin import AdminError, NotFound
+from dockyard.admin import AdminError, NotFound, TooManyAttempts
 
 # Memberships live in dockyard.admin.members (the Owner rule); still importable from here.
 from dockyard.admin.members import add_member, list_members, remove_member  # noqa: F401
-from dockyard.auth.credentials import SYSTEM_NAMES
+from dockyard.auth.credentials import SYSTEM_NAMES, token_kind
 from dockyard.auth.passwords import MIN_LENGTH, hash_password, password_problem, verify_password
+from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.db.queries import accounts, management, sessions
 from dockyard.db.queries import tokens as token_rows
 from dockyard.db.records import ProjectRecord, UserRecord
+from dockyard.oci.errors import Code, RegistryError
 from dockyard.oci.names import is_valid_name
 
 # A username is one repository-name component (it is also a namespace path).
@@ -77,9 +79,10 @@ def set_user_flags(
     with db.session(write=True) as conn:
         if values:
             accounts.update_user(conn, user.id, **values)
+            # Cached logins carry the admin flag too: every process re-reads them now.
+            sessions.bump_auth_epoch(conn)
         if blocked:  # a blocked user is out everywhere at once, not after a cache TTL
             sessions.end_user_sessions(conn, user.id)
-            sessions.bump_auth_epoch(conn)
         return accounts.user_by_id(conn, user.id)
 
 
@@ -97,10 +100,25 @@ def change_password(
     *,
     keep_session: str | None = None,
     min_length: int = MIN_LENGTH,
+    guard: AccessService | None = None,
+    client: str | None = None,
 ) -> None:
     """A user changes their own password: the current one must be right. Every other
-    session of theirs ends, and cached logins with the old password stop working."""
+    session of theirs ends, and cached logins with the old password stop working.
+
+    With ``guard``, the current password is checked as a login is (a wrong one counts as a
+    failed login and guessing is paused), so a stolen session or token is no password oracle.
+    """
     user = find_user(db, username)
+    if token_kind(current) is not None:  # a token is never the account password
+        raise AdminError("the current password is wrong")
+    if guard is not None:
+        try:
+            guard.login(username, current, client)
+        except RegistryError as error:
+            if error.code == Code.TOOMANYREQUESTS:
+                raise TooManyAttempts("too many wrong passwords: try again later") from None
+            raise AdminError("the current password is wrong") from None
     if not verify_password(user.password_hash, current):
         raise AdminError("the current password is wrong")
     _replace_password(db, user, new, min_length, keep_session, actor=username)
@@ -135,7 +153,16 @@ def ensure_initial_admin(db: Database, settings: Settings) -> str | None:
     with db.session() as conn:
         if accounts.count_users(conn):
             return None
-    password = settings.admin_password or secrets.token_urlsafe(18)
+    # A generated password is long enough for any minimum (about 1.3 characters a byte).
+    password = settings.admin_password or secrets.token_urlsafe(
+        max(18, settings.password_min_length)
+    )
+    problem = password_problem(INITIAL_ADMIN, password, settings.password_min_length)
+    if problem:
+        raise AdminError(
+            f"DOCKYARD_ADMIN_PASSWORD (admin_password) is refused: {problem}; "
+            "set a stronger one, or leave it empty to have one generated"
+        )
     create_user(
         db,
         INITIAL_ADMIN,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -42,3 +44,10 @@ def password_problem(username: str, password: str, min_length: int = MIN_LENGTH)
             "besides it"
         )
     return None
+
+
+def password_stamp(password_hash: str | None) -> str:
+    """A short mark of the stored hash, carried by the bearer and refresh tokens a password
+    login gets: a new password (new salt, new hash) ends them at once. It says nothing
+    about the password: it is a digest of a salted Argon2 hash."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from dockyard.auth import policy
 from dockyard.auth.credentials import JOB_USERNAME, hash_secret, session_key, token_kind
-from dockyard.auth.passwords import verify_password
+from dockyard.auth.passwords import password_stamp, verify_password
 from dockyard.auth.principal import ANONYMOUS, Principal
 from dockyard.config import Settings
 from dockyard.db.engine import Database
@@ -44,7 +44,9 @@ class AccessService:
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
         self._settings = settings
-        self._recheck: dict[tuple[str, int | None, int | None], tuple[float, Principal | None]] = {}
+        self._recheck: dict[
+            tuple[str, int | None, int | None, str | None], tuple[float, int, Principal | None]
+        ] = {}
         self._lock = threading.Lock()
 
     # --- who ------------------------------------------------------------------------
@@ -144,35 +146,53 @@ class AccessService:
         return Principal("user", user.username, user.id, user.is_admin, scopes, record.id)
 
     def claims_for(self, principal: Principal) -> dict[str, object]:
-        """What a bearer token must carry to find its principal again."""
-        return {"kind": principal.kind, "uid": principal.user_id, "cid": principal.credential_id}
+        """What a bearer token must carry to find its principal again (and, for a password
+        login, the password's stamp, so the token ends when the password changes)."""
+        claims: dict[str, object] = {
+            "kind": principal.kind,
+            "uid": principal.user_id,
+            "cid": principal.credential_id,
+        }
+        if principal.kind == "user" and principal.credential_id is None and principal.user_id:
+            with self._db.session() as conn:
+                user = accounts.user_by_id(conn, principal.user_id)
+            claims["pw"] = password_stamp(user.password_hash if user else None)
+        return claims
 
     def from_claims(self, claims: dict[str, object]) -> Principal | None:
         """The principal a token was issued to, if still valid (re-checked every few seconds)."""
         kind = claims.get("kind")
         if kind == "anonymous":
             return ANONYMOUS
-        uid, cid = claims.get("uid"), claims.get("cid")
+        uid, cid, stamp = claims.get("uid"), claims.get("cid"), claims.get("pw")
         if (
             not isinstance(kind, str)
             or not (uid is None or isinstance(uid, int))
             or not (cid is None or isinstance(cid, int))
+            or not (stamp is None or isinstance(stamp, str))
         ):
             return None
-        cache_key = (kind, uid, cid)
+        cache_key = (kind, uid, cid, stamp)
         now = time.monotonic()
+        # One indexed read: a revocation or block in any process grows the epoch, so
+        # the cached answer is dropped at once instead of after RECHECK_SECONDS.
+        epoch = self.auth_epoch()
         with self._lock:
             cached = self._recheck.get(cache_key)
-        if cached and cached[0] > now:
-            return cached[1]
-        principal = self._lookup(kind, uid, cid)
+        if cached and cached[0] > now and cached[1] == epoch:
+            return cached[2]
+        principal = self._lookup(kind, uid, cid, stamp or "")
         with self._lock:
             if len(self._recheck) > 10_000:
                 self._recheck.clear()
-            self._recheck[cache_key] = (now + RECHECK_SECONDS, principal)
+            self._recheck[cache_key] = (now + RECHECK_SECONDS, epoch, principal)
         return principal
 
-    def _lookup(self, kind: str, uid: int | None, cid: int | None) -> Principal | None:
+    def _lookup(
+        self, kind: str, uid: int | None, cid: int | None, stamp: str | None = None
+    ) -> Principal | None:
+        """The principal, if still allowed in; with ``stamp`` (a token from a password
+        login) only while that password is the current one."""
         with self._db.session() as conn:
             if cid is not None:
                 record = token_rows.by_id(conn, cid)
@@ -182,6 +202,8 @@ class AccessService:
                 return principal if principal is not None and principal.kind == kind else None
             user = accounts.user_by_id(conn, uid) if uid is not None else None
             if kind != "user" or user is None or user.is_blocked:
+                return None
+            if stamp is not None and stamp != password_stamp(user.password_hash):
                 return None
             return Principal("user", user.username, user.id, user.is_admin)
 
@@ -283,6 +305,7 @@ class AccessService:
         secret = secrets.token_urlsafe(32)
         expires = datetime.now(UTC) + timedelta(seconds=self._settings.session_ttl_seconds)
         with self._db.session(write=True) as conn:
+            session_rows.end_expired(conn)
             session_rows.create_session(conn, hash_secret(secret), user_id, expires)
         return secret
 

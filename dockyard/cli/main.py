@@ -80,6 +80,7 @@ def _ensure_can_listen(host: str, port: int) -> None:
 @app.command()
 def setup(config: Path | None = CONFIG) -> None:
     """Migrate the database; on first start create the signing key and the admin user."""
+    from dockyard.admin import AdminError
     from dockyard.admin.accounts import ensure_initial_admin
     from dockyard.auth.keys import ensure_signing_key
     from dockyard.db.engine import Database
@@ -92,7 +93,10 @@ def setup(config: Path | None = CONFIG) -> None:
         typer.echo("auth is off (auth: none): anyone can push and pull")
         return
     ensure_signing_key(settings.signing_key_path)
-    password = ensure_initial_admin(database, settings)
+    try:
+        password = ensure_initial_admin(database, settings)
+    except AdminError as error:
+        fail(str(error), "Fix the setting and run again.")
     saved = settings.data_dir / "initial_admin_password"
     if not password and saved.exists():
         typer.echo(f"The first admin password is in {saved} (user 'admin').")

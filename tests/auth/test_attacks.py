@@ -11,6 +11,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from dockyard.admin.accounts import find_user
+from dockyard.auth.passwords import password_stamp
 from dockyard.auth.registry_tokens import TokenSigner
 from tests.support.auth_registry import AuthRegistry
 
@@ -62,6 +64,7 @@ def forged(registry: AuthRegistry, repository: str, **changes) -> str:
         "kind": "user",
         "uid": 1,
         "cid": None,
+        "pw": password_stamp(find_user(registry.db, "admin").password_hash),
         "access": [{"type": "repository", "name": repository, "actions": ["pull", "push"]}],
     }
     payload.update(changes)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
 
 from dockyard.admin.accounts import find_user
 from dockyard.auth.passwords import verify_password
+from dockyard.cli.main import app
 from dockyard.config import load_settings
 from dockyard.db.engine import Database
 from tests.cli.conftest import Invoke
@@ -45,3 +50,18 @@ def test_set_password_refuses_weak_passwords_and_unknown_users(dockyard: Invoke)
                        input="correct-horse-battery\n")
     assert missing.exit_code == 1
     assert "no user 'nobody'" in missing.output
+
+
+def test_setup_refuses_a_weak_admin_password_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("DOCKYARD_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DOCKYARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DOCKYARD_ADMIN_PASSWORD", "admin12345678")
+    done = CliRunner().invoke(app, ["setup"])
+    assert done.exit_code == 1
+    assert "DOCKYARD_ADMIN_PASSWORD" in done.output
+    assert "leans on the username" in done.output
+    assert "Traceback" not in done.output

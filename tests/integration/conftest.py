@@ -65,9 +65,17 @@ class LiveServer:
     to the supervisor alone would leave them holding the port.
     """
 
-    def __init__(self, kind: str, root: Path, database_url: str, auth: str = "none") -> None:
+    def __init__(
+        self,
+        kind: str,
+        root: Path,
+        database_url: str,
+        auth: str = "none",
+        workers: int | None = None,
+    ) -> None:
         self.kind = kind
         self.auth = auth
+        self.workers = workers  # None: DOCKYARD_TEST_WORKERS, else the server's default
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.host}"
@@ -110,7 +118,9 @@ class LiveServer:
         env = self.env()
         if self.kind == "distribution":
             return [DISTRIBUTION_BIN, "serve", str(self._distribution_config())], env
-        if os.environ.get("DOCKYARD_TEST_WORKERS"):  # e.g. 2, to race across processes
+        if self.workers is not None:
+            env["DOCKYARD_WORKERS"] = str(self.workers)
+        elif os.environ.get("DOCKYARD_TEST_WORKERS"):  # e.g. 2, to race across processes
             env["DOCKYARD_WORKERS"] = os.environ["DOCKYARD_TEST_WORKERS"]
         return [sys.executable, "-m", "dockyard", "serve"], env
 

@@ -117,3 +117,54 @@ def test_a_blocked_user_is_told_so_only_with_the_right_password(registry: AuthRe
         )
         assert resp.status_code in (401, 403)
         assert ("blocked" in resp.text) is expected
+
+
+def test_admin_forms_apply_the_password_policy(registry: AuthRegistry) -> None:
+    user = registry.new_user()
+    admin = signed_in(registry, "admin", registry.settings.admin_password)
+    page = admin.get("/-/admin/users")
+    csrf = csrf_of(page.text)
+    weak_reset = admin.post(
+        "/-/admin/users",
+        data={"csrf": csrf, "username": user.name, "action": "set_password", "password": "short"},
+    )
+    assert "too short: use at least 12 characters" in weak_reset.text
+    assert registry.token_response(user.name, user.password).status_code == 200
+    weak_new = admin.post(
+        "/-/admin/users",
+        data={"csrf": csrf, "action": "create", "username": "zed", "email": "z@example.com",
+              "password": "ZED-zed-zed-1"},
+    )
+    assert "leans on the username" in weak_new.text
+    assert "zed" not in {u.username for u in accounts.list_users(registry.db)}
+
+
+def test_the_ui_refuses_a_wrong_current_password(registry: AuthRegistry) -> None:
+    user = registry.new_user()
+    client = signed_in(registry, user.name, user.password)
+    form = client.get("/-/settings/password")
+    resp = client.post(
+        "/-/settings/password",
+        data={"csrf": csrf_of(form.text), "current_password": "not-it-at-all",
+              "new_password": NEW, "confirm_password": NEW},
+    )
+    assert "the current password is wrong" in resp.text
+    assert registry.token_response(user.name, user.password).status_code == 200
+
+
+def test_expired_sessions_stop_working_and_are_swept(make_auth_registry) -> None:  # noqa: ANN001
+    import time
+
+    from sqlalchemy import func, select
+
+    from dockyard.db.models import WebSession
+
+    registry = make_auth_registry("sqlite", session_ttl_seconds=1)
+    user = registry.new_user()
+    client = signed_in(registry, user.name, user.password)
+    assert is_signed_in(client)
+    time.sleep(1.2)
+    assert not is_signed_in(client)
+    signed_in(registry, user.name, user.password)  # a new sign-in sweeps the expired one
+    with registry.db.session() as conn:
+        assert conn.execute(select(func.count()).select_from(WebSession)).scalar_one() == 1

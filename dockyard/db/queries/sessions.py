@@ -37,8 +37,13 @@ def end_user_sessions(conn: Connection, user_id: int, keep: str | None = None) -
     if keep is not None:
         query = query.where(WebSession.id_hash != keep)
     ended = conn.execute(query).rowcount
-    conn.execute(delete(WebSession).where(WebSession.expires_at <= datetime.now(UTC)))
+    end_expired(conn)
     return ended
+
+
+def end_expired(conn: Connection) -> None:
+    """Drop sessions past their time (they no longer work anyway), so the table stays small."""
+    conn.execute(delete(WebSession).where(WebSession.expires_at <= datetime.now(UTC)))
 
 
 def auth_epoch(conn: Connection) -> int:

@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from dockyard.admin import AdminError, Conflict, Forbidden, NotFound
+from dockyard.admin import AdminError, Conflict, Forbidden, NotFound, TooManyAttempts
 from dockyard.admin.registry import RegistryAdmin
 from dockyard.auth.principal import Principal
 from dockyard.auth.service import AccessService
@@ -49,6 +49,7 @@ async def on_admin_error(_request: Request, error: Exception) -> JSONResponse:
         (NotFound, (404, "not_found")),
         (Forbidden, (403, "forbidden")),
         (Conflict, (409, "conflict")),
+        (TooManyAttempts, (429, "too_many_requests")),
     ):
         if isinstance(error, kind):
             status, code = answer

@@ -113,6 +113,8 @@ async def change_my_password(
         body.new_password,
         keep_session=session_key(session.get("sid")),
         min_length=ctx.settings.password_min_length,
+        guard=ctx.service,
+        client=request.client.host if request.client else None,
     )
     return Response(status_code=204)
 

@@ -150,6 +150,8 @@ class AccountViews:
                 new,
                 keep_session=session_key(request.session.get("sid")),
                 min_length=self.ui.settings.password_min_length,
+                guard=self.ui.service,
+                client=request.client.host if request.client else None,
             )
         except AdminError as error:
             return back("/-/settings/password", str(error), request)
