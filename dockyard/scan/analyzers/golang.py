@@ -33,6 +33,7 @@ CHUNK = 1024 * 1024
 MAX_INFO_BYTES = 1024 * 1024  # version and module lines after the header; real ones are KiB
 MIN_BINARY_BYTES = 4096
 ELF = b"\x7fELF"
+GO_NOTE = b"\x04\x00\x00\x00Go\x00\x00"  # the ELF note with Go's build id, near the start
 _GO_VERSION = re.compile(r"go(\d+)\.(\d+)(?:\.(\d+))?(?:(rc|beta)(\d+))?")
 
 
@@ -129,12 +130,12 @@ def _parse(data: bytes) -> GoBuild:
     return GoBuild(go_version=version, main=main, deps=deps)
 
 
-def _scan(stream: BinaryIO, budget: int) -> GoBuild | Unreadable | None:
-    """The first valid build-info header in at most ``budget`` bytes of ``stream``."""
-    first = stream.read(min(CHUNK, budget))
+def _scan(stream: BinaryIO, limit: int) -> GoBuild | Unreadable | None:
+    """The first valid build-info header in at most ``limit`` bytes of ``stream``."""
+    first = stream.read(min(CHUNK, limit))
     if not first.startswith(ELF):
         return None
-    budget -= len(first)
+    budget = limit - len(first)
     window, base, start = first, 0, 0  # window starts at file offset ``base``
     pointer_format = exhausted = False
     while True:
@@ -169,6 +170,8 @@ def _scan(stream: BinaryIO, budget: int) -> GoBuild | Unreadable | None:
             pass
     if pointer_format:
         return Unreadable("Go binary built before Go 1.18; its module list is not read")
+    if budget <= 0 and stream.read(1) and GO_NOTE in first[:65536]:
+        return Unreadable(f"Go binary larger than the {limit}-byte read limit; not read to its end")
     return None
 
 
@@ -204,13 +207,7 @@ class GoAnalyzer:
         return bool(mode & 0o111) and size >= MIN_BINARY_BYTES
 
     def read(self, path: str, stream: BinaryIO, size: int, limits: Limits) -> object | None:
-        found = _scan(stream, limits.max_file_bytes)
-        if found is None and size > limits.max_file_bytes:
-            return Unreadable(
-                f"executable larger than the {limits.max_file_bytes}-byte read limit; "
-                "Go build info looked for only in its start"
-            )
-        return found
+        return _scan(stream, limits.max_file_bytes)
 
     def finish(self, found: Mapping[str, Found], os: OSInfo | None) -> Result:
         result = Result()

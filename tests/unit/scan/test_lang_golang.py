@@ -214,14 +214,19 @@ def test_a_pre_118_binary_is_unsupported_not_empty():
     ]
 
 
-def test_a_binary_beyond_the_read_limit_is_said_plainly():
-    data = _binary(b"go1.21.5", _modinfo("mod\texample.com/app\tv1.0.0\t"))
-    result = _read(data, limits=Limits(max_file_bytes=4096))
+def test_a_go_binary_beyond_the_read_limit_is_said_plainly(hello: Path):
+    data = hello.read_bytes()
+    limits = Limits(max_file_bytes=len(data) // 2)
+    assert data.find(b"\xff Go buildinf:") > limits.max_file_bytes  # data follows code
+    result = _read(data, limits=limits)
     assert result.packages == []
     assert result.unsupported == [
-        "usr/local/bin/app: executable larger than the 4096-byte read limit; "
-        "Go build info looked for only in its start"
+        f"usr/local/bin/app: Go binary larger than the {limits.max_file_bytes}-byte read limit; "
+        "not read to its end"
     ]
+    # A large C program is no Go binary: nothing to say about it.
+    sh = Path("/bin/sh").read_bytes()
+    assert _read(sh, limits=Limits(max_file_bytes=len(sh) // 2)) == Result()
 
 
 @pytest.mark.parametrize(
