@@ -23,6 +23,7 @@ from dockyard.scan.analyzers._read import read_bounded
 from dockyard.scan.model import OSInfo, Package
 
 ARCHIVES = (".jar", ".war", ".ear")
+MAX_ENTRIES = 200_000  # the largest fat jars hold tens of thousands
 _POM_PROPERTIES = re.compile(r"META-INF/maven/[^/]+/[^/]+/pom\.properties")
 _PROPERTY = re.compile(r"([^=:\s]+)\s*[=:\s]\s*(.*)")
 
@@ -71,6 +72,11 @@ class _Walk:
         self.problems: list[str] = []
 
     def archive(self, data: bytes, inner: str, depth: int) -> None:
+        # zipfile builds an object per entry before we see any: count the central
+        # directory's records first (an upper bound), so tiny entries cannot exhaust memory.
+        if data.count(b"PK\x01\x02") > MAX_ENTRIES:
+            self.problems.append(f"{inner}: more than {MAX_ENTRIES} entries")
+            return
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 for info in zf.infolist():

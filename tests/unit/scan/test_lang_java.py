@@ -6,6 +6,7 @@ import io
 import zipfile
 
 from dockyard.scan.analyzer import Found, Limits, Result
+from dockyard.scan.analyzers import java
 from dockyard.scan.analyzers.java import JavaAnalyzer
 
 LAYER = "sha256:" + "d" * 64
@@ -157,3 +158,11 @@ def test_an_archive_that_is_too_large_or_not_a_zip_is_said_plainly():
     result = _scan({"a/app.jar": big_inside}, Limits(max_file_bytes=100_000))
     assert result.packages == []
     assert result.unsupported == ["a/app.jar!lib/snakeyaml.jar: larger than the read limit"]
+
+
+def test_an_archive_with_too_many_entries_is_not_opened(monkeypatch):
+    monkeypatch.setattr(java, "MAX_ENTRIES", 4)  # ok.jar has 4
+    many = _jar({f"x/{i}.class": b"" for i in range(3)})  # and the two META-INF entries
+    result = _scan({"a/many.jar": many, "a/ok.jar": _library("org.ok", "ok", "1.0")})
+    assert _rows(result) == {("org.ok:ok", "1.0", "a/ok.jar")}
+    assert result.unsupported == ["a/many.jar: more than 4 entries"]
