@@ -64,6 +64,7 @@ def test_packages_in_node_modules_are_reported_and_nothing_else():
         f"{NM}/semver/package.json": _json(SEMVER),
         f"{NM}/@npmcli/arborist/package.json": _json(ARBORIST),
         f"{NM}/semver/node_modules/lru-cache/package.json": _json(LRU),
+        "app/node_modules/.pnpm/lru-cache@6.0.0/node_modules/lru-cache/package.json": _json(LRU),
         # Not packages: an app's own manifest, a fixture and a module-type marker inside a
         # package, the .bin folder, a scope folder itself, bad JSON, no version, a list.
         "srv/app/package.json": _json({"name": "my-app", "version": "1.0.0"}),
@@ -81,6 +82,12 @@ def test_packages_in_node_modules_are_reported_and_nothing_else():
         ("semver", "7.5.4", None, f"{NM}/semver/package.json"),
         ("@npmcli/arborist", "6.2.9", "@npmcli", f"{NM}/@npmcli/arborist/package.json"),
         ("lru-cache", "6.0.0", None, f"{NM}/semver/node_modules/lru-cache/package.json"),
+        (
+            "lru-cache",
+            "6.0.0",
+            None,
+            "app/node_modules/.pnpm/lru-cache@6.0.0/node_modules/lru-cache/package.json",
+        ),
     }
 
 
