@@ -8,6 +8,7 @@ for tool in skopeo podman buildah umoci jq chromium; do
   command -v "$tool" >/dev/null || need+=("$tool")
 done
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+command -v go >/dev/null || need+=(golang-go)  # builds the Go binaries the scan tests read
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 
 if [ ${#need[@]} -gt 0 ]; then
