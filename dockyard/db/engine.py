@@ -91,5 +91,17 @@ class Database:
         config.attributes["engine"] = self.engine
         command.upgrade(config, "head")
 
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query (readiness checks)."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+    def pool_usage(self) -> tuple[int, int]:
+        """(connections in use, connections the pool may hand out without waiting)."""
+        pool = self.engine.pool
+        checked_out = getattr(pool, "checkedout", lambda: 0)()
+        size = getattr(pool, "size", lambda: 0)() + max(getattr(pool, "_max_overflow", 0), 0)
+        return checked_out, size
+
     def dispose(self) -> None:
         self.engine.dispose()
