@@ -149,7 +149,7 @@ def setup(config: Path | None = CONFIG) -> None:
         typer.echo(
             f"Created user 'admin' with password: {password}\n"
             f"(also written to {where}; change it or delete the file once noted)\n"
-            f"Log in: podman login --tls-verify=false -u admin {host}"
+            f"Log in: podman login {admin_commands.insecure_flag(settings)}-u admin {host}"
         )
 
 

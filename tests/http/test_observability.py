@@ -289,3 +289,45 @@ def test_readiness_fails_when_postgresql_is_gone(tmp_path: Path) -> None:
     assert resp.status_code == 503
     assert resp.json()["failed"] == ["database"]
     assert resp.json()["checks"] == {"database": "failed", "storage": "ok"}
+
+
+# --- reverse proxies -----------------------------------------------------------------------
+
+FORWARDED = {
+    "X-Forwarded-For": "203.0.113.7, 10.0.0.9",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "registry.example.com",
+    "X-Request-Id": "rq-proxy",
+}
+
+
+@pytest.mark.parametrize(
+    ("peer", "public_url", "realm", "remote"),
+    [
+        ("10.0.0.5", "", "https://registry.example.com/jwt/auth", "203.0.113.7"),
+        ("192.0.2.1", "", "http://testserver/jwt/auth", "192.0.2.1"),  # not a trusted proxy
+        ("10.0.0.5", "https://cr.example.org", "https://cr.example.org/jwt/auth", "203.0.113.7"),
+    ],
+)
+def test_forwarded_headers_only_from_trusted_proxies(
+    tmp_path: Path,
+    capture_log: Callable[[str], io.StringIO],
+    peer: str,
+    public_url: str,
+    realm: str,
+    remote: str,
+) -> None:
+    log = capture_log("text")
+    settings = Settings(
+        data_dir=tmp_path, auth="token", trusted_proxies="10.0.0.0/8, ::1", public_url=public_url
+    )
+    with TestClient(create_app(settings), client=(peer, 4000)) as client:
+        resp = client.get("/v2/", headers=FORWARDED)
+    assert f'realm="{realm}"' in resp.headers["www-authenticate"]
+    line = next(line for line in access_lines(log) if "request_id=rq-proxy" in line)
+    assert f"remote={remote} " in line
+
+
+def test_a_typo_in_trusted_proxies_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="trusted_proxies: '10.0.0.300' is no IP or CIDR"):
+        create_app(Settings(data_dir=tmp_path, auth="none", trusted_proxies="10.0.0.300"))
