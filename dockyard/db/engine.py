@@ -59,12 +59,17 @@ class Database:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.engine = create_engine(
-                self.url, connect_args={"check_same_thread": False}, pool_size=16
+                self.url,
+                connect_args={"check_same_thread": False},
+                pool_size=16,
+                hide_parameters=True,  # errors in the log never show values (hashes, tokens)
             )
             _configure_sqlite(self.engine, sqlite_synchronous.upper())
             writer = self.engine.execution_options(sqlite_immediate=True)
         else:
-            self.engine = create_engine(self.url, pool_size=16, max_overflow=16, pool_pre_ping=True)
+            self.engine = create_engine(
+                self.url, pool_size=16, max_overflow=16, pool_pre_ping=True, hide_parameters=True
+            )
             writer = self.engine
         self._writer = writer
         self._write_lock = threading.Lock()

@@ -30,9 +30,13 @@ _KINDS = {"password": "password", "personal": "personal_token", "deploy": "deplo
 _BODY_METHODS = frozenset({"PUT", "PATCH", "POST"})
 
 
-def record_principal(scope: Scope, principal: Principal) -> None:
-    """Tell the request log who this request authenticated as."""
-    scope.setdefault("state", {})["dockyard.principal"] = principal
+def record_principal(scope: Scope, principal: Principal, kind: str = "") -> None:
+    """Tell the request log who this request authenticated as (``kind`` overrides the
+    credential kind, e.g. ``session`` for the web UI's cookie)."""
+    state = scope.setdefault("state", {})
+    state["dockyard.principal"] = principal
+    if kind:
+        state["dockyard.kind"] = kind
 
 
 def record_denial(scope: Scope, reason: str) -> None:
@@ -131,6 +135,7 @@ class RequestLog:
         scope: Scope, state: dict, status: int, sent: int, seconds: float, request_id: str
     ) -> None:
         user, kind = _who(state.get("dockyard.principal"))
+        kind = state.get("dockyard.kind", kind)
         client = scope.get("client")
         fields: dict[str, object] = {
             "method": scope["method"],

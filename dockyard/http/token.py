@@ -50,6 +50,7 @@ class TokenEndpoint:
             offline = form.get("access_type") == "offline"
         elif grant == "refresh_token":
             principal = await self._refresh(str(form.get("refresh_token", "")))
+            record_principal(request.scope, principal)
             offline = True
         else:
             raise RegistryError(

@@ -25,6 +25,7 @@ from dockyard.http.logformat import configure_logging
 from tests.conftest import PG_ADMIN_URL
 from tests.http.oci_helpers import blob_url, push_blob
 from tests.support.auth_registry import AuthRegistry
+from tests.ui.test_pages import csrf_of, signed_in
 
 
 @pytest.fixture
@@ -171,13 +172,20 @@ def test_secrets_never_reach_the_log(
     for key, value in (("token", token), ("access_token", user.pat), ("password", user.password)):
         client.get(f"/v2/?{key}={value}")
         client.get(f"/api/v1/user?{key}={value}")
-    client.post("/-/login", data={"username": user.name, "password": user.password})
-    client.post("/-/login", data={"username": user.name, "password": wrong})
+    browser = signed_in(registry, user.name, user.password)
+    browser.get("/", headers={"X-Request-Id": "rq-ui"})
+    page = browser.get("/-/login")
+    browser.post(
+        "/-/login",
+        data={"username": user.name, "password": wrong, "csrf": csrf_of(page.text), "next": "/"},
+    )
     text = log.getvalue()
     assert len(access_lines(log)) >= 15
     for secret in (user.password, wrong, user.pat, token, refresh, registry.admin_pat):
         assert secret not in text
     assert "authorization" not in text.lower()
+    ui = next(line for line in access_lines(log) if "request_id=rq-ui" in line)
+    assert f"user={user.name} kind=session" in ui
 
 
 # --- errors -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dockyard.auth.principal import Principal
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
+from dockyard.http.requestlog import record_principal
 
 SANDBOX = Principal("user", "sandbox", None, is_admin=True)
 HERE = Path(__file__).parent
@@ -71,7 +72,10 @@ class Ui:
         user_id = request.session.get("user_id")
         if not isinstance(user_id, int):
             return None
-        return await self.call(self.service.user_principal, user_id)
+        viewer = await self.call(self.service.user_principal, user_id)
+        if viewer is not None:
+            record_principal(request.scope, viewer, kind="session")
+        return viewer
 
     def host(self, request: Request) -> str:
         if self.settings.public_url:
