@@ -50,6 +50,7 @@ def serve(
             metrics_host or "127.0.0.1", int(metrics_port), "DOCKYARD_METRICS_LISTEN"
         )
     _check_tls(settings)
+    _check_operations(settings)
     publish(settings)
     if settings.metrics_listen:
         _fresh_metrics_folder(settings.data_dir / "metrics")
@@ -94,6 +95,18 @@ def _fresh_metrics_folder(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
+
+
+def _check_operations(settings: Settings) -> None:
+    """Refuse settings the workers would fail on, here where the message is seen."""
+    from dockyard.http.proxies import parse_networks
+
+    if settings.log_format not in ("text", "json"):
+        fail(f"log_format must be text or json, not {settings.log_format!r}")
+    try:
+        parse_networks(settings.trusted_proxies)
+    except ValueError as error:
+        fail(str(error), "List IP addresses or CIDRs, comma-separated, e.g. 127.0.0.1, 10.0.0.0/8.")
 
 
 def _check_tls(settings: Settings) -> None:

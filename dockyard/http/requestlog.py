@@ -151,8 +151,9 @@ class RequestLog:
         if status in (401, 403):
             fields["reason"] = state.get("dockyard.denial", "")
         level = logging.ERROR if status >= 500 else logging.INFO
-        if scope["path"].startswith("/-/") and status < 400:
-            level = logging.DEBUG  # probes every few seconds would drown the log
+        if scope["path"] in ("/-/health", "/-/ready"):
+            # probes every few seconds would drown the log; a failing one is worth a look
+            level = logging.DEBUG if status < 400 else logging.WARNING
         if log.isEnabledFor(level):
             log.log(level, "request", extra={"fields": fields})
 

@@ -35,3 +35,22 @@ def test_tls_hints_keep_verification_on(
     token = dockyard("token", "create", "personal", "--user", "bob")
     assert token.exit_code == 0, token.output
     assert "tls-verify" not in created.output + user.output + token.output
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DOCKYARD_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local", "'proxy.local' is no IP or CIDR"),
+        ("DOCKYARD_LOG_FORMAT", "xml", "log_format must be text or json"),
+        ("DOCKYARD_TLS_CERT", "/nonexistent/tls.crt", "tls_cert and tls_key go together"),
+    ],
+)
+def test_serve_refuses_bad_operations_settings(
+    dockyard: Invoke, monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DOCKYARD_LISTEN", "127.0.0.1:0")
+    monkeypatch.setenv("DOCKYARD_METRICS_LISTEN", "")
+    result = dockyard("serve")
+    assert result.exit_code == 1
+    assert message in result.output

@@ -339,3 +339,36 @@ def test_forwarded_headers_only_from_trusted_proxies(
 def test_a_typo_in_trusted_proxies_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="trusted_proxies: '10.0.0.300' is no IP or CIDR"):
         create_app(Settings(data_dir=tmp_path, auth="none", trusted_proxies="10.0.0.300"))
+
+
+def test_a_rest_api_5xx_names_the_request_id_in_its_own_format(
+    tmp_path: Path, capture_log: Callable[[str], io.StringIO]
+) -> None:
+    log = capture_log("text")
+    with TestClient(create_app(Settings(data_dir=tmp_path, auth="none"))) as client:
+        with sqlite3.connect(tmp_path / "dockyard.db") as conn:
+            conn.execute("PRAGMA foreign_keys=OFF")
+            conn.execute("DROP TABLE projects")
+        resp = client.get("/api/v1/projects", headers={"X-Request-Id": "rq-api-boom"})
+    assert resp.status_code == 500
+    assert resp.json() == {
+        "error": {
+            "code": "internal",
+            "message": "internal server error (request id rq-api-boom)",
+            "request_id": "rq-api-boom",
+        }
+    }
+    assert "Traceback" in log.getvalue()
+
+
+def test_probes_log_quietly_unless_they_fail(
+    tmp_path: Path, capture_log: Callable[[str], io.StringIO]
+) -> None:
+    log = capture_log("text")
+    with TestClient(create_app(Settings(data_dir=tmp_path, auth="none"))) as client:
+        client.get("/-/ready", headers={"X-Request-Id": "rq-probe-ok"})
+        shutil.rmtree(tmp_path / "uploads")
+        client.get("/-/ready", headers={"X-Request-Id": "rq-probe-bad"})
+    lines = access_lines(log)
+    assert " DEBUG " in next(line for line in lines if "rq-probe-ok" in line)
+    assert " WARNING " in next(line for line in lines if "rq-probe-bad" in line)
