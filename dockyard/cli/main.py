@@ -79,6 +79,7 @@ def serve(
         workers=settings.worker_count,
         factory=True,
         log_level=settings.log_level,
+        log_dictconfig=_granian_logging(settings),
         log_access=False,  # our request log (dockyard.access) has one line per request
         ssl_cert=Path(settings.tls_cert) if settings.tls else None,
         ssl_key=Path(settings.tls_key) if settings.tls else None,
@@ -87,6 +88,13 @@ def serve(
         # killed; an interrupted upload stays resumable, so a stuck client never blocks a stop.
         workers_kill_timeout=max(settings.shutdown_timeout_seconds, 1),
     ).serve()
+
+
+def _granian_logging(settings: Settings) -> dict:
+    """Granian's own lines (start, stop, worker deaths) in the same format as ours."""
+    formatter = "JsonFormatter" if settings.log_format == "json" else "TextFormatter"
+    chosen = {"()": f"dockyard.http.logformat.{formatter}"}
+    return {"formatters": {"generic": chosen, "access": chosen}}
 
 
 def _fresh_metrics_folder(folder: Path) -> None:
