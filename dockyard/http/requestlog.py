@@ -9,6 +9,7 @@ request was refused (``record_denial``) through ``scope["state"]``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -117,7 +118,8 @@ class RequestLog:
         except Exception:
             errors.exception("unhandled error on %s %s", scope["method"], scope["path"])
             if exchange.status == 0:
-                await _internal_error(exchange.send, request_id)
+                with contextlib.suppress(Exception):  # the client may be gone already
+                    await _internal_error(exchange.send, request_id)
         finally:
             seconds = time.perf_counter() - started
             route = metrics.route_template(scope, root_path)
