@@ -55,10 +55,7 @@ def test_make_run_installs_only_what_running_needs(tmp_path: Path) -> None:
     """`make run` on a fresh checkout: no test extras, so the first start is quick."""
     venv = tmp_path / "fresh-venv"
     planned = subprocess.run(
-        ["make", "-n", "run", f"VENV={venv}"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
+        ["make", "-n", "run", f"VENV={venv}"], cwd=REPO_ROOT, capture_output=True, text=True,
         check=True,
     ).stdout
     installs = [line for line in planned.splitlines() if "pip install" in line]
@@ -66,10 +63,7 @@ def test_make_run_installs_only_what_running_needs(tmp_path: Path) -> None:
     assert not any("[test]" in line for line in installs), planned
     assert planned.rstrip().endswith("-m dockyard serve")
     linted = subprocess.run(
-        ["make", "-n", "lint", f"VENV={venv}"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
+        ["make", "-n", "lint", f"VENV={venv}"], cwd=REPO_ROOT, capture_output=True, text=True,
         check=True,
     ).stdout
     assert "-e '.[test]'" in linted
