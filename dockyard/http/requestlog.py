@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.auth.principal import Principal
 from dockyard.http import metrics
-from dockyard.http.logformat import REQUEST_ID
+from dockyard.http.logformat import REQUEST_ID, kv
 
 log = logging.getLogger("dockyard.access")
 errors = logging.getLogger("dockyard.http")
@@ -116,7 +116,7 @@ class RequestLog:
         try:
             await self.app(scope, exchange.receive if counts_body else receive, exchange.send)
         except Exception:
-            errors.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            errors.exception("unhandled error on %s %s", scope["method"], kv(scope["path"]))
             if exchange.status == 0:
                 with contextlib.suppress(Exception):  # the client may be gone already
                     await _internal_error(exchange.send, request_id)
