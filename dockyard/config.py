@@ -101,6 +101,31 @@ class Settings:
         default=1, metadata={"doc": "HTTP worker processes; 0 means one per CPU core (up to 8)."}
     )
     log_level: str = field(default="info", metadata={"doc": "debug, info, warning or error."})
+    log_format: str = field(
+        default="text", metadata={"doc": "'text' (key=value lines) or 'json' (one object a line)."}
+    )
+    metrics_listen: str = field(
+        default="127.0.0.1:5001",
+        metadata={
+            "doc": "host:port of the Prometheus /metrics listener; empty turns it off.",
+            "empty_ok": True,
+        },
+    )
+    tls_cert: str = field(
+        default="", metadata={"doc": "PEM certificate (chain) file; with tls_key serves HTTPS."}
+    )
+    tls_key: str = field(default="", metadata={"doc": "PEM private key file of tls_cert."})
+    shutdown_timeout_seconds: int = field(
+        default=30,
+        metadata={"doc": "On SIGTERM/SIGINT, how long in-flight requests may take to finish."},
+    )
+    trusted_proxies: str = field(
+        default="",
+        metadata={
+            "doc": "Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For/-Proto/"
+            "-Host are believed; empty: none."
+        },
+    )
 
     @property
     def effective_database_url(self) -> str:
@@ -120,6 +145,14 @@ class Settings:
     @property
     def worker_count(self) -> int:
         return self.workers or min(os.cpu_count() or 1, 8)
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert and self.tls_key)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     @property
     def host(self) -> str:
@@ -149,7 +182,7 @@ def _coerce(name: str, raw: Any) -> Any:
             raise ValueError(f"{name}: expected an integer, got {raw!r}") from None
     if kind in ("Path", Path):
         return Path(str(raw))
-    return str(raw)
+    return "" if raw is None else str(raw)
 
 
 def load_settings(
@@ -172,12 +205,17 @@ def load_settings(
         values.update(loaded)
     for name in names:
         raw = env.get(ENV_PREFIX + name.upper())
-        if raw is not None and raw != "":
+        if raw is not None and (raw != "" or _empty_ok(name)):
             values[name] = raw
     values.update({k: v for k, v in overrides.items() if v is not None})
     return dataclasses.replace(
         Settings(), **{k: _coerce(k, v) for k, v in values.items() if k in names}
     )
+
+
+def _empty_ok(name: str) -> bool:
+    """Settings where an empty value means "off" rather than "use the default"."""
+    return any(f.name == name and f.metadata.get("empty_ok") for f in fields(Settings))
 
 
 def publish(settings: Settings) -> None:

@@ -94,12 +94,24 @@ def registry_host(settings: Settings) -> str:
     return settings.listen
 
 
+def insecure_flag(settings: Settings) -> str:
+    """``--tls-verify=false `` for clients when the registry speaks plain HTTP; nothing
+    when it serves TLS itself or sits behind an https public_url."""
+    if settings.tls or settings.public_url.startswith("https://"):
+        return ""
+    return "--tls-verify=false "
+
+
 def _registry_host() -> str:
     return registry_host(load_settings())
 
 
+def _insecure() -> str:
+    return insecure_flag(load_settings())
+
+
 def _login_hint(username: str) -> str:
-    return f"next: podman login --tls-verify=false -u {username} {_registry_host()}"
+    return f"next: podman login {_insecure()}-u {username} {_registry_host()}"
 
 
 @user_app.command("create")
@@ -215,7 +227,7 @@ def project_create(
         create_project(db, path, visibility.value)
     typer.echo(
         f"created {visibility.value} project {path}\n"
-        f"next: podman push --tls-verify=false IMAGE {_registry_host()}/{path}/IMAGE:TAG"
+        f"next: podman push {_insecure()}IMAGE {_registry_host()}/{path}/IMAGE:TAG"
     )
 
 
@@ -332,7 +344,7 @@ def token_create(
     typer.echo(
         f"token {issued.record.id} ({kind.value}) for {issued.username}: {issued.secret}\n"
         "This secret is shown once.\n"
-        f"next: echo $TOKEN | podman login --tls-verify=false -u {issued.username} "
+        f"next: echo $TOKEN | podman login {_insecure()}-u {issued.username} "
         f"--password-stdin {_registry_host()}"
     )
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -12,7 +15,7 @@ import typer
 
 from dockyard.cli import admin_commands, maintenance_commands
 from dockyard.cli.output import fail
-from dockyard.config import load_settings, publish, settings_help
+from dockyard.config import Settings, load_settings, publish, settings_help
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -34,7 +37,7 @@ def serve(
     workers: int | None = typer.Option(None, help="HTTP worker processes."),
 ) -> None:
     """Run the registry: migrate and set up on first start, then serve HTTP."""
-    from granian.constants import Interfaces
+    from granian.constants import Interfaces, SSLProtocols
     from granian.server import Server
 
     settings = load_settings(
@@ -42,11 +45,33 @@ def serve(
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _ensure_can_listen(settings.host, settings.port)
+    if settings.metrics_listen:
+        metrics_host, _, metrics_port = settings.metrics_listen.rpartition(":")
+        _ensure_can_listen(
+            metrics_host or "127.0.0.1", int(metrics_port), "DOCKYARD_METRICS_LISTEN"
+        )
+    _check_tls(settings)
+    _check_operations(settings)
     publish(settings)
+    if settings.metrics_listen:
+        _fresh_metrics_folder(settings.data_dir / "metrics")
     # Set up in a child process: this supervisor then stays small (no SQLAlchemy, no Alembic).
     if subprocess.run([sys.executable, "-m", "dockyard", "setup"]).returncode:
         fail("setup failed (see above); the server did not start", "Fix the cause and run again.")
-    typer.echo(f"Dockyard listening on http://{settings.listen} (data in {settings.data_dir})")
+    typer.echo(
+        f"Dockyard listening on {settings.scheme}://{settings.listen} (data in {settings.data_dir})"
+    )
+    if settings.metrics_listen:
+        from dockyard.http.logformat import configure_logging
+        from dockyard.http.metrics import serve_metrics
+
+        configure_logging(settings)
+        serve_metrics(settings, os.environ["PROMETHEUS_MULTIPROC_DIR"])
+        typer.echo(f"Metrics on http://{settings.metrics_listen}/metrics")
+    # Fresh worker processes, not forks: a forked worker inherits this process's signal
+    # handlers, so a SIGTERM reaching it while it still starts up was swallowed and it
+    # served on until killed (the 10 s hang). A spawned worker dies of it instead.
+    multiprocessing.set_start_method("spawn", force=True)
     Server(
         "dockyard.cli.asgi:app",
         address=settings.host,
@@ -55,13 +80,56 @@ def serve(
         workers=settings.worker_count,
         factory=True,
         log_level=settings.log_level,
-        # On SIGTERM requests get this long to finish before workers are killed; an
-        # interrupted upload stays resumable, so a stuck connection never blocks a stop.
-        workers_kill_timeout=10,
+        log_dictconfig=_granian_logging(settings),
+        log_access=False,  # our request log (dockyard.access) has one line per request
+        ssl_cert=Path(settings.tls_cert) if settings.tls else None,
+        ssl_key=Path(settings.tls_key) if settings.tls else None,
+        ssl_protocol_min=SSLProtocols.tls12,  # docker 20.10, containerd and friends
+        # On SIGTERM in-flight requests get this long to finish before workers are
+        # killed; an interrupted upload stays resumable, so a stuck client never blocks a stop.
+        workers_kill_timeout=max(settings.shutdown_timeout_seconds, 1),
     ).serve()
 
 
-def _ensure_can_listen(host: str, port: int) -> None:
+def _granian_logging(settings: Settings) -> dict:
+    """Granian's own lines (start, stop, worker deaths) in the same format as ours."""
+    formatter = "JsonFormatter" if settings.log_format == "json" else "TextFormatter"
+    chosen = {"()": f"dockyard.http.logformat.{formatter}"}
+    return {"formatters": {"generic": chosen, "access": chosen}}
+
+
+def _fresh_metrics_folder(folder: Path) -> None:
+    """Workers write their samples here (prometheus_client's multiprocess mode); samples
+    of an earlier run would be counted again, so the folder starts empty."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
+
+
+def _check_operations(settings: Settings) -> None:
+    """Refuse settings the workers would fail on, here where the message is seen."""
+    from dockyard.http.proxies import parse_networks
+
+    if settings.log_format not in ("text", "json"):
+        fail(f"log_format must be text or json, not {settings.log_format!r}")
+    try:
+        parse_networks(settings.trusted_proxies)
+    except ValueError as error:
+        fail(str(error), "List IP addresses or CIDRs, comma-separated, e.g. 127.0.0.1, 10.0.0.0/8.")
+
+
+def _check_tls(settings: Settings) -> None:
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        fail(
+            "tls_cert and tls_key go together: set both to serve HTTPS, or neither",
+            "Set DOCKYARD_TLS_CERT and DOCKYARD_TLS_KEY (or tls_cert/tls_key in the YAML file).",
+        )
+    for path in (settings.tls_cert, settings.tls_key):
+        if path and not Path(path).is_file():
+            fail(f"cannot read {path}", "Point tls_cert and tls_key at PEM files.")
+
+
+def _ensure_can_listen(host: str, port: int, setting: str = "DOCKYARD_LISTEN") -> None:
     """Say plainly that the address is taken, instead of a server traceback later."""
     family, kind, proto, _, address = socket.getaddrinfo(
         host.strip("[]"), port, type=socket.SOCK_STREAM
@@ -73,7 +141,8 @@ def _ensure_can_listen(host: str, port: int) -> None:
         except OSError as error:
             fail(
                 f"cannot listen on {host}:{port}: {error.strerror}",
-                "Stop what uses that address, or choose another with --listen or DOCKYARD_LISTEN.",
+                f"Stop what uses that address, or choose another with {setting}"
+                + (" (or --listen)." if setting == "DOCKYARD_LISTEN" else " (empty: off)."),
             )
 
 
@@ -106,7 +175,7 @@ def setup(config: Path | None = CONFIG) -> None:
         typer.echo(
             f"Created user 'admin' with password: {password}\n"
             f"(also written to {where}; change it or delete the file once noted)\n"
-            f"Log in: podman login --tls-verify=false -u admin {host}"
+            f"Log in: podman login {admin_commands.insecure_flag(settings)}-u admin {host}"
         )
 
 

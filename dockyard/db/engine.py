@@ -74,12 +74,17 @@ class Database:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.engine = create_engine(
-                self.url, connect_args={"check_same_thread": False}, pool_size=16
+                self.url,
+                connect_args={"check_same_thread": False},
+                pool_size=16,
+                hide_parameters=True,  # errors in the log never show values (hashes, tokens)
             )
             _configure_sqlite(self.engine, sqlite_synchronous.upper())
             writer = self.engine.execution_options(sqlite_immediate=True)
         else:
-            self.engine = create_engine(self.url, pool_size=16, max_overflow=16, pool_pre_ping=True)
+            self.engine = create_engine(
+                self.url, pool_size=16, max_overflow=16, pool_pre_ping=True, hide_parameters=True
+            )
             _refuse_nul(self.engine)
             writer = self.engine
         self._writer = writer
@@ -115,6 +120,18 @@ class Database:
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["engine"] = self.engine
         command.upgrade(config, "head")
+
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query (readiness checks)."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+    def pool_usage(self) -> tuple[int, int]:
+        """(connections in use, connections the pool may hand out without waiting)."""
+        pool = self.engine.pool
+        checked_out = getattr(pool, "checkedout", lambda: 0)()
+        size = getattr(pool, "size", lambda: 0)() + max(getattr(pool, "_max_overflow", 0), 0)
+        return checked_out, size
 
     def dispose(self) -> None:
         self.engine.dispose()

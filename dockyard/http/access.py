@@ -22,6 +22,7 @@ from dockyard.auth.principal import ANONYMOUS, Principal
 from dockyard.auth.registry_tokens import InvalidToken, TokenSigner
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
+from dockyard.http.requestlog import record_principal
 from dockyard.oci.errors import Code, RegistryError
 
 PULL = frozenset({"pull"})
@@ -124,6 +125,7 @@ class TokenAccess:
         principal = await run_in_threadpool(self.service.from_claims, claims)
         if principal is None:
             raise self._challenge(request, repository, actions, "invalid_token")
+        record_principal(request.scope, principal)
         if not actions <= _granted(claims, repository, actions):
             raise await self._refuse(request, principal, repository, actions)
         request.scope[_CLAIMS] = claims
@@ -150,6 +152,7 @@ class TokenAccess:
     ) -> Principal:
         username, password = decode_basic(value)
         principal = await run_in_threadpool(self._basic_login, value, username, password, request)
+        record_principal(request.scope, principal)
         if repository is not None and actions:
             reason = await run_in_threadpool(self.service.refusal, principal, repository, actions)
             if reason is not None:

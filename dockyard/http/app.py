@@ -18,10 +18,14 @@ from dockyard.auth.registry_tokens import TokenSigner
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
+from dockyard.http import metrics
 from dockyard.http.access import AccessPolicy, OpenAccess, TokenAccess
 from dockyard.http.api.app import build_api
 from dockyard.http.api.deps import Api
 from dockyard.http.errors import HANDLERS, WEB_HANDLERS
+from dockyard.http.health import HealthChecks
+from dockyard.http.proxies import ForwardedHeaders, parse_networks
+from dockyard.http.requestlog import RequestLog
 from dockyard.http.token import TokenEndpoint
 from dockyard.http.ui.pages import Ui, make_templates
 from dockyard.http.ui.routes import SecureHeaders
@@ -30,6 +34,7 @@ from dockyard.http.v2 import routes as v2_routes
 from dockyard.http.v2.common import Context
 from dockyard.registry import Registry, build_registry
 from dockyard.storage import open_store
+from dockyard.storage.base import BlobStore
 
 log = logging.getLogger("dockyard")
 API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
@@ -110,6 +115,8 @@ def create_app(
         finally:
             for task in tasks:
                 task.cancel()
+            # Wait for the loops to end, so none is left for interpreter exit to wait on.
+            await asyncio.gather(*tasks, return_exceptions=True)
             db.dispose()
 
     ui = Ui(db, settings, service, RegistryAdmin(db, store), make_templates())
@@ -130,7 +137,18 @@ def create_app(
     registry_api = Starlette(routes=v2_routes(ctx), exception_handlers=HANDLERS)
     registry_api.state.ctx = ctx
     registry_api.add_middleware(ApiVersionHeader)
-    return RegistryFirst(registry_api, web)
+    return RegistryFirst(registry_api, web, lambda app: operations(app, settings, db, store))
+
+
+def operations(app: ASGIApp, settings: Settings, db: Database, store: BlobStore) -> ASGIApp:
+    """The layers every HTTP request passes first: forwarded headers from trusted
+    proxies, the request id and log line and metrics, then the health endpoints."""
+    app = HealthChecks(app, {"database": db.ping, "storage": store.check})
+    app = RequestLog(app, on_done=lambda: metrics.sample_pool(db))
+    networks = parse_networks(settings.trusted_proxies)
+    if networks:
+        app = ForwardedHeaders(app, networks, use_host=not settings.public_url)
+    return app
 
 
 class RegistryFirst:
@@ -138,11 +156,23 @@ class RegistryFirst:
     web app. Registry traffic, by far the most, then skips sessions, page headers and
     the web routes."""
 
-    def __init__(self, registry_api: Starlette, web: Starlette) -> None:
+    def __init__(
+        self,
+        registry_api: Starlette,
+        web: Starlette,
+        wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app,
+    ) -> None:
         self.registry_api = registry_api
         self.web = web
+        self._http = wrap(self._dispatch)  # the operations layers around both apps
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        else:
+            await self.web(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] == "http" and (path == "/v2" or path.startswith("/v2/")):
             await self.registry_api(scope, receive, send)

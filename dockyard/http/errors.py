@@ -3,24 +3,23 @@ nothing else renders errors."""
 
 from __future__ import annotations
 
-import logging
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from dockyard.http.requestlog import current_request_id, internal_error_body, record_denial
 from dockyard.oci.errors import Code, RegistryError
 from dockyard.validation import InvalidInput
-
-log = logging.getLogger("dockyard.http")
 
 
 def render(error: RegistryError) -> Response:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
-async def on_registry_error(_request: Request, error: Exception) -> Response:
+async def on_registry_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RegistryError)
+    if error.status in (401, 403):
+        record_denial(request.scope, error.message)
     return render(error)
 
 
@@ -50,10 +49,9 @@ async def on_invalid_input(request: Request, error: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, error: Exception) -> Response:
-    """A bug, not the client's fault: log it for us, tell the client nothing internal."""
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    body = {"errors": [{"code": "UNKNOWN", "message": "internal server error", "detail": {}}]}
-    return JSONResponse(body, status_code=500)
+    """A bug, not the client's fault: tell the client nothing internal but the request
+    id. The error then propagates to the request log, which logs its stack trace."""
+    return JSONResponse(internal_error_body(current_request_id()), status_code=500)
 
 
 HANDLERS = {

@@ -18,6 +18,7 @@ from dockyard.auth.principal import ANONYMOUS, Principal
 from dockyard.auth.registry_tokens import Grant, InvalidToken
 from dockyard.auth.scopes import Scope, parse_scopes
 from dockyard.http.access import TokenAccess, client_address, decode_basic
+from dockyard.http.requestlog import record_principal
 from dockyard.oci.errors import Code, RegistryError
 
 
@@ -49,6 +50,7 @@ class TokenEndpoint:
             offline = form.get("access_type") == "offline"
         elif grant == "refresh_token":
             principal = await self._refresh(str(form.get("refresh_token", "")))
+            record_principal(request.scope, principal)
             offline = True
         else:
             raise RegistryError(
@@ -63,7 +65,11 @@ class TokenEndpoint:
 
     async def _login(self, request: Request, username: str, password: str) -> Principal:
         service = self.access.service
-        return await run_in_threadpool(service.login, username, password, client_address(request))
+        principal = await run_in_threadpool(
+            service.login, username, password, client_address(request)
+        )
+        record_principal(request.scope, principal)
+        return principal
 
     async def _refresh(self, token: str) -> Principal:
         try:

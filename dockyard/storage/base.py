@@ -33,6 +33,9 @@ class UploadWriter(Protocol):
 
 
 class BlobStore(Protocol):
+    def check(self) -> None:
+        """Raise unless the store can be read and written right now (readiness)."""
+
     def stat(self, digest: Digest) -> int | None:
         """The blob's size, or None if the store does not have it."""
 

@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -88,6 +89,14 @@ class FilesystemStore:
         self._blobs.mkdir(parents=True, exist_ok=True)
         self._uploads.mkdir(parents=True, exist_ok=True)
         self._flusher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fsync")
+
+    def check(self) -> None:
+        """Raise unless both folders exist and take a new file (readiness probes)."""
+        if not self._blobs.is_dir():
+            raise StorageError("the blobs folder is missing")
+        fd, probe = tempfile.mkstemp(prefix=".ready-", dir=self._uploads)
+        os.close(fd)
+        os.unlink(probe)
 
     def _blob_path(self, digest: Digest) -> Path:
         return self._blobs / digest.algorithm / digest.hex[:2] / digest.hex

@@ -16,6 +16,7 @@ import re
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -72,13 +73,18 @@ class LiveServer:
         database_url: str,
         auth: str = "none",
         workers: int | None = None,
+        extra_env: dict[str, str] | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.kind = kind
         self.auth = auth
         self.workers = workers  # None: DOCKYARD_TEST_WORKERS, else the server's default
+        self.extra_env = extra_env or {}
+        self.verify = verify  # the CA file when the server speaks TLS
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.host}"
+        scheme = "https" if self.extra_env.get("DOCKYARD_TLS_CERT") else "http"
+        self.url = f"{scheme}://{self.host}"
         self.data_dir = root / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = root / "server.log"
@@ -98,7 +104,9 @@ class LiveServer:
             DOCKYARD_DATABASE_URL=self.database_url,
             DOCKYARD_AUTH=self.auth,
             DOCKYARD_ADMIN_PASSWORD=ADMIN_PASSWORD,
+            DOCKYARD_METRICS_LISTEN="",  # off unless a test asks: parallel runs share ports
         )
+        env.update(self.extra_env)
         return env
 
     def cli(self, *args: str) -> str:
@@ -169,7 +177,9 @@ class LiveServer:
                     + self.log_tail()
                 )
             try:
-                resp = httpx.get(self.url + "/v2/", timeout=1.0, trust_env=False)
+                resp = httpx.get(
+                    self.url + "/v2/", timeout=1.0, trust_env=False, verify=self.verify
+                )
                 if resp.status_code == 200 or (resp.status_code == 401 and self.auth != "none"):
                     return
                 last = f"GET /v2/ -> {resp.status_code} {resp.text[:200]}"

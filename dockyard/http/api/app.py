@@ -19,6 +19,7 @@ from dockyard.http.api.deps import (
     on_invalid_input,
 )
 from dockyard.http.api.docs import add_docs_page
+from dockyard.http.requestlog import current_request_id
 from dockyard.validation import InvalidInput
 
 
@@ -41,6 +42,14 @@ async def on_http(_request, error: Exception) -> JSONResponse:  # noqa: ANN001
     return JSONResponse(error_body(code, str(error.detail)), status_code=error.status_code)
 
 
+async def on_unexpected(_request, _error: Exception) -> JSONResponse:  # noqa: ANN001
+    """Nothing internal for the client but the request id; the request log keeps the trace."""
+    request_id = current_request_id()
+    body = error_body("internal", f"internal server error (request id {request_id})")
+    body["error"]["request_id"] = request_id
+    return JSONResponse(body, status_code=500)
+
+
 def build_api(context: Api) -> FastAPI:
     app = FastAPI(
         title="Dockyard API",
@@ -56,6 +65,7 @@ def build_api(context: Api) -> FastAPI:
     app.add_exception_handler(InvalidInput, on_invalid_input)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
     # registry first: its routes are longer than the catch-all /projects/{project:path}
     for module in (users, registry, projects):
         app.include_router(module.router)

@@ -21,6 +21,7 @@ from dockyard.auth.principal import Principal
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
+from dockyard.http.requestlog import record_denial, record_principal
 from dockyard.validation import InvalidInput
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -37,8 +38,10 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
 
-async def on_api_error(_request: Request, error: Exception) -> JSONResponse:
+async def on_api_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
+    if error.status in (401, 403):
+        record_denial(request.scope, error.message)
     return JSONResponse(error_body(error.code, error.message), status_code=error.status)
 
 
@@ -91,6 +94,12 @@ def csrf_token(session: dict) -> str:
 
 async def caller(request: Request) -> Principal:
     """The authenticated principal, or 401/403 in the API's error shape."""
+    principal = await _caller(request)
+    record_principal(request.scope, principal)
+    return principal
+
+
+async def _caller(request: Request) -> Principal:
     ctx = api(request)
     if ctx.service is None:
         return SANDBOX

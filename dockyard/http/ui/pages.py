@@ -19,6 +19,7 @@ from dockyard.auth.principal import Principal
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
+from dockyard.http.requestlog import record_principal
 
 SANDBOX = Principal("user", "sandbox", None, is_admin=True)
 HERE = Path(__file__).parent
@@ -72,7 +73,10 @@ class Ui:
             return SANDBOX
         if "sid" not in request.session:
             return None
-        return await self.call(self.service.session_principal, request.session["sid"])
+        viewer = await self.call(self.service.session_principal, request.session["sid"])
+        if viewer is not None:
+            record_principal(request.scope, viewer, kind="session")
+        return viewer
 
     def host(self, request: Request) -> str:
         if self.settings.public_url:
