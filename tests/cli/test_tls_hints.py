@@ -29,7 +29,7 @@ def test_tls_hints_keep_verification_on(
     created = dockyard("project", "create", "acme/app")
     assert "podman push IMAGE" in created.output
     user = dockyard(
-        "user", "create", "bob", "--email", "b@example.com", "--password", "pw-bob-12345"
+        "user", "create", "bob", "--email", "b@example.com", "--password", "correct-horse-battery"
     )
     assert "podman login -u bob" in user.output
     token = dockyard("token", "create", "personal", "--user", "bob")
