@@ -9,6 +9,7 @@ for tool in skopeo podman buildah umoci jq chromium; do
 done
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+command -v rpmbuild >/dev/null || need+=(rpm)  # builds real rpm databases for scanner tests
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
