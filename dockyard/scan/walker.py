@@ -34,6 +34,14 @@ from dockyard.storage.base import BlobStore, StorageError
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
 _CHUNK = 1024 * 1024
+# header entries whose body tarfile reads into memory (GNU long names, pax records)
+_META_TYPES = (
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+)
 
 
 class ScanFailed(Exception):
@@ -121,6 +129,20 @@ class _Bounded(io.RawIOBase):
         return len(data)
 
 
+def _bounded_headers(limit: int, layer: str) -> type[tarfile.TarInfo]:
+    """TarInfo that refuses a huge long-name or pax header before tarfile buffers it."""
+
+    class Header(tarfile.TarInfo):
+        def _proc_member(self, archive):  # type: ignore[no-untyped-def]
+            if self.type in _META_TYPES and self.size > limit:
+                raise ScanFailed(
+                    f"layer {layer} has a {self.size}-byte tar header, more than {limit} bytes"
+                )
+            return super()._proc_member(archive)
+
+    return Header
+
+
 def _decompressed(raw: io.BufferedReader) -> BinaryIO:
     """Tell the compression from the first bytes, not from the (often wrong) media type."""
     head = raw.peek(6)[:6]
@@ -198,8 +220,12 @@ class Walker:
         try:
             counted = _Counted(_decompressed(raw), self.limits.max_layer_bytes, name)
             stream = io.BufferedReader(counted, buffer_size=_CHUNK)
-            with tarfile.open(fileobj=stream, mode="r|") as archive:
-                for count, member in enumerate(archive, start=1):
+            header = _bounded_headers(self.limits.max_file_bytes, name)
+            with tarfile.open(fileobj=stream, mode="r|", tarinfo=header) as archive:
+                count = 0
+                while (member := archive.next()) is not None:
+                    archive.members.clear()  # tarfile keeps every header; memory stays flat
+                    count += 1
                     if count > self.limits.max_files_per_layer:
                         raise ScanFailed(
                             f"layer {name} has more than {self.limits.max_files_per_layer} files"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import tarfile
@@ -158,6 +159,30 @@ def test_a_file_larger_than_the_read_limit(image: Image) -> None:
     assert failed.value.reason == (
         f"big.txt in layer {layer} is larger than the 4096-byte limit for a file"
     )
+
+
+def test_a_huge_tar_header_is_refused_before_it_is_buffered(image: Image) -> None:
+    info, body = file("a.txt", "x")
+    info.pax_headers = {"comment": "y" * 5000}
+    layer = image.layer([(info, body)])
+    with pytest.raises(ScanFailed) as failed:
+        walk(image, Limits(max_file_bytes=4096))
+    assert failed.value.reason.startswith(f"layer {layer} has a 50")
+    assert failed.value.reason.endswith("-byte tar header, more than 4096 bytes")
+
+
+def test_tar_headers_are_not_kept_while_walking(image: Image) -> None:
+    image.layer([file(f"f{i}", "") for i in range(50)] + [file("z.txt", "last")])
+    seen: list[int] = []
+
+    class Watch(Texts):
+        def wants(self, path: str, mode: int, size: int) -> bool:
+            if path == "z.txt":  # the last entry: were the 50 before it kept?
+                seen.append(sum(isinstance(o, tarfile.TarInfo) for o in gc.get_objects()))
+            return False
+
+    Walker(image.store, [Watch()], Limits()).walk(image.layers)
+    assert max(seen) < 5
 
 
 def test_a_big_file_nobody_wants_is_skipped_not_read(image: Image) -> None:
