@@ -165,7 +165,7 @@ def normalise(name: str, layer: str) -> str:
     return "/".join(parts)
 
 
-def _drop_tree(kept: dict[str, Found], directory: str) -> None:
+def _drop_tree(kept: dict[str, object], directory: str) -> None:
     prefix = directory + "/" if directory else ""
     for path in [p for p in kept if p.startswith(prefix) or p == directory]:
         del kept[path]
@@ -187,14 +187,12 @@ def _inherited(analyzer: Analyzer, layer: _Layer) -> dict[str, Found]:
 class _Layer:
     """The state of one layer's walk: what it hides below and what it adds."""
 
-    def __init__(self, digest: str, analyzers: Sequence[Analyzer], limits: Limits) -> None:
+    def __init__(self, digest: str, analyzers: Sequence[Analyzer]) -> None:
         self.digest = digest
-        self.analyzers = analyzers
-        self.limits = limits
         self.new: dict[str, dict[str, Found]] = {a.name: {} for a in analyzers}
         self.replaced: dict[str, dict[str, Found]] = {a.name: {} for a in analyzers}
         self.sizes: dict[str, int] = {}
-        self.notes: list[str] = []
+        self.notes: dict[str, str] = {}  # by path, so a later layer's rewrite drops them
 
 
 class Walker:
@@ -206,16 +204,16 @@ class Walker:
         self.limits = limits
         self.below: dict[str, dict[str, Found]] = {a.name: {} for a in self.analyzers}
         self.sizes: dict[str, int] = {}
-        self.notes: list[str] = []
+        self.notes: dict[str, str] = {}
 
     def walk(self, layers: Sequence[Digest]) -> Walked:
         for digest in layers:
             self._layer(digest)
-        return Walked(found=self.below, notes=self.notes)
+        return Walked(found=self.below, notes=list(self.notes.values()))
 
     def _layer(self, digest: Digest) -> None:
         name = str(digest)
-        layer = _Layer(name, self.analyzers, self.limits)
+        layer = _Layer(name, self.analyzers)
         raw = io.BufferedReader(_ChunkStream(self._chunks(digest)), buffer_size=_CHUNK)
         try:
             counted = _Counted(_decompressed(raw), self.limits.max_layer_bytes, name)
@@ -246,7 +244,7 @@ class Walker:
         for analyzer in self.analyzers:
             self.below[analyzer.name].update(_inherited(analyzer, layer))
         self.sizes.update(layer.sizes)
-        self.notes.extend(layer.notes)
+        self.notes.update(layer.notes)
 
     def _chunks(self, digest: Digest) -> Iterator[bytes]:
         try:
@@ -257,15 +255,15 @@ class Walker:
     def _member(self, layer: _Layer, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         path = normalise(member.name, layer.digest)
         directory, base = posixpath.split(path)
-        if base == _OPAQUE:
-            for kept in self.below.values():
-                _drop_tree(kept, directory)
-            return
-        if base.startswith(_WHITEOUT):
-            hidden = posixpath.join(directory, base[len(_WHITEOUT) :])
-            for kept in self.below.values():
+        if base == _OPAQUE or base.startswith(_WHITEOUT):
+            hidden = (
+                directory if base == _OPAQUE else posixpath.join(directory, base[len(_WHITEOUT) :])
+            )
+            for kept in [*self.below.values(), self.notes]:
                 _drop_tree(kept, hidden)
             return
+        self.notes.pop(path, None)
+        layer.notes.pop(path, None)
         for analyzer_name, kept in self.below.items():  # this entry replaces the one below
             previous = kept.pop(path, None)
             if previous is not None:
@@ -306,7 +304,7 @@ class Walker:
             except ScanFailed:
                 raise
             except Exception as error:  # one odd file must not hide the rest of the image
-                layer.notes.append(f"{what}: {analyzer.name} could not read it ({error})")
+                layer.notes[path] = f"{what}: {analyzer.name} could not read it ({error})"
                 continue
             if value is not None:
                 layer.new[analyzer.name][path] = Found(layer.digest, value)

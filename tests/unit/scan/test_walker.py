@@ -136,6 +136,14 @@ def test_a_file_an_analyzer_cannot_read_is_noted_not_fatal(image: Image) -> None
     ]
 
 
+def test_an_unreadable_file_removed_later_is_not_noted(image: Image) -> None:
+    image.layer([file("bad.txt", "boom"), file("worse.txt", "boom")])
+    image.layer([whiteout("bad.txt"), file("worse.txt", "fixed")])
+    walked = Walker(image.store, [Texts()], Limits()).walk(image.layers)
+    assert {p: f.value for p, f in walked.found["texts"].items()} == {"worse.txt": "fixed"}
+    assert walked.notes == []
+
+
 def test_a_path_leaving_the_root_fails_the_scan(image: Image) -> None:
     layer = image.layer([file("a/../../etc/x.txt", "x")])
     with pytest.raises(ScanFailed) as failed:
