@@ -10,6 +10,7 @@ done
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v go >/dev/null || need+=(golang-go)  # builds the Go binaries the scan tests read
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+command -v rpmbuild >/dev/null || need+=(rpm)  # builds real rpm databases for scanner tests
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
