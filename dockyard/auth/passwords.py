@@ -7,6 +7,8 @@ import hashlib
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from dockyard.auth.credentials import PREFIXES
+
 _HASHER = PasswordHasher()
 # Verified against when the user does not exist, so both paths cost the same time.
 _DUMMY = _HASHER.hash("dockyard-timing-equaliser")
@@ -37,6 +39,8 @@ def password_problem(username: str, password: str, min_length: int = MIN_LENGTH)
         return f"the password is too short: use at least {min_length} characters"
     if len(password) > MAX_LENGTH:
         return f"the password is too long: use at most {MAX_LENGTH} characters"
+    if password.startswith(tuple(PREFIXES.values())):  # every login would take it for a token
+        return "the password must not start like an access token (dy_…_): choose another one"
     rest = password.lower().replace(username.lower(), "") if username else password
     if len(rest) < min_length:  # the username is the first thing anyone guesses
         return (

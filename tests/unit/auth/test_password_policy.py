@@ -16,6 +16,7 @@ from dockyard.auth.passwords import password_problem
         ("alice", "ALICEALICEALICEALICE", "leans on the username"),
         ("alice", "alice-correct-horse", None),  # long enough without it
         ("bob", "x" * 1025, "too long"),
+        ("bob", "dy_pat_correct-horse-battery", "must not start like an access token"),
     ],
 )
 def test_policy(username: str, password: str, problem: str | None) -> None:
