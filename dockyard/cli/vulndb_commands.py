@@ -80,15 +80,21 @@ def status(output: Output = OUTPUT, config: Path | None = CONFIG) -> None:
     rows = [{"ecosystem": e, "advisories": n} for e, n in state.per_ecosystem.items()]
     render(rows, ["ecosystem", "advisories"], output)
     last = state.last_import.strftime("%Y-%m-%d %H:%M UTC") if state.last_import else "never"
-    typer.echo(f"\n{state.advisories} advisories ({state.withdrawn} withdrawn); last import: {last}")
+    typer.echo(f"\n{state.advisories} advisories ({state.withdrawn} withdrawn)")
+    typer.echo(f"last import: {last}")
 
 
 @contextmanager
 def _progress_bar() -> Iterator[object]:
     """Records done out of all found, on stderr and only on a terminal."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-    from rich.progress import TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from dockyard.vulndb.importer import Progress as Hooks
 

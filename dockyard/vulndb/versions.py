@@ -135,10 +135,10 @@ def _in_range(scheme: Any, installed: Any, events: Sequence[Sequence[str]]) -> b
         # Only < is trusted: some univers schemes (apk) inherit a wrong >= and <=.
         if kind == "introduced" and (bound is None or not installed < bound):
             vulnerable = True
-        elif kind == "fixed" and not installed < bound:
-            vulnerable = False
-        elif kind == "last_affected" and bound < installed:
-            vulnerable = False
+        elif kind == "fixed":
+            vulnerable = vulnerable and installed < bound
+        elif kind == "last_affected":
+            vulnerable = vulnerable and not bound < installed
     return vulnerable
 
 

@@ -24,7 +24,11 @@ DEBIAN_OPENSSL = {
     "summary": "openssl - security update",
     "affected": [
         {
-            "package": {"ecosystem": "Debian:12", "name": "openssl", "purl": "pkg:deb/debian/openssl"},
+            "package": {
+                "ecosystem": "Debian:12",
+                "name": "openssl",
+                "purl": "pkg:deb/debian/openssl",
+            },
             "ranges": [_rng({"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"})],
         },
         {

@@ -23,6 +23,7 @@ def fixed_at(fixed: str, kind: str = "ECOSYSTEM") -> list[tuple[str, list[tuple[
         ("Ubuntu:22.04", "7.81.0-1ubuntu1.9", "7.81.0-1ubuntu1.14"),
         ("Alpine:v3.19", "1.2.3-r1", "1.2.3-r2"),  # -r revisions
         ("Alpine:v3.19", "1.2.3_rc1", "1.2.3"),
+        ("Alpine:v3.19", "1.2.3_rc1-r0", "1.2.3-r0"),
         ("Alpine:v3.19", "1.2.9-r5", "1.2.10-r0"),
         ("Red Hat", "1:1.0-1.el9", "2:0.5-1.el9"),
         ("Red Hat", "3.0.7-24.el9", "3.0.7-25.el9"),
@@ -92,7 +93,7 @@ def test_explicit_versions_list() -> None:
     assert is_affected("Go", "v1.2.3", [], ["1.2.3"])
 
 
-def test_unparseable_versions_do_not_match_and_do_not_raise(caplog: pytest.LogCaptureFixture) -> None:
+def test_unparseable_versions_do_not_match_nor_raise(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG", logger="dockyard.vulndb.versions")
     assert not is_affected("PyPI", "not a version!", fixed_at("2.0"))
     assert not is_affected("npm", "1.0.0", fixed_at("garbage!!"))
