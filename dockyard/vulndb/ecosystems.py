@@ -9,6 +9,7 @@ image does not carry and are skipped.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 LANGUAGE = ("PyPI", "npm", "Go", "Maven")
 OS_FAMILIES = ("Debian", "Ubuntu", "Alpine", "Red Hat", "AlmaLinux", "Rocky Linux")
@@ -21,6 +22,7 @@ def family(ecosystem: str) -> str:
     return ecosystem.split(":", 1)[0]
 
 
+@lru_cache(maxsize=1024)
 def canonical(ecosystem: str) -> str | None:
     """The name we store and match on, or None when the ecosystem is not supported."""
     if ecosystem in LANGUAGE:
@@ -40,8 +42,19 @@ def canonical(ecosystem: str) -> str | None:
 _PEP503 = re.compile(r"[-_.]+")
 
 
+@lru_cache(maxsize=1024)
+def keyed_by_source(ecosystem: str) -> bool:
+    """Whether advisories of this ecosystem name source packages, not binaries."""
+    return family(ecosystem) in BY_SOURCE
+
+
 def package_name(ecosystem: str, name: str) -> str:
     """PyPI names compare as PEP 503 normalises them; every other ecosystem as written."""
     if ecosystem == "PyPI":
-        return _PEP503.sub("-", name).lower()
+        return _pep503(name)
     return name
+
+
+@lru_cache(maxsize=65536)
+def _pep503(name: str) -> str:
+    return _PEP503.sub("-", name).lower()

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dockyard.db.engine import Database
 from dockyard.db.queries import vulndb as q
 from dockyard.scan.model import Finding, Inventory, Package
-from dockyard.vulndb.ecosystems import BY_SOURCE, canonical, family, package_name
+from dockyard.vulndb.ecosystems import canonical, keyed_by_source, package_name
 from dockyard.vulndb.versions import assess
 
 
@@ -23,7 +23,7 @@ def match_key(package: Package) -> tuple[str, str, str] | None:
     ecosystem = canonical(package.ecosystem)
     if ecosystem is None:
         return None
-    if family(ecosystem) in BY_SOURCE:
+    if keyed_by_source(ecosystem):
         name = package.source_name or package.name
         version = package.source_version or package.version
     else:
@@ -40,47 +40,42 @@ def match(db: Database, inventory: Inventory) -> list[Finding]:
 
 def match_many(db: Database, inventories: Iterable[Inventory]) -> list[list[Finding]]:
     """Findings per inventory, fetching each (ecosystem, name) range set only once."""
-    inventories = list(inventories)
+    keyed = [
+        [(package, key) for package in inventory.packages if (key := match_key(package))]
+        for inventory in inventories
+    ]
     wanted: dict[str, set[str]] = defaultdict(set)
-    for inventory in inventories:
-        for package in inventory.packages:
-            key = match_key(package)
-            if key:
-                wanted[key[0]].add(key[1])
+    for packages in keyed:
+        for _, (ecosystem, name, _) in packages:
+            wanted[ecosystem].add(name)
     by_key: dict[tuple[str, str], list[q.RangeRow]] = defaultdict(list)
     with db.session() as conn:
         for ecosystem, names in wanted.items():
             for row in q.live_ranges(conn, ecosystem, names):
                 by_key[(ecosystem, row.package)].append(row)
+    # Images share base layers: judge each (ecosystem, name, version) once.
     cache: dict[tuple[str, str, str], list[tuple[q.RangeRow, str | None]]] = {}
-    return [_findings(inventory, by_key, cache) for inventory in inventories]
-
-
-def _findings(
-    inventory: Inventory,
-    by_key: dict[tuple[str, str], list[q.RangeRow]],
-    cache: dict[tuple[str, str, str], list[tuple[q.RangeRow, str | None]]],
-) -> list[Finding]:
-    findings = []
-    for package in inventory.packages:
-        key = match_key(package)
-        if key is None:
-            continue
-        if key not in cache:  # images share base layers: judge each version once
-            cache[key] = _judge(key, by_key.get(key[:2], ()))
-        findings.extend(
-            Finding(
-                advisory_id=row.advisory_id,
-                aliases=row.aliases,
-                summary=row.summary,
-                severity=row.severity,
-                cvss_score=row.cvss_score,
-                package=package,
-                fixed_version=fixed,
+    results = []
+    for packages in keyed:
+        findings = []
+        for package, key in packages:
+            judged = cache.get(key)
+            if judged is None:
+                judged = cache[key] = _judge(key, by_key.get(key[:2], ()))
+            findings.extend(
+                Finding(
+                    advisory_id=row.advisory_id,
+                    aliases=row.aliases,
+                    summary=row.summary,
+                    severity=row.severity,
+                    cvss_score=row.cvss_score,
+                    package=package,
+                    fixed_version=fixed,
+                )
+                for row, fixed in judged
             )
-            for row, fixed in cache[key]
-        )
-    return findings
+        results.append(findings)
+    return results
 
 
 def _judge(

@@ -41,6 +41,10 @@ SCHEMES: dict[str, Any] = {
     "Maven": MavenVersion,
 }
 
+# Schemes whose parsed ``.value`` orders correctly on its own: comparing those skips
+# univers' attrs wrappers, several times faster. (apk's value is a plain string.)
+_BARE = (DebianVersion, RpmVersion, PypiVersion, SemverVersion, MavenVersion)
+
 Range = tuple[str, Sequence[Sequence[str]]]  # (range type, [(event kind, version), ...])
 
 
@@ -65,7 +69,8 @@ def parse(scheme: Any, text: str) -> Any:
     if scheme is SemverVersion:
         text = text.removeprefix("go").removeprefix("v")
     try:
-        return scheme(text)
+        parsed = scheme(text)
+        return parsed.value if scheme in _BARE else parsed
     except Exception as error:  # univers raises InvalidVersion, and others on odd input
         log.debug("unparseable %s version %r: %s", scheme.__name__, text, error)
         return None
