@@ -17,6 +17,8 @@ from dockyard.vulndb.ecosystems import canonical, package_name
 
 log = logging.getLogger(__name__)
 
+MAX_ID = 128  # the column widths: longer values are refused, not truncated
+MAX_NAME = 255
 EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 RANGE_TYPES = ("ECOSYSTEM", "SEMVER")
 # Newest scoring system first among those the record carries.
@@ -66,6 +68,8 @@ def parse(data: Any) -> Record:
     """One OSV record (parsed JSON) -> Record; raises InvalidRecord on a non-record."""
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         raise InvalidRecord("not an OSV record (no id)")
+    if not 0 < len(data["id"]) <= MAX_ID or "\x00" in data["id"]:
+        raise InvalidRecord(f"{data['id'][:MAX_ID]!r}: not a usable advisory id")
     modified = _time(data.get("modified"))
     if modified is None:
         raise InvalidRecord(f"{data['id']}: no valid 'modified' date")
@@ -78,13 +82,17 @@ def parse(data: Any) -> Record:
         modified=modified,
         published=_time(data.get("published")),
         withdrawn=_time(data.get("withdrawn")),
-        summary=str(summary)[:1000],
-        aliases=tuple(str(a) for a in data.get("aliases") or ()),
+        summary=_text(summary)[:1000],
+        aliases=tuple(_text(a) for a in data.get("aliases") or ()),
         severity=severity,
         cvss_score=score,
         affected=affected,
         unsupported=bool(raw_affected) and not affected,
     )
+
+
+def _text(value: Any) -> str:
+    return str(value).replace("\x00", "")  # PostgreSQL text cannot hold NUL
 
 
 def _time(value: Any) -> datetime | None:
@@ -101,7 +109,9 @@ def _affected(entry: dict[str, Any]) -> list[Affected]:
     package = entry.get("package") or {}
     ecosystem = canonical(str(package.get("ecosystem", "")))
     name = package.get("name")
-    if ecosystem is None or not isinstance(name, str) or not name:
+    if ecosystem is None or not isinstance(name, str) or not 0 < len(name) <= MAX_NAME:
+        return []
+    if len(ecosystem) > 64 or "\x00" in name:
         return []
     name = package_name(ecosystem, name)
     found = []
@@ -109,7 +119,7 @@ def _affected(entry: dict[str, Any]) -> list[Affected]:
         if not isinstance(rng, dict) or rng.get("type") not in RANGE_TYPES:
             continue
         events = tuple(
-            (kind, str(event[kind]))
+            (kind, _text(event[kind]))
             for event in rng.get("events") or ()
             if isinstance(event, dict)
             for kind in EVENT_KINDS
@@ -117,7 +127,7 @@ def _affected(entry: dict[str, Any]) -> list[Affected]:
         )
         if events:
             found.append(Affected(ecosystem, name, rng["type"], events, ()))
-    versions = tuple(str(v) for v in entry.get("versions") or ())
+    versions = tuple(_text(v) for v in entry.get("versions") or ())
     if versions:
         found.append(Affected(ecosystem, name, "", (), versions))
     return found

@@ -89,3 +89,11 @@ def test_progress_hooks_see_every_document(db: Database, tmp_path: Path) -> None
     import_paths(db, [archive], progress=Progress(start=total.append, advance=seen.append))
     assert total == [len(r.ALL)]
     assert sum(seen) == len(r.ALL)
+
+
+def test_hostile_text_is_cleaned_or_refused_not_crashing(db: Database, tmp_path: Path) -> None:
+    odd = r.changed(r.PYPI_REQUESTS, id="GHSA-nul", summary="a\x00b", aliases=["CVE\x00-1"])
+    odd["affected"].append({"package": {"ecosystem": "PyPI", "name": "x" * 300}})
+    summary = import_paths(db, [r.write_zip(tmp_path / "odd.zip", [odd, {"id": "Y" * 300}])])
+    assert (summary.added, summary.invalid) == (1, 1)
+    assert summary.changed == {("PyPI", "requests")}

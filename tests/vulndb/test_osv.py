@@ -65,7 +65,17 @@ def test_versions_list_and_withdrawn() -> None:
     assert parse(r.PYPI_URLLIB3_WITHDRAWN).withdrawn is not None
 
 
-@pytest.mark.parametrize("data", [{}, [], {"id": "X-1"}, {"id": "X-1", "modified": "yesterday"}])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        [],
+        {"id": "X-1"},
+        {"id": "X-1", "modified": "yesterday"},
+        {"id": "X" * 200, "modified": r.T0},
+        {"id": "", "modified": r.T0},
+    ],
+)
 def test_not_a_record(data: object) -> None:
     with pytest.raises(InvalidRecord):
         parse(data)
