@@ -36,6 +36,11 @@ def canonical(ecosystem: str) -> str | None:
         return f"Ubuntu:{parts[1]}"
     if parts[0] == "Red Hat":
         return "Red Hat"  # OSV's Red Hat names carry product streams, not just a release
+    if len(parts) == 2 and parts[0] == "Alpine":
+        # OSV says v3.19; an os-release may say 3.19.1: both mean the v3.19 branch
+        return "Alpine:v" + ".".join(parts[1].removeprefix("v").split(".")[:2])
+    if len(parts) == 2 and parts[0] == "Debian":
+        return "Debian:" + parts[1].split(".")[0]  # point releases share advisories
     return ecosystem
 
 

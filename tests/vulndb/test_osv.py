@@ -79,3 +79,25 @@ def test_versions_list_and_withdrawn() -> None:
 def test_not_a_record(data: object) -> None:
     with pytest.raises(InvalidRecord):
         parse(data)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("Debian:12", "Debian:12"),
+        ("Debian:12.4", "Debian:12"),
+        ("Ubuntu:22.04:LTS", "Ubuntu:22.04"),
+        ("Ubuntu:24.10", "Ubuntu:24.10"),
+        ("Ubuntu:Pro:18.04:LTS", None),
+        ("Alpine:v3.19", "Alpine:v3.19"),
+        ("Alpine:3.19.1", "Alpine:v3.19"),
+        ("PyPI", "PyPI"),
+        ("Go", "Go"),
+        ("crates.io", None),
+        ("", None),
+    ],
+)
+def test_canonical_ecosystem_names(given: str, expected: str | None) -> None:
+    from dockyard.vulndb.ecosystems import canonical
+
+    assert canonical(given) == expected
