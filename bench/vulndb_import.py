@@ -23,7 +23,7 @@ from pathlib import Path
 from dockyard.db.engine import Database
 from dockyard.scan.model import Inventory, Package
 from dockyard.vulndb.importer import Progress, import_paths
-from dockyard.vulndb.matcher import match, match_many
+from dockyard.vulndb.matcher import Matcher, match
 
 
 def _deb(r: random.Random, major: int) -> str:
@@ -163,9 +163,10 @@ def main() -> None:
         ]
         # In slices, as a rematch would go, so findings never pile up in memory.
         started, cpu, total = time.perf_counter(), time.process_time(), 0
+        matcher = Matcher(db)
         for start in range(0, len(many), 500):
-            total += sum(map(len, match_many(db, many[start : start + 500])))
-        print(f"match_many: {len(many)} inventories of 500 packages -> {total} findings in "
+            total += sum(map(len, matcher.match_many(many[start : start + 500])))
+        print(f"Matcher.match_many: {len(many)} inventories of 500 packages -> {total} findings in "
               f"{time.perf_counter() - started:.1f} s ({time.process_time() - cpu:.1f} s CPU)")
         db.dispose()
 

@@ -35,47 +35,74 @@ def match_key(package: Package) -> tuple[str, str, str] | None:
 
 def match(db: Database, inventory: Inventory) -> list[Finding]:
     """Every (advisory, package) pair where the installed version is affected."""
-    return match_many(db, [inventory])[0]
+    return Matcher(db).match_many([inventory])[0]
 
 
 def match_many(db: Database, inventories: Iterable[Inventory]) -> list[list[Finding]]:
-    """Findings per inventory, fetching each (ecosystem, name) range set only once."""
-    keyed = [
-        [(package, key) for package in inventory.packages if (key := match_key(package))]
-        for inventory in inventories
-    ]
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for packages in keyed:
-        for _, (ecosystem, name, _) in packages:
-            wanted[ecosystem].add(name)
-    by_key: dict[tuple[str, str], list[q.RangeRow]] = defaultdict(list)
-    with db.session() as conn:
-        for ecosystem, names in wanted.items():
-            for row in q.live_ranges(conn, ecosystem, names):
-                by_key[(ecosystem, row.package)].append(row)
-    # Images share base layers: judge each (ecosystem, name, version) once.
-    cache: dict[tuple[str, str, str], list[tuple[q.RangeRow, str | None]]] = {}
-    results = []
-    for packages in keyed:
-        findings = []
-        for package, key in packages:
-            judged = cache.get(key)
-            if judged is None:
-                judged = cache[key] = _judge(key, by_key.get(key[:2], ()))
-            findings.extend(
-                Finding(
-                    advisory_id=row.advisory_id,
-                    aliases=row.aliases,
-                    summary=row.summary,
-                    severity=row.severity,
-                    cvss_score=row.cvss_score,
-                    package=package,
-                    fixed_version=fixed,
-                )
-                for row, fixed in judged
+    """Findings per inventory; see Matcher."""
+    return Matcher(db).match_many(inventories)
+
+
+class Matcher:
+    """Matches many inventories against one view of the advisories (a rematch run).
+
+    Ranges are fetched once per (ecosystem, name), and each (ecosystem, name, version)
+    is judged once, across every call: images share base layers, so most packages recur.
+    Make a new Matcher after an import; this one keeps what it already read.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._ranges: dict[tuple[str, str], list[q.RangeRow]] = {}
+        self._judged: dict[tuple[str, str, str], list[tuple[q.RangeRow, str | None]]] = {}
+
+    def match_many(self, inventories: Iterable[Inventory]) -> list[list[Finding]]:
+        inventories = list(inventories)
+        keys: dict[Package, tuple[str, str, str] | None] = {}
+        for inventory in inventories:
+            for package in inventory.packages:
+                if package not in keys:
+                    keys[package] = match_key(package)
+        self._fetch({key[:2] for key in keys.values() if key})
+        per_package = {package: self._findings(package, key) for package, key in keys.items()}
+        results = []
+        for inventory in inventories:
+            findings: list[Finding] = []
+            for package in inventory.packages:
+                findings.extend(per_package[package])
+            results.append(findings)
+        return results
+
+    def _fetch(self, wanted: set[tuple[str, str]]) -> None:
+        missing: dict[str, set[str]] = defaultdict(set)
+        for ecosystem, name in wanted - self._ranges.keys():
+            missing[ecosystem].add(name)
+            self._ranges[(ecosystem, name)] = []
+        if not missing:
+            return
+        with self.db.session() as conn:
+            for ecosystem, names in missing.items():
+                for row in q.live_ranges(conn, ecosystem, names):
+                    self._ranges[(ecosystem, row.package)].append(row)
+
+    def _findings(self, package: Package, key: tuple[str, str, str] | None) -> list[Finding]:
+        if key is None:
+            return []
+        judged = self._judged.get(key)
+        if judged is None:
+            judged = self._judged[key] = _judge(key, self._ranges[key[:2]])
+        return [
+            Finding(
+                advisory_id=row.advisory_id,
+                aliases=row.aliases,
+                summary=row.summary,
+                severity=row.severity,
+                cvss_score=row.cvss_score,
+                package=package,
+                fixed_version=fixed,
             )
-        results.append(findings)
-    return results
+            for row, fixed in judged
+        ]
 
 
 def _judge(

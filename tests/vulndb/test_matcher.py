@@ -113,3 +113,14 @@ def test_match_many_equals_match_each(db: Database, tmp_path: Path) -> None:
     both = match_many(db, [DEBIAN_IMAGE, small])
     assert summary(both[0]) == EXPECTED
     assert summary(both[1]) == {("GHSA-x84v-xcm2-53pg", "requests", "2.0.0", "2.20.0")}
+
+
+def test_one_matcher_across_slices_gives_the_same_findings(db: Database, tmp_path: Path) -> None:
+    from dockyard.vulndb.matcher import Matcher
+
+    import_paths(db, [r.write_zip(tmp_path / "all.zip", r.ALL)])
+    matcher = Matcher(db)
+    first = matcher.match_many([DEBIAN_IMAGE])
+    again = matcher.match_many([DEBIAN_IMAGE, Inventory(os=None, packages=())])
+    assert summary(first[0]) == summary(again[0]) == EXPECTED
+    assert again[1] == []
