@@ -21,8 +21,12 @@ from dockyard.db.models.registry import (
     Tag,
     Upload,
 )
+from dockyard.db.models.vulndb import Advisory, AdvisoryImport, AffectedRange
 
 __all__ = [
+    "Advisory",
+    "AdvisoryImport",
+    "AffectedRange",
     "AuditEvent",
     "AuthState",
     "Base",

@@ -1,0 +1,36 @@
+"""A migrated database per backend (SQLite, PostgreSQL), emptied before each test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
+
+from dockyard.db.engine import Database
+from dockyard.db.models import Advisory, AdvisoryImport, AffectedRange
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def migrated(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_url: Callable[[], str],
+) -> Iterator[Database]:
+    if request.param == "postgres":
+        url = postgres_url()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('vulndb') / 'db.sqlite'}"
+    database = Database(url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def db(migrated: Database, tmp_path: Path) -> Database:
+    with migrated.session(write=True) as conn:
+        for table in (AffectedRange, Advisory, AdvisoryImport):
+            conn.execute(delete(table))
+    return migrated
