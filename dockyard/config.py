@@ -101,6 +101,16 @@ class Settings:
         default=1, metadata={"doc": "HTTP worker processes; 0 means one per CPU core (up to 8)."}
     )
     log_level: str = field(default="info", metadata={"doc": "debug, info, warning or error."})
+    scan_on_push: bool = field(
+        default=True, metadata={"doc": "Queue every pushed manifest for a vulnerability scan."}
+    )
+    job_lease_seconds: int = field(
+        default=600,
+        metadata={
+            "doc": "How long a worker holds a background job before another may retry it "
+            "(longer than the slowest job)."
+        },
+    )
 
     @property
     def effective_database_url(self) -> str:

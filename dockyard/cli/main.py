@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from dockyard.cli import admin_commands, maintenance_commands
+from dockyard.cli import admin_commands, maintenance_commands, worker_commands
 from dockyard.cli.output import fail
 from dockyard.config import load_settings, publish, settings_help
 
@@ -19,6 +19,7 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 admin_commands.register(app)
 maintenance_commands.register(app)
+worker_commands.register(app)
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
 

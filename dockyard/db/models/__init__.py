@@ -12,6 +12,7 @@ from dockyard.db.models.accounts import (
     WebSession,
 )
 from dockyard.db.models.base import Base
+from dockyard.db.models.jobs import Job
 from dockyard.db.models.registry import (
     Blob,
     Manifest,
@@ -21,12 +22,14 @@ from dockyard.db.models.registry import (
     Tag,
     Upload,
 )
+from dockyard.db.models.scans import Scan, ScanFinding, ScanPackage
 
 __all__ = [
     "AuditEvent",
     "AuthState",
     "Base",
     "Blob",
+    "Job",
     "LoginFailure",
     "Manifest",
     "ManifestReference",
@@ -35,6 +38,9 @@ __all__ = [
     "Project",
     "Repository",
     "RepositoryBlob",
+    "Scan",
+    "ScanFinding",
+    "ScanPackage",
     "Tag",
     "Token",
     "Upload",
