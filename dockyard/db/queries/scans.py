@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from dockyard.db.models import Manifest, Scan, ScanFinding, ScanPackage
+from dockyard.db.models import Manifest, ManifestReference, Scan, ScanFinding, ScanPackage, Tag
 from dockyard.db.queries import jobs
 from dockyard.db.queries._upsert import insert_for
 
@@ -224,3 +224,33 @@ def manifest_payload(conn: Connection, digest: str) -> tuple[str, bytes] | None:
     stmt = select(Manifest.media_type, Manifest.payload).where(Manifest.digest == digest).limit(1)
     row = conn.execute(stmt).first()
     return (row.media_type, row.payload) if row else None
+
+
+def tagged_manifests(
+    conn: Connection, repository_ids: list[int]
+) -> list[tuple[int, str, str, str]]:
+    """(repository id, tag, digest, media type) of every tag in the repositories."""
+    stmt = (
+        select(Tag.repository_id, Tag.name, Manifest.digest, Manifest.media_type)
+        .join(Manifest, Manifest.id == Tag.manifest_id)
+        .where(Tag.repository_id.in_(repository_ids))
+        .order_by(Tag.repository_id, Tag.name)
+    )
+    return [tuple(row) for row in conn.execute(stmt)]  # type: ignore[misc]
+
+
+def children(conn: Connection, repository_id: int, digests: list[str]) -> dict[str, list[str]]:
+    """Index digest -> the digests of the manifests it lists."""
+    stmt = (
+        select(Manifest.digest, ManifestReference.digest)
+        .join(ManifestReference, ManifestReference.manifest_id == Manifest.id)
+        .where(
+            Manifest.repository_id == repository_id,
+            Manifest.digest.in_(digests),
+            ManifestReference.kind == "manifest",
+        )
+    )
+    out: dict[str, list[str]] = {}
+    for parent, child in conn.execute(stmt):
+        out.setdefault(parent, []).append(child)
+    return out
