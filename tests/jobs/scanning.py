@@ -3,11 +3,14 @@ registry whose job worker runs them."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from starlette.testclient import TestClient
 
 from dockyard.db.engine import Database
 from dockyard.db.models import Job
@@ -113,3 +116,29 @@ def live_jobs(db: Database, dedupe_key: str) -> list[tuple[str, str]]:
     with db.session() as conn:
         rows = conn.execute(select(Job.kind, Job.payload).where(Job.dedupe_key == dedupe_key))
         return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def push_plain(client: TestClient, repository: str) -> str:
+    """Push a tiny image with no auth (a registry with ``auth: none``); its digest."""
+    descriptors = []
+    for data, media_type in (
+        (b"{}", "application/vnd.oci.image.config.v1+json"),
+        (b"not really a layer", "application/vnd.oci.image.layer.v1.tar+gzip"),
+    ):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        resp = client.post(f"/v2/{repository}/blobs/uploads/?digest={digest}", content=data)
+        assert resp.status_code == 201, resp.text
+        descriptors.append({"mediaType": media_type, "digest": digest, "size": len(data)})
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": descriptors[0],
+        "layers": descriptors[1:],
+    }
+    resp = client.put(
+        f"/v2/{repository}/manifests/v1",
+        content=json.dumps(manifest),
+        headers={"Content-Type": manifest["mediaType"]},
+    )
+    assert resp.status_code == 201, resp.text
+    return resp.headers["docker-content-digest"]
