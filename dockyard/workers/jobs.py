@@ -56,12 +56,16 @@ class JobWorker:
         self.idle_seconds = idle_seconds
 
     def run_one(self) -> bool:
-        """Claim and run one due job; False when none is due."""
+        """Claim and run one due job; False when none is due. Jobs abandoned on every
+        attempt are given up on first."""
         with self.db.session() as conn:
             if not jobs.any_due(conn, list(self.kinds)):
                 return False
         with self.db.session(write=True) as conn:
+            abandoned = jobs.give_up_abandoned(conn, list(self.kinds))
             job = jobs.claim(conn, self.id, list(self.kinds), self.lease_seconds)
+        for dead in abandoned:
+            self._give_up(dead, self.kinds[dead.kind], jobs.ABANDONED)
         if job is None:
             return False
         kind = self.kinds[job.kind]
@@ -81,11 +85,16 @@ class JobWorker:
         )
         with self.db.session(write=True) as conn:
             state = jobs.fail(conn, job.id, self.id, error, self.backoff_seconds)
-        if state == "failed" and kind.give_up is not None:
-            try:
-                kind.give_up(job.payload, error)
-            except Exception:
-                log.exception("job %s (%s): recording the failure failed too", job.id, job.kind)
+        if state == "failed":
+            self._give_up(job, kind, error)
+
+    def _give_up(self, job: jobs.ClaimedJob, kind: JobKind, error: str) -> None:
+        if kind.give_up is None:
+            return
+        try:
+            kind.give_up(job.payload, error)
+        except Exception:
+            log.exception("job %s (%s): recording the failure failed too", job.id, job.kind)
 
     def drain(self) -> int:
         """Run jobs until none is due (jobs waiting out a backoff stay queued); how many."""

@@ -89,7 +89,10 @@ def test_a_job_abandoned_on_every_attempt_fails_for_good(queue_db: Database, kin
     for _ in range(2):
         assert claim(queue_db, kind, lease=0.01) is not None
         time.sleep(0.05)
-    assert claim(queue_db, kind) is None
+    assert claim(queue_db, kind) is None  # out of attempts: not claimed a third time
+    with queue_db.session(write=True) as conn:
+        [dead] = jobs.give_up_abandoned(conn, [kind])
+    assert dead.id == job_id and dead.payload == {"n": 1}
     row = state(queue_db, job_id)
     assert row.state == "failed" and "stopped before finishing" in (row.last_error or "")
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from dockyard.db.queries import scans
+from dockyard.db.queries import jobs, scans
 from dockyard.oci.digest import digest_bytes
 from dockyard.registry import build_registry
 from dockyard.scan import results
@@ -138,6 +138,19 @@ def test_a_scan_that_keeps_crashing_ends_failed(scanning: AuthRegistry, repo: st
     record = status(scanning, pushed.digest)
     assert record is not None and record.status == "failed"
     assert "disk on fire" in (record.reason or "")
+
+
+def test_a_scan_whose_worker_always_dies_ends_failed(scanning: AuthRegistry, repo: str) -> None:
+    pushed = push_image(scanning, repo, "oom", layers=[os.urandom(64)])
+    for _ in range(5):  # each attempt's worker is killed mid-scan: its lease runs out
+        with scanning.db.session(write=True) as conn:
+            assert jobs.claim(conn, "doomed", ["scan"], lease_seconds=0.01) is not None
+            scans.set_status(conn, pushed.digest, "scanning")
+        time.sleep(0.05)
+    assert worker(scanning, Advisories()).drain() == 0
+    record = status(scanning, pushed.digest)
+    assert record is not None and record.status == "failed"
+    assert "stopped before finishing" in (record.reason or "")
 
 
 def test_rematch_keeps_first_seen_and_reports_only_new(scanning: AuthRegistry, repo: str) -> None:

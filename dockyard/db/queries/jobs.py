@@ -20,6 +20,7 @@ from dockyard.db.models import Job
 from dockyard.db.queries._upsert import insert_for
 
 MAX_BACKOFF_SECONDS = 3600.0
+ABANDONED = "the worker running it stopped before finishing, every attempt"
 
 
 @dataclass(frozen=True)
@@ -70,15 +71,19 @@ def enqueue(
     return conn.execute(stmt.returning(Job.id)).scalar()
 
 
-def _claimable(kinds: list[str], now: datetime) -> Any:
+def _due(kinds: list[str], now: datetime, give_up_too: bool = False) -> Any:
+    """Queued and due, or running with an expired lease (a dead worker's) and attempts
+    left; with ``give_up_too`` also those out of attempts, which only giving up takes."""
     queued = and_(Job.state == "queued", Job.run_after <= now)
     abandoned = and_(Job.state == "running", Job.lease_expires_at < now)
+    if not give_up_too:
+        abandoned = and_(abandoned, Job.attempts < Job.max_attempts)
     return and_(Job.kind.in_(kinds), or_(queued, abandoned))
 
 
 def any_due(conn: Connection, kinds: list[str]) -> bool:
     """A cheap read before claiming, so idle workers do not take SQLite's write lock."""
-    stmt = select(Job.id).where(_claimable(kinds, datetime.now(UTC))).limit(1)
+    stmt = select(Job.id).where(_due(kinds, datetime.now(UTC), give_up_too=True)).limit(1)
     return conn.execute(stmt).first() is not None
 
 
@@ -94,8 +99,7 @@ def claim(
     RETURNING picks and leases the row with no other writer in between.
     """
     now = datetime.now(UTC)
-    _give_up_abandoned(conn, kinds, now)
-    pick = select(Job.id).where(_claimable(kinds, now)).order_by(Job.run_after, Job.id).limit(1)
+    pick = select(Job.id).where(_due(kinds, now)).order_by(Job.run_after, Job.id).limit(1)
     if conn.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     stmt = (
@@ -116,9 +120,11 @@ def claim(
     return ClaimedJob(row.id, row.kind, json.loads(row.payload), row.attempts, row.max_attempts)
 
 
-def _give_up_abandoned(conn: Connection, kinds: list[str], now: datetime) -> None:
-    """A job whose worker died on every attempt (a crash, an OOM kill) stops coming back."""
-    conn.execute(
+def give_up_abandoned(conn: Connection, kinds: list[str]) -> list[ClaimedJob]:
+    """Fail the jobs whose worker died on every attempt (a crash, an OOM kill), so they
+    stop coming back; they are returned so their kinds can record why."""
+    now = datetime.now(UTC)
+    stmt = (
         update(Job)
         .where(
             Job.kind.in_(kinds),
@@ -131,10 +137,15 @@ def _give_up_abandoned(conn: Connection, kinds: list[str], now: datetime) -> Non
             dedupe_key=None,
             leased_by=None,
             lease_expires_at=None,
-            last_error="the worker running it stopped before finishing, every attempt",
+            last_error=ABANDONED,
             updated_at=now,
         )
+        .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
     )
+    return [
+        ClaimedJob(r.id, r.kind, json.loads(r.payload), r.attempts, r.max_attempts)
+        for r in conn.execute(stmt)
+    ]
 
 
 def complete(conn: Connection, job_id: int, worker_id: str) -> bool:
