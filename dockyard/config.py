@@ -126,6 +126,16 @@ class Settings:
             "-Host are believed; empty: none."
         },
     )
+    scan_on_push: bool = field(
+        default=True, metadata={"doc": "Queue every pushed manifest for a vulnerability scan."}
+    )
+    job_lease_seconds: int = field(
+        default=600,
+        metadata={
+            "doc": "How long a worker holds a background job before another may retry it "
+            "(longer than the slowest job)."
+        },
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from dockyard.cli import admin_commands, maintenance_commands, vulndb_commands
+from dockyard.cli import admin_commands, maintenance_commands, vulndb_commands, worker_commands
 from dockyard.cli.output import fail
 from dockyard.config import Settings, load_settings, publish, settings_help
 
@@ -23,6 +23,7 @@ app.add_typer(db_app, name="db")
 admin_commands.register(app)
 maintenance_commands.register(app)
 vulndb_commands.register(app)
+worker_commands.register(app)
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
 

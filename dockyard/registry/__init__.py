@@ -30,6 +30,8 @@ def build_registry(settings: Settings, db: Database, store: BlobStore) -> Regist
     return Registry(
         blobs=Blobs(db, store),
         uploads=Uploads(db, store),
-        manifests=Manifests(db, max_bytes=settings.max_manifest_bytes),
+        manifests=Manifests(
+            db, max_bytes=settings.max_manifest_bytes, scan_on_push=settings.scan_on_push
+        ),
         catalog=Catalog(db),
     )

@@ -9,6 +9,7 @@ from dockyard.db.engine import Database
 from dockyard.db.queries import blobs as blob_rows
 from dockyard.db.queries import manifests as manifest_rows
 from dockyard.db.queries import repositories
+from dockyard.db.queries import scans as scan_rows
 from dockyard.db.queries import tags as tag_rows
 from dockyard.db.records import ManifestRecord, ReferrerRecord
 from dockyard.oci.digest import Digest, digest_bytes, looks_like_digest, parse_digest
@@ -83,10 +84,22 @@ def _platforms(manifest: Manifest) -> str | None:
     return json.dumps(names) if names else None
 
 
+def _queue_scans(session: object, repository: str, digest: str, manifest: Manifest) -> None:
+    """Queue the scan in the push's own transaction: no push without its scan queued.
+    An index is not scanned itself; its platform manifests are (queued at their own push,
+    so this finds them already known unless scanning was switched on since)."""
+    if not manifest.is_index:
+        scan_rows.request_scan(session, repository, digest)
+        return
+    for child in manifest.manifests:
+        scan_rows.request_scan(session, repository, str(child.digest))
+
+
 class Manifests:
-    def __init__(self, db: Database, max_bytes: int) -> None:
+    def __init__(self, db: Database, max_bytes: int, scan_on_push: bool = False) -> None:
         self._db = db
         self.max_bytes = max_bytes
+        self.scan_on_push = scan_on_push
 
     def put(self, repository: str, reference: str, payload: bytes, content_type: str) -> Stored:
         ref = Reference.parse(reference)
@@ -122,6 +135,8 @@ class Manifests:
             )
             if ref.tag is not None:
                 tag_rows.point(session, repository_id, ref.tag, manifest_id)
+            if self.scan_on_push:
+                _queue_scans(session, repository, str(digest), manifest)
         return Stored(digest, subject)
 
     def get(self, repository: str, reference: str, accept: str | None) -> ManifestRecord:

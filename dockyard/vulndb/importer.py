@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.db.engine import Database
+from dockyard.db.queries import scans
 from dockyard.db.queries import vulndb as q
 from dockyard.vulndb.osv import InvalidRecord, Record, parse
 
@@ -130,6 +131,10 @@ class _Run:
             self.changed |= q.keys_of(conn, remove)
             self.changed |= {(r["ecosystem"], r["package"]) for r in ranges}
             q.replace(conn, remove, advisories, ranges)
+            if remove or advisories:
+                # Stored inventories are matched again by a job, from the database alone;
+                # queued in the same transaction, so a committed change always triggers it.
+                scans.enqueue_rematch(conn)
 
     def finish(self) -> ImportSummary:
         with self.db.session(write=True) as conn:

@@ -11,6 +11,9 @@ from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.db.queries import management
 from dockyard.registry import Registry
+from dockyard.storage import open_store
+from dockyard.workers.jobs import JobWorker, purge_finished_jobs
+from dockyard.workers.kinds import job_kinds
 
 log = logging.getLogger("dockyard.workers")
 GIVE_UP_AFTER = 10
@@ -42,7 +45,15 @@ def loops(settings: Settings, db: Database, registry: Registry) -> list[Callable
     return [
         lambda: every(600.0, "purge idle uploads", lambda: registry.uploads.purge_idle(idle)),
         lambda: every(1.0, "delete repositories", lambda: delete_due_repositories(db)),
+        lambda: job_worker(settings, db).loop(),
+        lambda: every(3600.0, "purge finished jobs", lambda: purge_finished_jobs(db)),
     ]
+
+
+def job_worker(settings: Settings, db: Database) -> JobWorker:
+    """The loop that runs every job kind (scans, rematches ...) from the queue."""
+    store = open_store(settings)
+    return JobWorker(db, job_kinds(settings, db, store), lease_seconds=settings.job_lease_seconds)
 
 
 async def every(seconds: float, name: str, job: Callable[[], object]) -> None:

@@ -12,6 +12,7 @@ from dockyard.db.models.accounts import (
     WebSession,
 )
 from dockyard.db.models.base import Base
+from dockyard.db.models.jobs import Job
 from dockyard.db.models.registry import (
     Blob,
     Manifest,
@@ -21,6 +22,7 @@ from dockyard.db.models.registry import (
     Tag,
     Upload,
 )
+from dockyard.db.models.scans import Scan, ScanFinding, ScanPackage
 from dockyard.db.models.vulndb import Advisory, AdvisoryImport, AffectedRange
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "AuthState",
     "Base",
     "Blob",
+    "Job",
     "LoginFailure",
     "Manifest",
     "ManifestReference",
@@ -39,6 +42,9 @@ __all__ = [
     "Project",
     "Repository",
     "RepositoryBlob",
+    "Scan",
+    "ScanFinding",
+    "ScanPackage",
     "Tag",
     "Token",
     "Upload",

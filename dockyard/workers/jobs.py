@@ -1,0 +1,120 @@
+"""The one worker loop: claim a job of a known kind, run its handler, record the outcome.
+
+Every server process runs this loop (and ``dockyard worker`` runs it alone); the
+queue's leases make each job run once however many loops there are. Handlers do
+blocking I/O, so they run in a thread; a handler that raises is retried with
+exponential backoff until the job's attempts run out, then its kind may record why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dockyard.db.engine import Database
+from dockyard.db.queries import jobs
+
+log = logging.getLogger("dockyard.workers.jobs")
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job: its name in the queue, its handler, and what to do when it gives up."""
+
+    name: str
+    run: Callable[[dict[str, Any]], None]
+    give_up: Callable[[dict[str, Any], str], None] | None = None
+
+
+def worker_id() -> str:
+    """Who holds a lease: host, process and a nonce (two loops in one process differ)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class JobWorker:
+    def __init__(
+        self,
+        db: Database,
+        kinds: Mapping[str, JobKind],
+        *,
+        lease_seconds: float = 600.0,
+        backoff_seconds: float = 30.0,
+        idle_seconds: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.kinds = dict(kinds)
+        self.id = worker_id()
+        self.lease_seconds = lease_seconds
+        self.backoff_seconds = backoff_seconds
+        self.idle_seconds = idle_seconds
+
+    def run_one(self) -> bool:
+        """Claim and run one due job; False when none is due. Jobs abandoned on every
+        attempt are given up on first."""
+        with self.db.session() as conn:
+            if not jobs.any_due(conn, list(self.kinds)):
+                return False
+        with self.db.session(write=True) as conn:
+            abandoned = jobs.give_up_abandoned(conn, list(self.kinds))
+            job = jobs.claim(conn, self.id, list(self.kinds), self.lease_seconds)
+        for dead in abandoned:
+            self._give_up(dead, self.kinds[dead.kind], jobs.ABANDONED)
+        if job is None:
+            return False
+        kind = self.kinds[job.kind]
+        try:
+            kind.run(job.payload)
+        except Exception as error:  # a handler's failure must never stop the loop
+            self._failed(job, kind, f"{type(error).__name__}: {error}")
+            return True
+        with self.db.session(write=True) as conn:
+            if not jobs.complete(conn, job.id, self.id):
+                log.warning("job %s (%s) finished after its lease was lost", job.id, job.kind)
+        return True
+
+    def _failed(self, job: jobs.ClaimedJob, kind: JobKind, error: str) -> None:
+        log.exception(
+            "job %s (%s) failed, attempt %d of %d", job.id, job.kind, job.attempts, job.max_attempts
+        )
+        with self.db.session(write=True) as conn:
+            state = jobs.fail(conn, job.id, self.id, error, self.backoff_seconds)
+        if state == "failed":
+            self._give_up(job, kind, error)
+
+    def _give_up(self, job: jobs.ClaimedJob, kind: JobKind, error: str) -> None:
+        if kind.give_up is None:
+            return
+        try:
+            kind.give_up(job.payload, error)
+        except Exception:
+            log.exception("job %s (%s): recording the failure failed too", job.id, job.kind)
+
+    def drain(self) -> int:
+        """Run jobs until none is due (jobs waiting out a backoff stay queued); how many."""
+        done = 0
+        while self.run_one():
+            done += 1
+        return done
+
+    async def loop(self) -> None:
+        """Run jobs forever, sleeping briefly when idle; cancel the task to stop."""
+        while True:
+            try:
+                ran = await asyncio.to_thread(self.run_one)
+            except Exception:  # the database was unreachable, say: try again shortly
+                log.exception("the job loop could not claim a job")
+                ran = False
+            if not ran:
+                await asyncio.sleep(self.idle_seconds)
+
+
+def purge_finished_jobs(db: Database, keep_days: int = 7) -> int:
+    with db.session(write=True) as conn:
+        return jobs.purge_finished(conn, datetime.now(UTC) - timedelta(days=keep_days))

@@ -1,0 +1,129 @@
+"""The ``scan`` and ``rematch`` job kinds.
+
+``scan`` reads one image manifest's layers through the scanner, then matches the
+inventory against the advisories; ``rematch`` matches every stored inventory again
+without reading a layer (run after an advisory import). The scanner and the matcher
+are given, not imported, so they are wired in one place (``kinds.py``) and tests can
+hand in small real stand-ins.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from dockyard.db.engine import Database
+from dockyard.db.queries import scans
+from dockyard.oci import media_types as mt
+from dockyard.scan import results
+from dockyard.scan.analyzer import Limits
+from dockyard.scan.model import Finding, Inventory
+from dockyard.storage import BlobStore
+
+log = logging.getLogger("dockyard.workers.scan")
+
+Scanner = Callable[[BlobStore, dict[str, Any], Limits], Inventory]
+Matcher = Callable[[Database, Inventory], list[Finding]]
+IMAGE_CONFIGS = frozenset(
+    {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
+)
+REMATCH_BATCH = 500
+
+
+def not_an_image(media_type: str, manifest: dict[str, Any]) -> str | None:
+    """Why a manifest is not a scannable image (a signature, an SBOM, an index), or None."""
+    if media_type in mt.INDEXES:
+        return "an image index: each platform's manifest is scanned on its own"
+    if media_type not in mt.IMAGE_MANIFESTS:
+        return f"not an image manifest ({media_type})"
+    if manifest.get("artifactType"):
+        return f"an artifact ({str(manifest['artifactType'])[:200]}), not an image"
+    config = manifest.get("config") or {}
+    config_type = config.get("mediaType") if isinstance(config, dict) else None
+    if config_type not in IMAGE_CONFIGS:
+        return f"an artifact (config {str(config_type)[:200]}), not an image"
+    return None
+
+
+class ScanJobs:
+    def __init__(
+        self,
+        db: Database,
+        store: BlobStore,
+        *,
+        scanner: Scanner,
+        matcher: Matcher,
+        failure: type[Exception],
+        limits: Limits,
+        unsupported: type[Exception] | None = None,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.scanner = scanner
+        self.matcher = matcher
+        self.failure = failure  # what the scanner raises for content it refuses (a reason)
+        self.limits = limits
+        self.unsupported = unsupported  # a kind of failure that means "not scannable"
+
+    def scan(self, payload: dict[str, Any]) -> None:
+        digest = payload["digest"]
+        with self.db.session() as conn:
+            found = scans.manifest_payload(conn, digest)
+        if found is None:
+            self._status(digest, "failed", "the manifest is no longer stored")
+            return
+        media_type, raw = found
+        manifest = json.loads(raw)
+        reason = not_an_image(media_type, manifest)
+        if reason is not None:
+            self._status(digest, "unsupported", reason)
+            return
+        self._status(digest, "scanning")
+        try:
+            inventory = self.scanner(self.store, manifest, self.limits)
+        except self.failure as error:
+            status = (
+                "unsupported"
+                if self.unsupported is not None and isinstance(error, self.unsupported)
+                else "failed"
+            )
+            self._status(digest, status, str(getattr(error, "reason", "") or error)[:2000])
+            return
+        found_now = self.matcher(self.db, inventory)
+        with self.db.session(write=True) as conn:
+            results.save_inventory(conn, digest, inventory)
+            new = results.save_findings(conn, digest, found_now)
+        log.info("scanned %s: %d packages, %d findings", digest, len(inventory.packages), len(new))
+
+    def give_up(self, payload: dict[str, Any], error: str) -> None:
+        """Every attempt crashed (an unreadable blob, say): show it as a failed scan."""
+        self._status(payload["digest"], "failed", f"the scan kept failing: {error}"[:2000])
+
+    def rematch(self, _payload: dict[str, Any]) -> None:
+        """Match every stored inventory again; findings that persist keep first_seen_at."""
+        after, total, new = None, 0, 0
+        while True:
+            with self.db.session() as conn:
+                batch = scans.inventoried(conn, after, REMATCH_BATCH)
+            for digest in batch:
+                new += self._rematch_one(digest)
+            total += len(batch)
+            if len(batch) < REMATCH_BATCH:
+                break
+            after = batch[-1]
+        log.info("rematched %d inventories: %d new findings", total, new)
+
+    def _rematch_one(self, digest: str) -> int:
+        with self.db.session() as conn:
+            inventory = results.load_inventory(conn, digest)
+        if inventory is None:  # rescanned or deleted meanwhile
+            return 0
+        found_now = self.matcher(self.db, inventory)
+        with self.db.session(write=True) as conn:
+            return len(results.save_findings(conn, digest, found_now))
+
+    def _status(self, digest: str, status: str, reason: str | None = None) -> None:
+        with self.db.session(write=True) as conn:
+            scans.set_status(conn, digest, status, reason)

@@ -1,0 +1,161 @@
+"""The job queue on SQLite and PostgreSQL: one claimer per job, leases, backoff, dedupe."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dockyard.db.engine import Database
+from dockyard.db.queries import jobs
+
+
+def enqueue(db: Database, kind: str, **options: object) -> int | None:
+    with db.session(write=True) as conn:
+        return jobs.enqueue(conn, kind, {"n": 1}, **options)  # type: ignore[arg-type]
+
+
+def claim(
+    db: Database, kind: str, worker: str = "w1", lease: float = 60.0
+) -> jobs.ClaimedJob | None:
+    with db.session(write=True) as conn:
+        return jobs.claim(conn, worker, [kind], lease)
+
+
+def state(db: Database, job_id: int) -> jobs.JobRow:
+    with db.session() as conn:
+        row = jobs.get(conn, job_id)
+    assert row is not None
+    return row
+
+
+def test_a_job_is_claimed_run_and_completed(queue_db: Database, kind: str) -> None:
+    job_id = enqueue(queue_db, kind)
+    claimed = claim(queue_db, kind)
+    assert claimed is not None and claimed.id == job_id
+    assert claimed.payload == {"n": 1} and claimed.attempts == 1
+    assert state(queue_db, job_id).state == "running"
+    assert claim(queue_db, kind) is None  # leased: nobody else gets it
+    with queue_db.session(write=True) as conn:
+        assert jobs.complete(conn, job_id, "w1")
+    assert state(queue_db, job_id).state == "done"
+    assert claim(queue_db, kind) is None
+
+
+def test_only_the_named_kinds_are_claimed(queue_db: Database, kind: str) -> None:
+    enqueue(queue_db, kind)
+    assert claim(queue_db, kind + "-other") is None
+    assert claim(queue_db, kind) is not None
+
+
+def test_concurrent_claimers_never_get_the_same_job(queue_db: Database, kind: str) -> None:
+    wanted = {enqueue(queue_db, kind) for _ in range(40)}
+    taken: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(4)
+
+    def claimer(name: str) -> None:
+        start.wait()
+        while (job := claim(queue_db, kind, worker=name)) is not None:
+            with lock:
+                taken.append(job.id)
+
+    threads = [threading.Thread(target=claimer, args=(f"w{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken) == sorted(wanted)  # each job exactly once, none missed
+
+
+def test_an_expired_lease_is_claimed_again(queue_db: Database, kind: str) -> None:
+    job_id = enqueue(queue_db, kind)
+    first = claim(queue_db, kind, worker="dead", lease=0.05)
+    assert first is not None
+    time.sleep(0.1)  # the worker "died": its lease runs out
+    second = claim(queue_db, kind, worker="alive")
+    assert second is not None and second.id == job_id and second.attempts == 2
+    with queue_db.session(write=True) as conn:
+        assert not jobs.complete(conn, job_id, "dead")  # the lease is no longer its own
+        assert jobs.complete(conn, job_id, "alive")
+    assert state(queue_db, job_id).state == "done"
+
+
+def test_a_job_abandoned_on_every_attempt_fails_for_good(queue_db: Database, kind: str) -> None:
+    job_id = enqueue(queue_db, kind, max_attempts=2)
+    for _ in range(2):
+        assert claim(queue_db, kind, lease=0.01) is not None
+        time.sleep(0.05)
+    assert claim(queue_db, kind) is None  # out of attempts: not claimed a third time
+    with queue_db.session(write=True) as conn:
+        [dead] = jobs.give_up_abandoned(conn, [kind])
+    assert dead.id == job_id and dead.payload == {"n": 1}
+    row = state(queue_db, job_id)
+    assert row.state == "failed" and "stopped before finishing" in (row.last_error or "")
+
+
+def test_failures_back_off_exponentially_then_give_up(queue_db: Database, kind: str) -> None:
+    job_id = enqueue(queue_db, kind, max_attempts=3, dedupe_key=f"k:{uuid.uuid4()}")
+    delays = []
+    for attempt in (1, 2):
+        claimed = claim(queue_db, kind)
+        assert claimed is not None and claimed.attempts == attempt
+        before = datetime.now(UTC)
+        with queue_db.session(write=True) as conn:
+            assert jobs.fail(conn, job_id, "w1", "boom", backoff_seconds=10) == "queued"
+        row = state(queue_db, job_id)
+        assert row.last_error == "boom"
+        delays.append((row.run_after - before).total_seconds())
+        assert claim(queue_db, kind) is None  # not due yet
+        _make_due(queue_db, job_id)
+    assert 9 < delays[0] <= 10.5 and 19 < delays[1] <= 20.5
+    assert claim(queue_db, kind) is not None
+    with queue_db.session(write=True) as conn:
+        assert jobs.fail(conn, job_id, "w1", "boom again", backoff_seconds=10) == "failed"
+    row = state(queue_db, job_id)
+    assert row.state == "failed" and row.dedupe_key is None
+    assert claim(queue_db, kind) is None
+
+
+def _make_due(db: Database, job_id: int) -> None:
+    from sqlalchemy import update
+
+    from dockyard.db.models import Job
+
+    with db.session(write=True) as conn:
+        conn.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(run_after=datetime.now(UTC) - timedelta(seconds=1))
+        )
+
+
+def test_the_same_work_is_queued_once_while_live(queue_db: Database, kind: str) -> None:
+    key = f"scan:sha256:{uuid.uuid4().hex}"
+    first = enqueue(queue_db, kind, dedupe_key=key)
+    assert first is not None
+    assert enqueue(queue_db, kind, dedupe_key=key) is None
+    claimed = claim(queue_db, kind)
+    assert claimed is not None
+    assert enqueue(queue_db, kind, dedupe_key=key) is None  # running counts as live
+    with queue_db.session(write=True) as conn:
+        jobs.complete(conn, first, "w1")
+    again = enqueue(queue_db, kind, dedupe_key=key)  # finished: it may be queued anew
+    assert again is not None and again != first
+
+
+def test_a_job_queued_in_a_rolled_back_transaction_does_not_exist(
+    queue_db: Database, kind: str
+) -> None:
+    with pytest.raises(RuntimeError), queue_db.session(write=True) as conn:
+        jobs.enqueue(conn, kind, {"n": 1})
+        raise RuntimeError("the change that caused the work failed")
+    assert claim(queue_db, kind) is None
+
+
+def test_run_after_delays_a_job(queue_db: Database, kind: str) -> None:
+    enqueue(queue_db, kind, run_after=datetime.now(UTC) + timedelta(hours=1))
+    assert claim(queue_db, kind) is None
