@@ -7,7 +7,7 @@ from dockyard.db.engine import Database
 from dockyard.scan.analyzer import Limits
 from dockyard.scan.scanner import ScanFailed, ScanUnsupported, scan_image
 from dockyard.storage import BlobStore
-from dockyard.vulndb.matcher import match
+from dockyard.vulndb.matcher import Matcher, match
 from dockyard.workers.jobs import JobKind
 from dockyard.workers.scan_job import ScanJobs
 
@@ -20,6 +20,7 @@ def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, J
         matcher=match,
         failure=ScanFailed,
         unsupported=ScanUnsupported,
+        rematcher=Matcher,
         limits=Limits(),
     )
     kinds = [

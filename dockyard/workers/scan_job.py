@@ -58,6 +58,7 @@ class ScanJobs:
         failure: type[Exception],
         limits: Limits,
         unsupported: type[Exception] | None = None,
+        rematcher: Callable[[Database], Any] | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -66,6 +67,9 @@ class ScanJobs:
         self.failure = failure  # what the scanner raises for content it refuses (a reason)
         self.limits = limits
         self.unsupported = unsupported  # a kind of failure that means "not scannable"
+        # Makes one matcher per rematch run (reads each package's ranges once); its
+        # ``match_many(inventories)`` answers like ``matcher`` for each.
+        self.rematcher = rematcher
 
     def scan(self, payload: dict[str, Any]) -> None:
         digest = payload["digest"]
@@ -103,26 +107,25 @@ class ScanJobs:
 
     def rematch(self, _payload: dict[str, Any]) -> None:
         """Match every stored inventory again; findings that persist keep first_seen_at."""
+        run = self.rematcher(self.db) if self.rematcher is not None else None
         after, total, new = None, 0, 0
         while True:
             with self.db.session() as conn:
                 batch = scans.inventoried(conn, after, REMATCH_BATCH)
-            for digest in batch:
-                new += self._rematch_one(digest)
+                inventories = [(d, results.load_inventory(conn, d)) for d in batch]
+            present = [(d, inv) for d, inv in inventories if inv is not None]
+            if run is not None:
+                matched = run.match_many([inv for _, inv in present])
+            else:
+                matched = [self.matcher(self.db, inv) for _, inv in present]
+            with self.db.session(write=True) as conn:
+                for (digest, _), found_now in zip(present, matched, strict=True):
+                    new += len(results.save_findings(conn, digest, found_now))
             total += len(batch)
             if len(batch) < REMATCH_BATCH:
                 break
             after = batch[-1]
         log.info("rematched %d inventories: %d new findings", total, new)
-
-    def _rematch_one(self, digest: str) -> int:
-        with self.db.session() as conn:
-            inventory = results.load_inventory(conn, digest)
-        if inventory is None:  # rescanned or deleted meanwhile
-            return 0
-        found_now = self.matcher(self.db, inventory)
-        with self.db.session(write=True) as conn:
-            return len(results.save_findings(conn, digest, found_now))
 
     def _status(self, digest: str, status: str, reason: str | None = None) -> None:
         with self.db.session(write=True) as conn:
