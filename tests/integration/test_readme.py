@@ -10,6 +10,7 @@ docker without a daemon); there are at most two.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -54,17 +55,19 @@ def test_the_readme_marks_few_blocks_as_skipped() -> None:
 def test_make_run_installs_only_what_running_needs(tmp_path: Path) -> None:
     """`make run` on a fresh checkout: no test extras, so the first start is quick."""
     venv = tmp_path / "fresh-venv"
+    # Under `make test` the outer make's flags (-w prints "Leaving directory") leak in.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     planned = subprocess.run(
-        ["make", "-n", "run", f"VENV={venv}"], cwd=REPO_ROOT, capture_output=True, text=True,
-        check=True,
+        ["make", "-n", "--no-print-directory", "run", f"VENV={venv}"], cwd=REPO_ROOT,
+        capture_output=True, text=True, check=True, env=env,
     ).stdout
     installs = [line for line in planned.splitlines() if "pip install" in line]
     assert any(line.endswith("install --quiet -e .") for line in installs), planned
     assert not any("[test]" in line for line in installs), planned
     assert planned.rstrip().endswith("-m dockyard serve")
     linted = subprocess.run(
-        ["make", "-n", "lint", f"VENV={venv}"], cwd=REPO_ROOT, capture_output=True, text=True,
-        check=True,
+        ["make", "-n", "--no-print-directory", "lint", f"VENV={venv}"], cwd=REPO_ROOT,
+        capture_output=True, text=True, check=True, env=env,
     ).stdout
     assert "-e '.[test]'" in linted
 
