@@ -13,7 +13,13 @@ from pathlib import Path
 
 import typer
 
-from dockyard.cli import admin_commands, maintenance_commands, vulndb_commands, worker_commands
+from dockyard.cli import (
+    admin_commands,
+    maintenance_commands,
+    scan_commands,
+    vulndb_commands,
+    worker_commands,
+)
 from dockyard.cli.output import fail
 from dockyard.config import Settings, load_settings, publish, settings_help
 
@@ -24,6 +30,7 @@ admin_commands.register(app)
 maintenance_commands.register(app)
 vulndb_commands.register(app)
 worker_commands.register(app)
+scan_commands.register(app)
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
 
