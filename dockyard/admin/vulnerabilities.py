@@ -16,6 +16,7 @@ from dockyard.admin import NotFound
 from dockyard.db.engine import Database
 from dockyard.db.queries import management, scans
 from dockyard.oci import media_types as mt
+from dockyard.scan import results, sbom
 from dockyard.scan.model import SEVERITIES
 
 # How an index's status follows from its children's: work in progress shows first.
@@ -117,6 +118,22 @@ class Vulnerabilities:
             total,
             manifests=platforms,
         )
+
+    def sbom(self, repository_id: int, repository: str, digest: str, fmt: str) -> str:
+        """The image's inventory as CycloneDX 1.6 or SPDX 2.3 JSON."""
+        with self._db.session() as conn:
+            if management.manifest_payload(conn, repository_id, digest) is None:
+                raise NotFound("no manifest with this digest in the repository")
+            inventory = results.load_inventory(conn, digest)
+            record = scans.scan(conn, digest)
+        if inventory is None:
+            status = record.status if record else "never scanned"
+            raise NotFound(
+                f"no inventory for this image yet (scan status: {status}); "
+                "request a scan and try again when it is done"
+            )
+        write = sbom.cyclonedx if fmt == "cyclonedx" else sbom.spdx
+        return write(inventory, repository, digest)
 
     def rescan(self, repository_id: int, repository: str, digest: str) -> list[str]:
         """Queue a fresh scan of the manifest (of each platform of an index); the digests."""

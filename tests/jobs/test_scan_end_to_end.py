@@ -103,3 +103,36 @@ def test_push_scan_match_report_and_rematch(reg: AuthRegistry, tmp_path: Path) -
     assert json.dumps(after["summary"]) == json.dumps(
         {"critical": 0, "high": 0, "medium": 0, "low": 0, "unknown": 1}
     )
+
+
+def test_sbom_in_both_formats(reg: AuthRegistry) -> None:
+    project = reg.new_project("private")
+    base = layer({"etc/os-release": DEBIAN_OS_RELEASE, "var/lib/dpkg/status": STATUS})
+    app = layer({f"{SITE}/requests-2.19.1.dist-info/METADATA": metadata("requests", "2.19.1")})
+    pushed = push_image(reg, f"{project}/app", "v1", layers=[base, app])
+    repo_id = repository_id(reg, project, f"{project}/app", reg.admin_pat)
+    url = f"/api/v1/registry/repositories/{repo_id}/manifests/{pushed.digest}/sbom"
+    early = reg.client.get(url, headers=auth(reg.admin_pat))
+    assert early.status_code == 404 and "scan status: queued" in early.json()["error"]["message"]
+    drain(reg)
+
+    cdx = reg.client.get(url, headers=auth(reg.admin_pat))
+    assert cdx.status_code == 200, cdx.text
+    assert cdx.headers["content-type"].startswith("application/vnd.cyclonedx+json")
+    bom = cdx.json()
+    assert bom["bomFormat"] == "CycloneDX" and bom["specVersion"] == "1.6"
+    assert bom["metadata"]["component"]["version"] == pushed.digest
+    assert {c["purl"] for c in bom["components"]} == {
+        "pkg:deb/debian/libssl3@3.0.11-1~deb12u1?arch=amd64",
+        "pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1?arch=amd64",
+        "pkg:pypi/requests@2.19.1",
+    }
+
+    spdx = reg.client.get(url, params={"format": "spdx"}, headers=auth(reg.admin_pat))
+    assert spdx.status_code == 200, spdx.text
+    doc = spdx.json()
+    assert doc["spdxVersion"] == "SPDX-2.3"
+    purls = {ref["referenceLocator"] for p in doc["packages"] for ref in p.get("externalRefs", [])}
+    assert "pkg:pypi/requests@2.19.1" in purls and len(purls) == 3
+    bad = reg.client.get(url, params={"format": "xml"}, headers=auth(reg.admin_pat))
+    assert bad.status_code in (400, 422)

@@ -8,9 +8,9 @@ spends the server's time.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from dockyard.admin.vulnerabilities import Report, Vulnerabilities
@@ -157,6 +157,31 @@ async def scan_manifest(
     repo = await guards.repository(ctx, principal, repository_id, "push")
     queued = await ctx.call(Vulnerabilities(ctx.db).rescan, repository_id, repo.name, digest)
     return ScanQueued(queued=queued)
+
+
+@router.get(
+    "/registry/repositories/{repository_id}/manifests/{digest}/sbom",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+async def manifest_sbom(
+    repository_id: schemas.Id,
+    request: Request,
+    digest: str = DigestPath,
+    format: Literal["cyclonedx", "spdx"] = Query("cyclonedx"),  # noqa: A002 - the contract's name
+    principal: Principal = Depends(caller),
+) -> Response:
+    """The image's package inventory as CycloneDX 1.6 (default) or SPDX 2.3 JSON."""
+    ctx = api(request)
+    repo = await guards.repository(ctx, principal, repository_id, "read")
+    body = await ctx.call(Vulnerabilities(ctx.db).sbom, repository_id, repo.name, digest, format)
+    media = "application/vnd.cyclonedx+json" if format == "cyclonedx" else "application/spdx+json"
+    name = f"{repo.name.replace('/', '_')}_{digest.replace(':', '-')[:19]}.{format}.json"
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/projects/{project:path}/vulnerabilities", response_model=list[ImageOut])
