@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from dockyard.scan.analyzer import Found
+from dockyard.scan.model import Package
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,27 @@ class Installed:
     source_name: str | None = None
     source_version: str | None = None
     layer: str | None = None  # None: the layer of the file it was read from
+
+
+def as_packages(
+    kept: Found, path: str, ecosystem: str, purl_type: str, namespace: str | None
+) -> list[Package]:
+    """The packages one database file listed, each with the layer that brought it."""
+    return [
+        Package(
+            name=p.name,
+            version=p.version,
+            ecosystem=ecosystem,
+            purl_type=purl_type,
+            layer_digest=p.layer or kept.layer_digest,
+            path=path,
+            source_name=p.source_name,
+            source_version=p.source_version,
+            namespace=namespace,
+            arch=p.arch,
+        )
+        for p in kept.value  # type: ignore[attr-defined]
+    ]
 
 
 def inherit(previous: Found, value: object) -> object:

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import BinaryIO
 
 from dockyard.scan.analyzer import Found, Limits, Result
-from dockyard.scan.analyzers._records import Installed, inherit
+from dockyard.scan.analyzers._records import Installed, as_packages, inherit
 from dockyard.scan.ecosystems import os_ecosystem, purl_namespace
-from dockyard.scan.model import OSInfo, Package
+from dockyard.scan.model import OSInfo
 
 INSTALLED = "lib/apk/db/installed"
 
@@ -59,19 +59,8 @@ class Apk:
         ecosystem = os_ecosystem(os, "Alpine")
         namespace = purl_namespace(os, "alpine")
         packages = [
-            Package(
-                name=p.name,
-                version=p.version,
-                ecosystem=ecosystem,
-                purl_type="apk",
-                layer_digest=p.layer or kept.layer_digest,
-                path=path,
-                source_name=p.source_name,
-                source_version=p.source_version,
-                namespace=namespace,
-                arch=p.arch,
-            )
+            package
             for path, kept in sorted(found.items())
-            for p in kept.value  # type: ignore[attr-defined]
+            for package in as_packages(kept, path, ecosystem, "apk", namespace)
         ]
         return Result(packages=packages)

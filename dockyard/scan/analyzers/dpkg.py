@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from typing import BinaryIO
 
 from dockyard.scan.analyzer import Found, Limits, Result
-from dockyard.scan.analyzers._records import Installed, fields, inherit, stanzas
+from dockyard.scan.analyzers._records import Installed, as_packages, fields, inherit, stanzas
 from dockyard.scan.ecosystems import os_ecosystem, purl_namespace
-from dockyard.scan.model import OSInfo, Package
+from dockyard.scan.model import OSInfo
 
 STATUS = "var/lib/dpkg/status"
 STATUS_DIR = "var/lib/dpkg/status.d/"
@@ -64,19 +64,8 @@ class Dpkg:
         ecosystem = os_ecosystem(os, "Debian")
         namespace = purl_namespace(os, "debian")
         packages = [
-            Package(
-                name=p.name,
-                version=p.version,
-                ecosystem=ecosystem,
-                purl_type="deb",
-                layer_digest=p.layer or kept.layer_digest,
-                path=path,
-                source_name=p.source_name,
-                source_version=p.source_version,
-                namespace=namespace,
-                arch=p.arch,
-            )
+            package
             for path, kept in sorted(found.items())
-            for p in kept.value  # type: ignore[attr-defined]
+            for package in as_packages(kept, path, ecosystem, "deb", namespace)
         ]
         return Result(packages=packages)

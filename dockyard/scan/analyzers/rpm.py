@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from typing import BinaryIO
 
 from dockyard.scan.analyzer import Found, Limits, Result
-from dockyard.scan.analyzers._records import Installed, inherit
+from dockyard.scan.analyzers._records import Installed, as_packages, inherit
 from dockyard.scan.ecosystems import os_ecosystem, purl_namespace
-from dockyard.scan.model import OSInfo, Package
+from dockyard.scan.model import OSInfo
 
 _DIRS = ("var/lib/rpm/", "usr/lib/sysimage/rpm/")
 SQLITE = "rpmdb.sqlite"
@@ -128,19 +128,5 @@ class Rpm:
                     "cannot read; its packages are not listed"
                 )
                 continue
-            result.packages.extend(
-                Package(
-                    name=p.name,
-                    version=p.version,
-                    ecosystem=ecosystem,
-                    purl_type="rpm",
-                    layer_digest=p.layer or kept.layer_digest,
-                    path=path,
-                    source_name=p.source_name,
-                    source_version=p.source_version,
-                    namespace=namespace,
-                    arch=p.arch,
-                )
-                for p in kept.value  # type: ignore[attr-defined]
-            )
+            result.packages.extend(as_packages(kept, path, ecosystem, "rpm", namespace))
         return result
