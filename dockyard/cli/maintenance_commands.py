@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from dockyard.cli.output import OUTPUT, Output
+from dockyard.cli.output import OUTPUT, Output, progress_bar
 from dockyard.config import load_settings
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
@@ -97,28 +97,10 @@ def check(
 
 @contextmanager
 def _progress_bar() -> Iterator[Any]:
-    """A rich progress bar over the bytes to hash, on stderr and only on a terminal."""
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
     from dockyard.admin.integrity import Progress as Hooks
 
-    console = Console(stderr=True)
-    bar = Progress(
-        TextColumn("checking blobs"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
-        transient=True,
-    )
-    task = bar.add_task("check", total=None)
-    with bar:
-        yield Hooks(
-            start=lambda total: bar.update(task, total=total),
-            advance=lambda done: bar.advance(task, done),
-        )
+    with progress_bar("checking blobs", counts_bytes=True) as (start, advance):
+        yield Hooks(start=start, advance=advance)
 
 
 def _size(n: int) -> str:

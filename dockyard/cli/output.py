@@ -8,7 +8,8 @@ stderr, a message saying what happened and what to do, exit code 1.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NoReturn
@@ -82,3 +83,34 @@ def fail(message: str, hint: str = "") -> NoReturn:
     if hint:
         typer.echo(hint, err=True)
     raise typer.Exit(EXIT_FAILED)
+
+
+@contextmanager
+def progress_bar(
+    label: str, counts_bytes: bool = False
+) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
+    """A rich progress bar on stderr, shown only on a terminal (scripts get clean output);
+    yields ``(start(total), advance(done))`` for the long operation to call."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        DownloadColumn() if counts_bytes else MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    )
+    task = bar.add_task(label, total=None)
+    with bar:
+        yield (lambda total: bar.update(task, total=total)), (lambda n: bar.advance(task, n))

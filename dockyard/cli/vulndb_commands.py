@@ -6,10 +6,11 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from dockyard.cli.output import OUTPUT, Output, fail, render, render_object
+from dockyard.cli.output import OUTPUT, Output, fail, progress_bar, render, render_object
 from dockyard.config import load_settings
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
@@ -85,32 +86,8 @@ def status(output: Output = OUTPUT, config: Path | None = CONFIG) -> None:
 
 
 @contextmanager
-def _progress_bar() -> Iterator[object]:
-    """Records done out of all found, on stderr and only on a terminal."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
+def _progress_bar() -> Iterator[Any]:
     from dockyard.vulndb.importer import Progress as Hooks
 
-    console = Console(stderr=True)
-    bar = Progress(
-        TextColumn("importing advisories"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
-        transient=True,
-    )
-    task = bar.add_task("import", total=None)
-    with bar:
-        yield Hooks(
-            start=lambda total: bar.update(task, total=total),
-            advance=lambda n: bar.advance(task, n),
-        )
+    with progress_bar("importing advisories", counts_bytes=False) as (start, advance):
+        yield Hooks(start=start, advance=advance)
