@@ -17,6 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from dockyard.config import Settings
+from dockyard.db.engine import Database
 from dockyard.http.app import create_app
 
 PG_ADMIN_URL = os.environ.get("DOCKYARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -39,6 +40,28 @@ def postgres_url() -> Iterator[Callable[[], str]]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         for name in created:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def migrated_database(
+    tmp_path_factory: pytest.TempPathFactory, postgres_url: Callable[[], str]
+) -> Iterator[Callable[[str], Database]]:
+    """A factory of fresh, migrated databases of a backend ("sqlite" or "postgres")."""
+    opened: list[Database] = []
+
+    def build(backend: str) -> Database:
+        if backend == "postgres":
+            url = postgres_url()
+        else:
+            url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'dockyard.db'}"
+        database = Database(url)
+        database.migrate()
+        opened.append(database)
+        return database
+
+    yield build
+    for database in opened:
+        database.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -12,17 +11,8 @@ from dockyard.db.engine import Database
 
 
 @pytest.fixture(scope="session")
-def queue_db(
-    backend: str, postgres_url: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Database]:
-    if backend == "postgres":
-        url = postgres_url()
-    else:
-        url = f"sqlite:///{Path(tmp_path_factory.mktemp('jobs')) / 'jobs.db'}"
-    db = Database(url)
-    db.migrate()
-    yield db
-    db.dispose()
+def queue_db(backend: str, migrated_database: Callable[[str], Database]) -> Database:
+    return migrated_database(backend)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,18 +14,9 @@ from dockyard.db.models import Advisory, AdvisoryImport, AffectedRange
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def migrated(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    postgres_url: Callable[[], str],
-) -> Iterator[Database]:
-    if request.param == "postgres":
-        url = postgres_url()
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('vulndb') / 'db.sqlite'}"
-    database = Database(url)
-    database.migrate()
-    yield database
-    database.dispose()
+    request: pytest.FixtureRequest, migrated_database: Callable[[str], Database]
+) -> Database:
+    return migrated_database(request.param)
 
 
 @pytest.fixture
