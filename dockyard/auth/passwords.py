@@ -44,8 +44,7 @@ def password_problem(username: str, password: str, min_length: int = MIN_LENGTH)
     rest = password.lower().replace(username.lower(), "") if username else password
     if len(rest) < min_length:  # the username is the first thing anyone guesses
         return (
-            f"the password leans on the username: use at least {min_length} characters "
-            "besides it"
+            f"the password leans on the username: use at least {min_length} characters besides it"
         )
     return None
 

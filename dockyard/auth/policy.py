@@ -115,10 +115,11 @@ def refusal(path: str, missing: frozenset[str]) -> str:
 def project_abilities(principal: Principal, project: ProjectRecord, role: int) -> frozenset[str]:
     """What the management API and UI let ``principal`` do with a project.
 
-    read/push/delete follow the registry table above; managing members and deploy
-    tokens takes Maintainer, changing visibility or deleting the project takes Owner,
-    and starting CI jobs takes Developer. Only people (not deploy tokens) manage. A CI job
-    token sees its own project only: any other is hidden, as from an outsider.
+    read/push/delete follow the registry table above; managing members, deploy tokens
+    and the vulnerability policy takes Maintainer, changing visibility or deleting the
+    project takes Owner, and starting CI jobs takes Developer. Only people (not deploy
+    tokens) manage. A CI job token sees its own project only: any other is hidden, as
+    from an outsider.
     """
     if principal.kind == "job" and project.id != principal.project_id:
         return NOTHING
@@ -130,7 +131,7 @@ def project_abilities(principal: Principal, project: ProjectRecord, role: int) -
     }
     person = principal.kind == "user"
     if person and (principal.is_admin or role >= MAINTAINER):
-        abilities |= {"manage_members", "manage_tokens"}
+        abilities |= {"manage_members", "manage_tokens", "manage_policy"}
     if person and (principal.is_admin or role >= OWNER):
         abilities.add("admin")
     if person and "read" in abilities and (principal.is_admin or role >= DEVELOPER):

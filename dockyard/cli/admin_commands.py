@@ -119,7 +119,10 @@ def user_create(
     username: str = USERNAME,
     email: str = typer.Option(..., help="Contact address."),
     password: str = typer.Option(
-        ..., prompt=True, hide_input=True, confirmation_prompt=True,
+        ...,
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
         help="The password (asked for when not given).",
     ),
     admin: bool = typer.Option(False, help="Make this user an administrator."),
@@ -164,8 +167,13 @@ def user_list(output: Output = OUTPUT) -> None:
     with database() as db:
         users = list_users(db)
     rows = [
-        {"id": u.id, "username": u.username, "email": u.email,
-         "admin": u.is_admin, "blocked": u.is_blocked}
+        {
+            "id": u.id,
+            "username": u.username,
+            "email": u.email,
+            "admin": u.is_admin,
+            "blocked": u.is_blocked,
+        }
         for u in users
     ]
     render(rows, ("id", "username", "email", "admin", "blocked"), output)
@@ -336,9 +344,14 @@ def token_create(
             issued = admin_tokens.create_job(db, project, user, seconds)
     if output == Output.json:
         record = issued.record
-        row = {"id": record.id, "kind": record.kind, "username": issued.username,
-               "scopes": record.scopes.split(), "expires_at": record.expires_at,
-               "token": issued.secret}
+        row = {
+            "id": record.id,
+            "kind": record.kind,
+            "username": issued.username,
+            "scopes": record.scopes.split(),
+            "expires_at": record.expires_at,
+            "token": issued.secret,
+        }
         render_object(row)
         return
     typer.echo(
@@ -364,15 +377,30 @@ def token_list(
         owners = {u.id: u.username for u in list_users(db)}
     # username: a deploy token's login name, else the user the token acts for.
     rows = [
-        {"id": t.id, "kind": t.kind, "name": t.name,
-         "username": t.username or owners.get(t.user_id or 0),
-         "hint": f"{t.hint}…", "scopes": t.scopes.split(),
-         "state": "revoked" if t.revoked_at else "active",
-         "expires_at": t.expires_at, "last_used_at": t.last_used_at}
+        {
+            "id": t.id,
+            "kind": t.kind,
+            "name": t.name,
+            "username": t.username or owners.get(t.user_id or 0),
+            "hint": f"{t.hint}…",
+            "scopes": t.scopes.split(),
+            "state": "revoked" if t.revoked_at else "active",
+            "expires_at": t.expires_at,
+            "last_used_at": t.last_used_at,
+        }
         for t in tokens
     ]
-    columns = ("id", "kind", "name", "username", "hint", "scopes", "state", "expires_at",
-               "last_used_at")
+    columns = (
+        "id",
+        "kind",
+        "name",
+        "username",
+        "hint",
+        "scopes",
+        "state",
+        "expires_at",
+        "last_used_at",
+    )
     render(rows, columns, output)
 
 

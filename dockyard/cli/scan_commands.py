@@ -69,8 +69,10 @@ def scan(
             worker = job_worker(settings, db)
             while report.status in ("queued", "scanning"):
                 if time.monotonic() > deadline:
-                    fail(f"{ref}: the scan did not finish within {timeout} s",
-                         "A worker may be busy; look again later with the same command.")
+                    fail(
+                        f"{ref}: the scan did not finish within {timeout} s",
+                        "A worker may be busy; look again later with the same command.",
+                    )
                 if not worker.drain():  # another worker holds it: wait for that one
                     time.sleep(0.5)
                 report = reports.report(row.id, digest)
@@ -85,13 +87,21 @@ def _show(ref: str, digest: str, report: object, output: Output) -> None:
         plain = json.loads(json.dumps(data, default=_iso))  # nested datetimes as ISO text
         render_object({"reference": ref, "digest": digest, **plain})
         return
-    typer.echo(f"{ref} ({digest}): {data['status'] or 'not scanned'}"
-               + (f" ({data['reason']})" if data["reason"] else ""))
+    typer.echo(
+        f"{ref} ({digest}): {data['status'] or 'not scanned'}"
+        + (f" ({data['reason']})" if data["reason"] else "")
+    )
     summary = ", ".join(f"{n} {severity}" for severity, n in data["summary"].items())
     typer.echo(f"summary: {summary}")
     if data["manifests"] is not None:
-        rows = [{"digest": m["digest"], "status": m["status"],
-                 "platform": (m["platform"] or {}).get("architecture")} for m in data["manifests"]]
+        rows = [
+            {
+                "digest": m["digest"],
+                "status": m["status"],
+                "platform": (m["platform"] or {}).get("architecture"),
+            }
+            for m in data["manifests"]
+        ]
         render(rows, ("digest", "platform", "status"), output)
     elif data["findings"]:
         render(data["findings"], COLUMNS, output)

@@ -159,9 +159,7 @@ class TokenAccess:
                 raise _denied(repository, actions, reason)
         return principal
 
-    def _basic_login(
-        self, value: str, username: str, password: str, request: Request
-    ) -> Principal:
+    def _basic_login(self, value: str, username: str, password: str, request: Request) -> Principal:
         """Argon2 once per credential and cache window; a cached login is used only while
         the credentials epoch is unchanged, so a password change, block or revocation in
         any process ends it on the next request (one indexed read instead of Argon2)."""

@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.admin.registry import RegistryAdmin
+from dockyard.admin.vuln_policy import PullPolicies
 from dockyard.auth.keys import ensure_signing_key, session_secret
 from dockyard.auth.registry_tokens import TokenSigner
 from dockyard.auth.service import AccessService
@@ -103,8 +104,15 @@ def create_app(
     store = open_store(settings)
     registry = build_registry(settings, db, store)
     access, service, auth_routes = build_access(settings, db)
-    api = build_api(Api(db, settings, service, RegistryAdmin(db, store)))
-    ctx = Context(registry=registry, access=access, settings=settings, inline_reads=db.is_sqlite)
+    policies = PullPolicies(db)  # one per process: the API's changes clear the pulls' cache
+    api = build_api(Api(db, settings, service, RegistryAdmin(db, store), policies))
+    ctx = Context(
+        registry=registry,
+        access=access,
+        settings=settings,
+        inline_reads=db.is_sqlite,
+        policies=policies,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -59,11 +59,7 @@ def _finding(row: dict[str, Any]) -> Finding:
 
 
 def save_inventory(conn: Any, digest: str, inventory: Inventory) -> None:
-    os = (
-        (inventory.os.id, inventory.os.version, inventory.os.pretty_name)
-        if inventory.os
-        else None
-    )
+    os = (inventory.os.id, inventory.os.version, inventory.os.pretty_name) if inventory.os else None
     rows = [_package_row(p) for p in inventory.packages]
     scans.save_inventory(conn, digest, os, list(inventory.unsupported), rows)
 

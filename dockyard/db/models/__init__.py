@@ -13,6 +13,7 @@ from dockyard.db.models.accounts import (
 )
 from dockyard.db.models.base import Base
 from dockyard.db.models.jobs import Job
+from dockyard.db.models.policies import VulnerabilityException, VulnerabilityPolicy
 from dockyard.db.models.registry import (
     Blob,
     Manifest,
@@ -49,5 +50,7 @@ __all__ = [
     "Token",
     "Upload",
     "User",
+    "VulnerabilityException",
+    "VulnerabilityPolicy",
     "WebSession",
 ]

@@ -138,8 +138,9 @@ def save_findings(
     before = {
         tuple(r._mapping[k] for k in FINDING_KEY): r.first_seen_at
         for r in conn.execute(
-            select(*(getattr(ScanFinding, k) for k in FINDING_KEY), ScanFinding.first_seen_at)
-            .where(ScanFinding.digest == digest)
+            select(
+                *(getattr(ScanFinding, k) for k in FINDING_KEY), ScanFinding.first_seen_at
+            ).where(ScanFinding.digest == digest)
         )
     }
     conn.execute(delete(ScanFinding).where(ScanFinding.digest == digest))

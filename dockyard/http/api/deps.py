@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dockyard.admin import AdminError, Conflict, Forbidden, NotFound, TooManyAttempts
 from dockyard.admin.registry import RegistryAdmin
+from dockyard.admin.vuln_policy import PullPolicies
 from dockyard.auth.principal import Principal
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
@@ -76,6 +77,7 @@ class Api:
     settings: Settings
     service: AccessService | None  # None when auth is off
     registry: RegistryAdmin
+    policies: PullPolicies
 
     async def call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - passes through
         return await run_in_threadpool(fn, *args, **kwargs)

@@ -19,7 +19,16 @@ async def project(ctx: Api, principal: Principal, path: str, ability: str) -> Pr
     its own project; the policy hides the others)."""
     abilities = (
         frozenset(
-            {"read", "push", "delete", "manage_members", "manage_tokens", "admin", "start_jobs"}
+            {
+                "read",
+                "push",
+                "delete",
+                "manage_members",
+                "manage_tokens",
+                "manage_policy",
+                "admin",
+                "start_jobs",
+            }
         )
         if ctx.service is None
         else await ctx.call(ctx.service.project_abilities, principal, path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Depends, Request, Response
 
 from dockyard.admin import accounts, members
@@ -9,13 +11,23 @@ from dockyard.admin import tokens as admin_tokens
 from dockyard.auth.principal import Principal
 from dockyard.http.api import convert, guards, schemas
 from dockyard.http.api.deps import api, caller, forbidden
+from dockyard.scan.policy import Policy
 
 router = APIRouter(tags=["projects and groups"])
 
 
-def _project(record, abilities) -> schemas.ProjectOut:  # noqa: ANN001
+def _project(record, abilities, policy: Policy | None = None) -> schemas.ProjectOut:  # noqa: ANN001
+    shown = policy or Policy()
     return schemas.ProjectOut(
-        id=record.id, path=record.path, visibility=record.visibility, abilities=sorted(abilities)
+        id=record.id,
+        path=record.path,
+        visibility=record.visibility,
+        abilities=sorted(abilities),
+        vulnerability_policy=schemas.VulnerabilityPolicyOut(
+            block_severity=shown.block_severity,
+            block_unscanned=shown.block_unscanned,
+            allow_maintainers=shown.allow_maintainers,
+        ),
     )
 
 
@@ -23,9 +35,11 @@ def _project(record, abilities) -> schemas.ProjectOut:  # noqa: ANN001
 async def list_projects(request: Request, principal: Principal = Depends(caller)):  # noqa: ANN201
     ctx = api(request)
     if ctx.service is None:
-        return [_project(p, ["read"]) for p in await ctx.call(accounts.list_projects, ctx.db)]
-    visible = await ctx.call(ctx.service.visible_projects, principal)
-    return [_project(p, a) for p, a in visible]
+        visible = [(p, ["read"]) for p in await ctx.call(accounts.list_projects, ctx.db)]
+    else:
+        visible = await ctx.call(ctx.service.visible_projects, principal)
+    policies = await ctx.call(ctx.policies.policies, [p for p, _ in visible])
+    return [_project(p, a, policies[p.id]) for p, a in visible]
 
 
 @router.post("/projects", response_model=schemas.ProjectOut, status_code=201)
@@ -196,13 +210,81 @@ async def revoke_job_token(
     return Response(status_code=204)
 
 
+def _exception(row, now: datetime) -> schemas.VulnerabilityExceptionOut:  # noqa: ANN001
+    return schemas.VulnerabilityExceptionOut(
+        id=row.advisory_id,
+        reason=row.reason,
+        expires_at=row.expires_at,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        active=row.expires_at is None or row.expires_at > now,
+    )
+
+
+@router.get(
+    "/projects/{project:path}/vulnerability_exceptions",
+    response_model=list[schemas.VulnerabilityExceptionOut],
+)
+async def vulnerability_exceptions(  # noqa: ANN201
+    project: str, request: Request, principal: Principal = Depends(caller)
+):
+    """Every exception, expired ones too (``active`` false: they no longer apply)."""
+    ctx = api(request)
+    record = await guards.project(ctx, principal, project, "read")
+    now = datetime.now(UTC)
+    return [_exception(r, now) for r in await ctx.call(ctx.policies.exceptions, record)]
+
+
+@router.post(
+    "/projects/{project:path}/vulnerability_exceptions",
+    response_model=schemas.VulnerabilityExceptionOut,
+    status_code=201,
+    responses={200: {"description": "an exception for this id existed and was replaced"}},
+)
+async def add_vulnerability_exception(
+    project: str,
+    body: schemas.VulnerabilityExceptionIn,
+    request: Request,
+    response: Response,
+    principal: Principal = Depends(caller),
+) -> schemas.VulnerabilityExceptionOut:
+    """Accept an advisory in this project: findings whose id or alias is ``id`` stop
+    counting toward the pull policy until ``expires_at``. Posting the same id again
+    replaces the exception (200)."""
+    ctx = api(request)
+    record = await guards.project(ctx, principal, project, "manage_policy")
+    row, created = await ctx.call(
+        ctx.policies.grant,
+        record,
+        body.id,
+        body.reason,
+        body.expires_at,
+        principal.actor,
+        principal.name,
+    )
+    if not created:
+        response.status_code = 200
+    return _exception(row, datetime.now(UTC))
+
+
+@router.delete("/projects/{project:path}/vulnerability_exceptions/{advisory_id}", status_code=204)
+async def delete_vulnerability_exception(
+    project: str, advisory_id: str, request: Request, principal: Principal = Depends(caller)
+) -> Response:
+    ctx = api(request)
+    record = await guards.project(ctx, principal, project, "manage_policy")
+    await ctx.call(ctx.policies.revoke, record, advisory_id, principal.actor)
+    return Response(status_code=204)
+
+
 @router.get("/projects/{project:path}", response_model=schemas.ProjectOut)
 async def get_project(
     project: str, request: Request, principal: Principal = Depends(caller)
 ) -> schemas.ProjectOut:
     ctx = api(request)
     record = await guards.project(ctx, principal, project, "read")
-    return _project(record, await _abilities(request, principal, project, "read"))
+    policy = await ctx.call(ctx.policies.policy, record)
+    return _project(record, await _abilities(request, principal, project, "read"), policy)
 
 
 @router.patch("/projects/{project:path}", response_model=schemas.ProjectOut)
@@ -212,10 +294,23 @@ async def update_project(
     request: Request,
     principal: Principal = Depends(caller),
 ) -> schemas.ProjectOut:
+    """Change only what the body names: ``visibility`` takes the Owner role,
+    ``vulnerability_policy`` (itself partial) the Maintainer role."""
     ctx = api(request)
-    await guards.project(ctx, principal, project, "admin")
-    record = await ctx.call(accounts.set_visibility, ctx.db, project, body.visibility)
-    return _project(record, await _abilities(request, principal, project, "read"))
+    record = await guards.project(ctx, principal, project, "read")
+    if body.visibility is not None:
+        await guards.project(ctx, principal, project, "admin")
+    if body.vulnerability_policy is not None:
+        await guards.project(ctx, principal, project, "manage_policy")
+    if body.visibility is not None:
+        record = await ctx.call(accounts.set_visibility, ctx.db, project, body.visibility)
+    if body.vulnerability_policy is not None:
+        changes = body.vulnerability_policy.model_dump(
+            include=body.vulnerability_policy.model_fields_set
+        )
+        await ctx.call(ctx.policies.update, record, changes, principal.actor)
+    policy = await ctx.call(ctx.policies.policy, record)
+    return _project(record, await _abilities(request, principal, project, "read"), policy)
 
 
 @router.delete("/projects/{project:path}", status_code=204)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 # Database ids are 32-bit on every engine we support; larger ones cannot exist.
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -57,8 +57,30 @@ class ProjectCreate(BaseModel):
     visibility: Visibility = "private"
 
 
+BlockSeverity = Literal["critical", "high", "medium", "low"]
+
+
+class VulnerabilityPolicyIn(BaseModel):
+    """A partial change: only the fields sent are changed."""
+
+    model_config = ConfigDict(extra="forbid")
+    block_severity: BlockSeverity | None = None
+    block_unscanned: StrictBool = False
+    allow_maintainers: StrictBool = False
+
+
+class VulnerabilityPolicyOut(BaseModel):
+    block_severity: BlockSeverity | None = None
+    block_unscanned: bool = False
+    allow_maintainers: bool = False
+
+
 class ProjectUpdate(BaseModel):
-    visibility: Visibility
+    """A partial change: visibility (Owner), vulnerability_policy (Maintainer)."""
+
+    model_config = ConfigDict(extra="forbid")
+    visibility: Visibility | None = None
+    vulnerability_policy: VulnerabilityPolicyIn | None = None
 
 
 class ProjectOut(BaseModel):
@@ -66,6 +88,25 @@ class ProjectOut(BaseModel):
     path: str
     visibility: Visibility
     abilities: list[str] = []
+    vulnerability_policy: VulnerabilityPolicyOut = VulnerabilityPolicyOut()
+
+
+class VulnerabilityExceptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=100, description="advisory id or alias, e.g. CVE-…")
+    reason: str = Field(min_length=1, max_length=2000)
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="when it stops applying; null: until deleted"
+    )
+
+
+class VulnerabilityExceptionOut(BaseModel):
+    id: str
+    reason: str
+    expires_at: datetime | None
+    created_by: str
+    created_at: datetime
+    active: bool
 
 
 class MemberIn(BaseModel):

@@ -192,9 +192,7 @@ async def project_vulnerabilities(
     ctx = api(request)
     await guards.project(ctx, principal, project, "read")
     repositories = await ctx.call(ctx.registry.project_repositories, project)
-    images = await ctx.call(
-        Vulnerabilities(ctx.db).images, {r.id: r.name for r in repositories}
-    )
+    images = await ctx.call(Vulnerabilities(ctx.db).images, {r.id: r.name for r in repositories})
     return [
         ImageOut(
             repository=i.repository,

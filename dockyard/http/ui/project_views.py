@@ -13,7 +13,16 @@ from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
 from dockyard.validation import InvalidInput, parse_id
 
 ALL_ABILITIES = frozenset(
-    {"read", "push", "delete", "manage_members", "manage_tokens", "admin", "start_jobs"}
+    {
+        "read",
+        "push",
+        "delete",
+        "manage_members",
+        "manage_tokens",
+        "manage_policy",
+        "admin",
+        "start_jobs",
+    }
 )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from dockyard.admin.vuln_policy import PullPolicies
+from dockyard.auth.principal import Principal
 from dockyard.http.access import DELETE, PULL, PUSH
 from dockyard.http.v2.common import Context, body, declared_length, repository, run
 from dockyard.oci.errors import Code, RegistryError
@@ -41,10 +43,12 @@ class Endpoints:
 
     async def get(self, request: Request) -> Response:
         name = repository(request)
-        await self.ctx.access.authorize(request, name, PULL)
+        principal = await self.ctx.access.authorize(request, name, PULL)
         reference = request.path_params["reference"]
         accept = ",".join(request.headers.getlist("accept"))  # clients may send several
         found = await self.ctx.read(self.manifests.get, name, reference, accept)
+        if request.method == "GET" and self.ctx.policies is not None:
+            await self._check_policy(self.ctx.policies, name, found.digest, principal)
         headers = {
             "Docker-Content-Digest": found.digest,
             "ETag": f'"{found.digest}"',
@@ -52,6 +56,18 @@ class Endpoints:
         }
         body = b"" if request.method == "HEAD" else found.payload
         return Response(body, headers=headers, media_type=found.media_type)
+
+    async def _check_policy(
+        self, policies: PullPolicies, name: str, digest: str, principal: Principal
+    ) -> None:
+        """403 DENIED when the project's vulnerability policy blocks this manifest. Only
+        GET: a HEAD hands out no content, and every client GETs before it pulls."""
+        guard = await self.ctx.read(policies.guard, name)
+        if guard is None:
+            return
+        message = await run(policies.refusal, guard, name, digest, principal)
+        if message is not None:
+            raise RegistryError(Code.DENIED, message, {"repository": name, "digest": digest})
 
     async def put(self, request: Request) -> Response:
         name = repository(request)
