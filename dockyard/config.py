@@ -133,8 +133,32 @@ class Settings:
         default=600,
         metadata={
             "doc": "How long a worker holds a background job before another may retry it "
-            "(longer than the slowest job)."
+            "(longer than the slowest job).",
+            "min": 1,
         },
+    )
+    scan_max_layer_bytes: int = field(
+        default=8 * 1024**3,
+        metadata={
+            "doc": "A scan fails when one layer unpacks to more bytes than this.",
+            "min": 1,
+        },
+    )
+    scan_max_files_per_layer: int = field(
+        default=500_000,
+        metadata={"doc": "A scan fails when one layer holds more entries than this.", "min": 1},
+    )
+    scan_max_file_bytes: int = field(
+        default=64 * 1024**2,
+        metadata={
+            "doc": "The largest package-metadata file (status database, METADATA, jar) a "
+            "scan reads; larger ones are reported as not read.",
+            "min": 1024,
+        },
+    )
+    scan_max_jar_depth: int = field(
+        default=2,
+        metadata={"doc": "How deep a scan opens jars inside jars (1: top-level only).", "min": 1},
     )
 
     @property
@@ -218,9 +242,12 @@ def load_settings(
         if raw is not None and (raw != "" or _empty_ok(name)):
             values[name] = raw
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return dataclasses.replace(
-        Settings(), **{k: _coerce(k, v) for k, v in values.items() if k in names}
-    )
+    coerced = {k: _coerce(k, v) for k, v in values.items() if k in names}
+    for f in fields(Settings):
+        least = f.metadata.get("min")
+        if least is not None and f.name in coerced and coerced[f.name] < least:
+            raise ValueError(f"{f.name}: must be at least {least}, got {coerced[f.name]}")
+    return dataclasses.replace(Settings(), **coerced)
 
 
 def _empty_ok(name: str) -> bool:

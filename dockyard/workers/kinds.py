@@ -12,6 +12,15 @@ from dockyard.workers.jobs import JobKind
 from dockyard.workers.scan_job import ScanJobs
 
 
+def scan_limits(settings: Settings) -> Limits:
+    return Limits(
+        max_layer_bytes=settings.scan_max_layer_bytes,
+        max_files_per_layer=settings.scan_max_files_per_layer,
+        max_file_bytes=settings.scan_max_file_bytes,
+        max_jar_depth=settings.scan_max_jar_depth,
+    )
+
+
 def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, JobKind]:
     scanning = ScanJobs(
         db,
@@ -21,7 +30,7 @@ def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, J
         failure=ScanFailed,
         unsupported=ScanUnsupported,
         rematcher=Matcher,
-        limits=Limits(),
+        limits=scan_limits(settings),
     )
     kinds = [
         JobKind("scan", scanning.scan, scanning.give_up),

@@ -57,9 +57,7 @@ def test_bad_usage_exits_2(dockyard: Invoke, args: tuple[str, ...]) -> None:
     assert result.stdout == "" and "Usage:" in result.stderr
 
 
-def test_missing_database_says_what_to_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_database_says_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DOCKYARD_DATABASE_URL", raising=False)
     monkeypatch.delenv("DOCKYARD_CONFIG", raising=False)
     monkeypatch.setenv("DOCKYARD_DATA_DIR", str(tmp_path))

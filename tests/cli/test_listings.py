@@ -15,7 +15,15 @@ LISTINGS = {
     ("project", "list"): ("id", "path", "visibility"),
     ("member", "list", "acme/app"): ("username", "role"),
     ("token", "list"): (
-        "id", "kind", "name", "username", "hint", "scopes", "state", "expires_at", "last_used_at",
+        "id",
+        "kind",
+        "name",
+        "username",
+        "hint",
+        "scopes",
+        "state",
+        "expires_at",
+        "last_used_at",
     ),
 }
 
@@ -25,8 +33,15 @@ def populated(dockyard: Invoke) -> Invoke:
     for args in (
         ("group", "create", "acme"),
         ("project", "create", "acme/app", "--visibility", "internal"),
-        ("user", "create", "alice", "--email", "alice@example.com",
-         "--password", "correct-horse-battery"),
+        (
+            "user",
+            "create",
+            "alice",
+            "--email",
+            "alice@example.com",
+            "--password",
+            "correct-horse-battery",
+        ),
         ("member", "add", "alice", "acme/app", "developer"),
         ("token", "create", "personal", "--user", "alice", "--scope", "api", "--name", "ci"),
     ):
@@ -82,8 +97,17 @@ def test_empty_listing_prints_the_header_or_an_empty_list(dockyard: Invoke) -> N
 
 def test_token_create_json_gives_the_secret_to_scripts(dockyard: Invoke) -> None:
     result = dockyard(
-        "token", "create", "personal", "--user", "admin",
-        "--scope", "api", "--scope", "write_registry", "-o", "json",
+        "token",
+        "create",
+        "personal",
+        "--user",
+        "admin",
+        "--scope",
+        "api",
+        "--scope",
+        "write_registry",
+        "-o",
+        "json",
     )
     assert result.exit_code == 0, result.output
     created = json.loads(result.stdout)

@@ -33,11 +33,16 @@ def push(client: TestClient, repository: str, tag: str, blobs: list[bytes]) -> s
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **descriptors[0]},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **d}
-                   for d in descriptors[1:]],
+        "layers": [
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **d}
+            for d in descriptors[1:]
+        ],
     }
-    resp = client.put(f"/v2/{repository}/manifests/{tag}", content=json.dumps(manifest),
-                      headers={"Content-Type": manifest["mediaType"]})
+    resp = client.put(
+        f"/v2/{repository}/manifests/{tag}",
+        content=json.dumps(manifest),
+        headers={"Content-Type": manifest["mediaType"]},
+    )
     assert resp.status_code == 201, resp.text
     return resp.headers["docker-content-digest"]
 

@@ -25,17 +25,20 @@ def password_works(username: str, password: str) -> bool:
 
 
 def test_set_password_from_stdin_and_prompt(dockyard: Invoke) -> None:
-    created = dockyard("user", "create", "alice", "--email", "a@example.com",
-                       "--password", "correct-horse-battery")
+    created = dockyard(
+        "user", "create", "alice", "--email", "a@example.com", "--password", "correct-horse-battery"
+    )
     assert created.exit_code == 0, created.output
-    done = dockyard("user", "set-password", "alice", "--password-stdin",
-                    input="staple-battery-horse\n")
+    done = dockyard(
+        "user", "set-password", "alice", "--password-stdin", input="staple-battery-horse\n"
+    )
     assert done.exit_code == 0, done.output
     assert password_works("alice", "staple-battery-horse")
     assert not password_works("alice", "correct-horse-battery")
 
-    prompted = dockyard("user", "set-password", "alice",
-                        input="another-long-password\nanother-long-password\n")
+    prompted = dockyard(
+        "user", "set-password", "alice", input="another-long-password\nanother-long-password\n"
+    )
     assert prompted.exit_code == 0, prompted.output
     assert password_works("alice", "another-long-password")
 
@@ -46,8 +49,9 @@ def test_set_password_refuses_weak_passwords_and_unknown_users(dockyard: Invoke)
     assert weak.exit_code == 1
     assert "too short" in weak.output
     assert password_works("bob", "correct-horse-99")
-    missing = dockyard("user", "set-password", "nobody", "--password-stdin",
-                       input="correct-horse-battery\n")
+    missing = dockyard(
+        "user", "set-password", "nobody", "--password-stdin", input="correct-horse-battery\n"
+    )
     assert missing.exit_code == 1
     assert "no user 'nobody'" in missing.output
 

@@ -15,7 +15,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 def test_a_scheduled_repository_deletion_happens_by_itself(
-    auth_server: LiveServer, auth_sandbox: ClientSandbox,
+    auth_server: LiveServer,
+    auth_sandbox: ClientSandbox,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     group = f"bg-{secrets.token_hex(3)}"
@@ -23,8 +24,12 @@ def test_a_scheduled_repository_deletion_happens_by_itself(
     auth_server.cli("project", "create", f"{group}/app")
     repository = f"{group}/app/old"
     image = ImageBuilder(auth_sandbox, tmp_path_factory.mktemp("bg")).single("bgtiny")
-    auth_sandbox.skopeo_copy(image.ref, auth_sandbox.docker_ref(repository, "v1"),
-                             "--dest-creds", f"admin:{ADMIN_PASSWORD}")
+    auth_sandbox.skopeo_copy(
+        image.ref,
+        auth_sandbox.docker_ref(repository, "v1"),
+        "--dest-creds",
+        f"admin:{ADMIN_PASSWORD}",
+    )
     out = auth_server.cli("token", "create", "personal", "--user", "admin", "--scope", "api")
     headers = {"Authorization": "Bearer " + out.split(": ", 1)[1].split()[0]}
     api = f"{auth_server.url}/api/v1"
@@ -39,6 +44,11 @@ def test_a_scheduled_repository_deletion_happens_by_itself(
         time.sleep(0.5)
     else:
         pytest.fail("the repository was not deleted within 30 s")
-    pulled = auth_sandbox.skopeo("inspect", "--creds", f"admin:{ADMIN_PASSWORD}",
-                                 auth_sandbox.docker_ref(repository, "v1"), check=False)
+    pulled = auth_sandbox.skopeo(
+        "inspect",
+        "--creds",
+        f"admin:{ADMIN_PASSWORD}",
+        auth_sandbox.docker_ref(repository, "v1"),
+        check=False,
+    )
     assert pulled.returncode != 0

@@ -133,4 +133,3 @@ def test_backup_during_pushes_then_restore_and_pull(
     finally:
         server.stop()
     assert "Traceback" not in server.log()
-

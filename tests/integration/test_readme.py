@@ -58,16 +58,24 @@ def test_make_run_installs_only_what_running_needs(tmp_path: Path) -> None:
     # Under `make test` the outer make's flags (-w prints "Leaving directory") leak in.
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     planned = subprocess.run(
-        ["make", "-n", "--no-print-directory", "run", f"VENV={venv}"], cwd=REPO_ROOT,
-        capture_output=True, text=True, check=True, env=env,
+        ["make", "-n", "--no-print-directory", "run", f"VENV={venv}"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     ).stdout
     installs = [line for line in planned.splitlines() if "pip install" in line]
     assert any(line.endswith("install --quiet -e .") for line in installs), planned
     assert not any("[test]" in line for line in installs), planned
     assert planned.rstrip().endswith("-m dockyard serve")
     linted = subprocess.run(
-        ["make", "-n", "--no-print-directory", "lint", f"VENV={venv}"], cwd=REPO_ROOT,
-        capture_output=True, text=True, check=True, env=env,
+        ["make", "-n", "--no-print-directory", "lint", f"VENV={venv}"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     ).stdout
     assert "-e '.[test]'" in linted
 

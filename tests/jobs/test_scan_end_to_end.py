@@ -66,8 +66,12 @@ def drain(reg: AuthRegistry) -> None:
 def test_push_scan_match_report_and_rematch(reg: AuthRegistry, tmp_path: Path) -> None:
     project = reg.new_project("private")
     base = layer({"etc/os-release": DEBIAN_OS_RELEASE, "var/lib/dpkg/status": STATUS})
-    app = layer({f"{SITE}/requests-2.19.1.dist-info/METADATA": metadata("requests", "2.19.1"),
-                 f"{SITE}/idna-3.7.dist-info/METADATA": metadata("idna", "3.7")})
+    app = layer(
+        {
+            f"{SITE}/requests-2.19.1.dist-info/METADATA": metadata("requests", "2.19.1"),
+            f"{SITE}/idna-3.7.dist-info/METADATA": metadata("idna", "3.7"),
+        }
+    )
     pushed = push_image(reg, f"{project}/app", "v1", layers=[base, app])
     repo_id = repository_id(reg, project, f"{project}/app", reg.admin_pat)
     url = f"/api/v1/registry/repositories/{repo_id}/manifests/{pushed.digest}/vulnerabilities"
@@ -77,8 +81,10 @@ def test_push_scan_match_report_and_rematch(reg: AuthRegistry, tmp_path: Path) -
     body = reg.client.get(url, headers=auth(reg.admin_pat)).json()
     assert body["status"] == "done", body
     assert body["os"] == {"id": "debian", "version": "12"}
-    found = {(v["id"], v["package"], v["installed_version"], v["fixed_version"], v["severity"])
-             for v in body["vulnerabilities"]}
+    found = {
+        (v["id"], v["package"], v["installed_version"], v["fixed_version"], v["severity"])
+        for v in body["vulnerabilities"]
+    }
     assert found == {
         ("DSA-5532-1", "libssl3", "3.0.11-1~deb12u1", "3.0.11-1~deb12u2", "unknown"),
         ("GHSA-x84v-xcm2-53pg", "requests", "2.19.1", "2.20.0", "high"),
@@ -89,8 +95,9 @@ def test_push_scan_match_report_and_rematch(reg: AuthRegistry, tmp_path: Path) -
     assert by_id["GHSA-x84v-xcm2-53pg"]["layer_digest"] == pushed.layers[1]["digest"]
 
     # The requests advisory is withdrawn: the import queues a rematch, which reads no layer.
-    withdrawn = changed(PYPI_REQUESTS, modified="2024-01-01T00:00:00Z",
-                        withdrawn="2024-01-01T00:00:00Z")
+    withdrawn = changed(
+        PYPI_REQUESTS, modified="2024-01-01T00:00:00Z", withdrawn="2024-01-01T00:00:00Z"
+    )
     import_paths(reg.db, [write_folder(tmp_path / "osv2", [withdrawn])])
     store = open_store(reg.settings)
     for descriptor in pushed.layers:  # prove the rematch never reads the layers
@@ -136,3 +143,18 @@ def test_sbom_in_both_formats(reg: AuthRegistry) -> None:
     assert "pkg:pypi/requests@2.19.1" in purls and len(purls) == 3
     bad = reg.client.get(url, params={"format": "xml"}, headers=auth(reg.admin_pat))
     assert bad.status_code in (400, 422)
+
+
+def test_the_scan_limit_settings_fail_a_scan_with_the_reason(
+    backend: str, make_auth_registry: Callable[..., AuthRegistry]
+) -> None:
+    small = make_auth_registry(backend, scan_max_files_per_layer=3)
+    project = small.new_project("private")
+    many = layer({f"etc/file{i}": "x" for i in range(5)})
+    pushed = push_image(small, f"{project}/app", "v1", layers=[many])
+    drain(small)
+    repo_id = repository_id(small, project, f"{project}/app", small.admin_pat)
+    url = f"/api/v1/registry/repositories/{repo_id}/manifests/{pushed.digest}/vulnerabilities"
+    body = small.client.get(url, headers=auth(small.admin_pat)).json()
+    assert body["status"] == "failed"
+    assert "more than 3 files" in body["reason"]

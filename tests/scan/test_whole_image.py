@@ -26,8 +26,10 @@ def test_os_and_language_packages_with_whiteouts(image: Image) -> None:
         [
             file(f"{SITE}/requests-2.19.1.dist-info/METADATA", metadata("requests", "2.19.1")),
             file(f"{SITE}/urllib3-1.24.1.dist-info/METADATA", metadata("urllib3", "1.24.1")),
-            file("app/node_modules/lodash/package.json",
-                 json.dumps({"name": "lodash", "version": "4.17.15"})),
+            file(
+                "app/node_modules/lodash/package.json",
+                json.dumps({"name": "lodash", "version": "4.17.15"}),
+            ),
             file("app/package.json", json.dumps({"name": "my-app", "version": "1.0.0"})),
         ],
         compression="zstd",

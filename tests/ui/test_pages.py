@@ -155,8 +155,9 @@ def test_project_settings_and_tokens(registry: AuthRegistry, project: str) -> No
     assert secret not in client.get("/-/settings/tokens").text  # shown once
 
 
-def test_search_finds_only_visible_projects_and_images(registry: AuthRegistry,
-                                                       project: str) -> None:
+def test_search_finds_only_visible_projects_and_images(
+    registry: AuthRegistry, project: str
+) -> None:
     hidden = registry.new_project("private")
     push_image(registry, f"{hidden}/app", "v1", layers=[b"hidden"])
     reporter = registry.new_user({project: "reporter"})

@@ -77,8 +77,12 @@ def test_an_admin_reset_and_a_block_end_every_session(registry: AuthRegistry) ->
     assert "Set password" in page.text
     admin.post(
         "/-/admin/users",
-        data={"csrf": csrf_of(page.text), "username": user.name, "action": "set_password",
-              "password": NEW},
+        data={
+            "csrf": csrf_of(page.text),
+            "username": user.name,
+            "action": "set_password",
+            "password": NEW,
+        },
     )
     assert not is_signed_in(client)
     assert registry.token_response(user.name, NEW).status_code == 200
@@ -132,8 +136,13 @@ def test_admin_forms_apply_the_password_policy(registry: AuthRegistry) -> None:
     assert registry.token_response(user.name, user.password).status_code == 200
     weak_new = admin.post(
         "/-/admin/users",
-        data={"csrf": csrf, "action": "create", "username": "zed", "email": "z@example.com",
-              "password": "ZED-zed-zed-1"},
+        data={
+            "csrf": csrf,
+            "action": "create",
+            "username": "zed",
+            "email": "z@example.com",
+            "password": "ZED-zed-zed-1",
+        },
     )
     assert "leans on the username" in weak_new.text
     assert "zed" not in {u.username for u in accounts.list_users(registry.db)}
@@ -145,8 +154,12 @@ def test_the_ui_refuses_a_wrong_current_password(registry: AuthRegistry) -> None
     form = client.get("/-/settings/password")
     resp = client.post(
         "/-/settings/password",
-        data={"csrf": csrf_of(form.text), "current_password": "not-it-at-all",
-              "new_password": NEW, "confirm_password": NEW},
+        data={
+            "csrf": csrf_of(form.text),
+            "current_password": "not-it-at-all",
+            "new_password": NEW,
+            "confirm_password": NEW,
+        },
     )
     assert "the current password is wrong" in resp.text
     assert registry.token_response(user.name, user.password).status_code == 200

@@ -18,7 +18,10 @@ def test_import_and_status(dockyard: Invoke, tmp_path: Path) -> None:  # noqa: F
     assert done.exit_code == 0, done.output
     result = json.loads(done.stdout)
     assert {k: result[k] for k in ("added", "updated", "withdrawn", "unchanged")} == {
-        "added": 12, "updated": 0, "withdrawn": 1, "unchanged": 0
+        "added": 12,
+        "updated": 0,
+        "withdrawn": 1,
+        "unchanged": 0,
     }
     assert result["skipped_unsupported_ecosystem"] == 1
     assert {"ecosystem": "PyPI", "package": "requests"} in result["changed_packages"]

@@ -15,7 +15,11 @@ def test_import_a_zip_then_again_unchanged(db: Database, tmp_path: Path) -> None
     archive = r.write_zip(tmp_path / "all.zip", r.ALL)
     first = import_paths(db, [archive])
     assert (first.added, first.updated, first.withdrawn, first.unchanged, first.skipped) == (
-        12, 0, 1, 0, 1
+        12,
+        0,
+        1,
+        0,
+        1,
     )
     assert ("PyPI", "requests") in first.changed
     assert ("Debian:11", "openssl") in first.changed

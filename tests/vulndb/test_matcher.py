@@ -13,16 +13,30 @@ from tests.vulndb import records as r
 LAYER = "sha256:" + "a" * 64
 
 
-def deb(name: str, version: str, source: str | None = None, source_version: str | None = None,
-        ecosystem: str = "Debian:12") -> Package:
-    return Package(name, version, ecosystem, "deb", LAYER, "var/lib/dpkg/status",
-                   source_name=source, source_version=source_version, namespace="debian")
+def deb(
+    name: str,
+    version: str,
+    source: str | None = None,
+    source_version: str | None = None,
+    ecosystem: str = "Debian:12",
+) -> Package:
+    return Package(
+        name,
+        version,
+        ecosystem,
+        "deb",
+        LAYER,
+        "var/lib/dpkg/status",
+        source_name=source,
+        source_version=source_version,
+        namespace="debian",
+    )
 
 
-def lang(name: str, version: str, ecosystem: str, purl_type: str,
-         namespace: str | None = None) -> Package:
-    return Package(name, version, ecosystem, purl_type, LAYER, f"app/{name}",
-                   namespace=namespace)
+def lang(
+    name: str, version: str, ecosystem: str, purl_type: str, namespace: str | None = None
+) -> Package:
+    return Package(name, version, ecosystem, purl_type, LAYER, f"app/{name}", namespace=namespace)
 
 
 DEBIAN_IMAGE = Inventory(
@@ -35,8 +49,15 @@ DEBIAN_IMAGE = Inventory(
         deb("curl", "7.88.1-10+deb12u5"),  # fixed version installed: not reported
         deb("zlib1g", "1:1.2.11.dfsg-2", source="zlib"),  # only a Debian 11 advisory
         deb("libcurl4", "7.81.0-1ubuntu1.13", "curl", ecosystem="Ubuntu:22.04"),
-        Package("libcrypto3", "3.1.4-r0", "Alpine:v3.19", "apk", LAYER, "lib/apk/db/installed",
-                source_name="openssl"),
+        Package(
+            "libcrypto3",
+            "3.1.4-r0",
+            "Alpine:v3.19",
+            "apk",
+            LAYER,
+            "lib/apk/db/installed",
+            source_name="openssl",
+        ),
         Package("openssl", "3.1.4-r1", "Alpine:v3.19", "apk", LAYER, "lib/apk/db/installed"),
         lang("requests", "2.19.1", "PyPI", "pypi"),
         lang("Jinja2", "2.10", "PyPI", "pypi"),  # GHSA names it jinja2
@@ -108,8 +129,13 @@ def test_empty_database_and_empty_inventory(db: Database) -> None:
 
 def test_match_many_equals_match_each(db: Database, tmp_path: Path) -> None:
     import_paths(db, [r.write_zip(tmp_path / "all.zip", r.ALL)])
-    small = Inventory(os=None, packages=(lang("requests", "2.20.0", "PyPI", "pypi"),
-                                         lang("requests", "2.0.0", "PyPI", "pypi")))
+    small = Inventory(
+        os=None,
+        packages=(
+            lang("requests", "2.20.0", "PyPI", "pypi"),
+            lang("requests", "2.0.0", "PyPI", "pypi"),
+        ),
+    )
     both = match_many(db, [DEBIAN_IMAGE, small])
     assert summary(both[0]) == EXPECTED
     assert summary(both[1]) == {("GHSA-x84v-xcm2-53pg", "requests", "2.0.0", "2.20.0")}

@@ -51,8 +51,15 @@ def test_order_at_the_edges(ecosystem: str, older: str, newer: str) -> None:
 
 def test_semver_ranges_and_several_introduced() -> None:
     ranges = [
-        ("SEMVER", [("introduced", "0"), ("fixed", "1.19.11"),
-                    ("introduced", "1.20.0"), ("fixed", "1.20.6")])
+        (
+            "SEMVER",
+            [
+                ("introduced", "0"),
+                ("fixed", "1.19.11"),
+                ("introduced", "1.20.0"),
+                ("fixed", "1.20.6"),
+            ],
+        )
     ]
     assert assess("Go", "1.19.10", ranges).fixed == "1.19.11"
     assert not is_affected("Go", "1.19.11", ranges)
