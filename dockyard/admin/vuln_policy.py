@@ -29,6 +29,8 @@ from dockyard.scan import policy
 from dockyard.scan.policy import BLOCKABLE, Exemption, Finding, Policy
 
 CACHE_SECONDS = 5.0
+FIELDS = ("block_severity", "block_unscanned", "allow_maintainers", "attach_sbom")
+NO_POLICY = rows.PolicyRow(None, False, False, False)
 ADVISORY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,99}")
 MAX_REASON = 2000
 
@@ -65,39 +67,38 @@ class PullPolicies:
 
     # --- management ---------------------------------------------------------------
 
-    def policy(self, project: ProjectRecord) -> Policy:
+    def settings(self, project: ProjectRecord) -> rows.PolicyRow:
+        """The project's pull policy and whether it attaches SBOMs (defaults if unset)."""
         with self._db.session() as conn:
-            found = rows.policy(conn, project.id)
-        return Policy(*_fields(found)) if found else Policy()
+            return rows.policy(conn, project.id) or NO_POLICY
 
-    def policies(self, projects: list[ProjectRecord]) -> dict[int, Policy]:
-        """Each project's policy by id, in one query (for listings)."""
+    def policy(self, project: ProjectRecord) -> Policy:
+        return _policy(self.settings(project))
+
+    def policies(self, projects: list[ProjectRecord]) -> dict[int, rows.PolicyRow]:
+        """Each project's settings by id, in one query (for listings)."""
         with self._db.session() as conn:
             found = rows.policies_of(conn, [p.id for p in projects])
-        return {
-            p.id: Policy(*_fields(found[p.id])) if p.id in found else Policy() for p in projects
-        }
+        return {p.id: found.get(p.id, NO_POLICY) for p in projects}
 
     def update(self, project: ProjectRecord, changes: dict[str, object], actor: str) -> Policy:
-        """Apply a partial change (only the keys given) and record it in the audit log."""
-        unknown = set(changes) - {"block_severity", "block_unscanned", "allow_maintainers"}
+        """Apply a partial change (only the keys given) and record it in the audit log;
+        ``attach_sbom`` rides along with the pull policy's fields."""
+        unknown = set(changes) - set(FIELDS)
         if unknown:
             raise AdminError(f"unknown vulnerability_policy fields: {', '.join(sorted(unknown))}")
-        current = self.policy(project)
         if "block_severity" in changes:
-            current = replace(current, block_severity=validate_severity(changes["block_severity"]))
-        for flag in ("block_unscanned", "allow_maintainers"):
-            if flag in changes:
-                if not isinstance(changes[flag], bool):
-                    raise AdminError(f"{flag} must be true or false")
-                current = replace(current, **{flag: changes[flag]})
+            validate_severity(changes["block_severity"])
+        for flag in FIELDS[1:]:
+            if flag in changes and not isinstance(changes[flag], bool):
+                raise AdminError(f"{flag} must be true or false")
+        current = replace(self.settings(project), **changes)  # type: ignore[arg-type]
         with self._db.session(write=True) as conn:
-            rows.set_policy(conn, project.id, rows.PolicyRow(*_values(current)))
-            audit_rows.audit(
-                conn, actor, "vulnerability_policy", project.path, None, current.describe()
-            )
+            rows.set_policy(conn, project.id, current)
+            said = _policy(current).describe() + (", attaches SBOMs" if current.attach_sbom else "")
+            audit_rows.audit(conn, actor, "vulnerability_policy", project.path, None, said)
         self.forget()
-        return current
+        return _policy(current)
 
     def exceptions(self, project: ProjectRecord) -> list[rows.ExceptionRow]:
         with self._db.session() as conn:
@@ -208,20 +209,16 @@ class PullPolicies:
             if project is None:
                 return None
             found = rows.policy(conn, project.id)
-            if found is None or not Policy(*_fields(found)).active:
+            if found is None or not _policy(found).active:
                 return None
             exemptions = tuple(
                 Exemption(e.advisory_id, e.expires_at) for e in rows.exceptions(conn, project.id)
             )
-        return Guard(project, Policy(*_fields(found)), exemptions)
+        return Guard(project, _policy(found), exemptions)
 
 
-def _fields(row: rows.PolicyRow) -> tuple[str | None, bool, bool]:
-    return row.block_severity, row.block_unscanned, row.allow_maintainers
-
-
-def _values(p: Policy) -> tuple[str | None, bool, bool]:
-    return p.block_severity, p.block_unscanned, p.allow_maintainers
+def _policy(row: rows.PolicyRow) -> Policy:
+    return Policy(row.block_severity, row.block_unscanned, row.allow_maintainers)
 
 
 def _maintainer(conn: object, principal: Principal, guard: Guard) -> bool:

@@ -9,6 +9,7 @@ from dockyard.scan.scanner import ScanFailed, ScanUnsupported, scan_image
 from dockyard.storage import BlobStore
 from dockyard.vulndb.matcher import Matcher, match
 from dockyard.workers.jobs import JobKind
+from dockyard.workers.sbom_referrer import SbomReferrers
 from dockyard.workers.scan_job import ScanJobs
 
 
@@ -32,8 +33,10 @@ def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, J
         rematcher=Matcher,
         limits=scan_limits(settings),
     )
+    referrers = SbomReferrers(db, store, settings.max_manifest_bytes)
     kinds = [
         JobKind("scan", scanning.scan, scanning.give_up),
         JobKind("rematch", scanning.rematch),
+        JobKind("attach_sbom", referrers.attach),
     ]
     return {kind.name: kind for kind in kinds}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dockyard.db.engine import Database
-from dockyard.db.queries import scans
+from dockyard.db.queries import jobs, policies, scans
 from dockyard.oci import media_types as mt
 from dockyard.scan import results
 from dockyard.scan.analyzer import Limits
@@ -99,6 +99,8 @@ class ScanJobs:
         with self.db.session(write=True) as conn:
             results.save_inventory(conn, digest, inventory)
             new = results.save_findings(conn, digest, found_now)
+            if policies.sbom_projects(conn):  # some project attaches SBOMs: maybe this one
+                jobs.enqueue(conn, "attach_sbom", {"digest": digest}, f"attach_sbom:{digest}")
         log.info("scanned %s: %d packages, %d findings", digest, len(inventory.packages), len(new))
 
     def give_up(self, payload: dict[str, Any], error: str) -> None:

@@ -158,3 +158,52 @@ def test_the_scan_limit_settings_fail_a_scan_with_the_reason(
     body = small.client.get(url, headers=auth(small.admin_pat)).json()
     assert body["status"] == "failed"
     assert "more than 3 files" in body["reason"]
+
+
+def referrers(reg: AuthRegistry, repository: str, digest: str) -> list[dict]:
+    token = reg.token("admin", reg.admin_pat, f"repository:{repository}:pull")
+    resp = reg.client.get(f"/v2/{repository}/referrers/{digest}", headers=reg.bearer(token))
+    assert resp.status_code == 200, resp.text
+    return resp.json()["manifests"]
+
+
+def test_a_project_can_attach_the_sbom_as_a_referrer(reg: AuthRegistry) -> None:
+    attaching, plain = reg.new_project("private"), reg.new_project("private")
+    resp = reg.client.patch(
+        f"/api/v1/projects/{attaching}",
+        json={"vulnerability_policy": {"attach_sbom": True}},
+        headers=auth(reg.admin_pat),
+    )
+    assert resp.status_code == 200 and resp.json()["vulnerability_policy"]["attach_sbom"] is True
+    base = layer({"etc/os-release": DEBIAN_OS_RELEASE, "var/lib/dpkg/status": STATUS})
+    image = push_image(reg, f"{attaching}/app", "v1", layers=[base])
+    other = push_image(reg, f"{plain}/app", "v1", layers=[base, layer({"x": "other"})])
+    drain(reg)
+
+    assert referrers(reg, f"{plain}/app", other.digest) == []
+    (found,) = referrers(reg, f"{attaching}/app", image.digest)
+    assert found["artifactType"] == "application/vnd.cyclonedx+json"
+    token = reg.token("admin", reg.admin_pat, f"repository:{attaching}/app:pull")
+    manifest = reg.client.get(
+        f"/v2/{attaching}/app/manifests/{found['digest']}",
+        headers={**reg.bearer(token), "Accept": "application/vnd.oci.image.manifest.v1+json"},
+    ).json()
+    assert manifest["subject"]["digest"] == image.digest
+    assert manifest["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
+    (sbom_layer,) = manifest["layers"]
+    bom = reg.client.get(
+        f"/v2/{attaching}/app/blobs/{sbom_layer['digest']}", headers=reg.bearer(token)
+    ).json()
+    assert bom["bomFormat"] == "CycloneDX"
+    assert {c["name"] for c in bom["components"]} == {"libssl3", "zlib1g"}
+
+    # A rescan with the same inventory writes no second SBOM.
+    repo_id = repository_id(reg, attaching, f"{attaching}/app", reg.admin_pat)
+    rescan = f"/api/v1/registry/repositories/{repo_id}/manifests/{image.digest}/scan"
+    assert reg.client.post(rescan, headers=auth(reg.admin_pat)).status_code == 202
+    drain(reg)
+    assert [r["digest"] for r in referrers(reg, f"{attaching}/app", image.digest)] == [
+        found["digest"]
+    ]
+    status = f"/api/v1/registry/repositories/{repo_id}/manifests/{found['digest']}/vulnerabilities"
+    assert reg.client.get(status, headers=auth(reg.admin_pat)).json()["status"] is None

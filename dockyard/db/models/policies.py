@@ -11,7 +11,8 @@ from dockyard.db.models.base import Base, UTCDateTime
 
 
 class VulnerabilityPolicy(Base):
-    """One row per project that has a policy; no row means pulls are never blocked."""
+    """A project's scanning settings; no row means pulls are never blocked and no SBOM is
+    attached."""
 
     __tablename__ = "vulnerability_policies"
     project_id: Mapped[int] = mapped_column(
@@ -20,6 +21,7 @@ class VulnerabilityPolicy(Base):
     block_severity: Mapped[str | None] = mapped_column(String(10))  # critical | high | ...
     block_unscanned: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_maintainers: Mapped[bool] = mapped_column(Boolean, default=False)
+    attach_sbom: Mapped[bool] = mapped_column(Boolean, default=False)  # as an OCI referrer
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
-from dockyard.db.models import ScanFinding, VulnerabilityException, VulnerabilityPolicy
+from dockyard.db.models import (
+    Project,
+    ScanFinding,
+    VulnerabilityException,
+    VulnerabilityPolicy,
+)
 from dockyard.db.queries._upsert import insert_for
 
 
@@ -18,6 +23,7 @@ class PolicyRow:
     block_severity: str | None
     block_unscanned: bool
     allow_maintainers: bool
+    attach_sbom: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,7 @@ def policy(conn: Connection, project_id: int) -> PolicyRow | None:
             VulnerabilityPolicy.block_severity,
             VulnerabilityPolicy.block_unscanned,
             VulnerabilityPolicy.allow_maintainers,
+            VulnerabilityPolicy.attach_sbom,
         ).where(VulnerabilityPolicy.project_id == project_id)
     ).first()
     return PolicyRow(*row) if row else None
@@ -46,6 +53,7 @@ def policies_of(conn: Connection, project_ids: list[int]) -> dict[int, PolicyRow
         VulnerabilityPolicy.block_severity,
         VulnerabilityPolicy.block_unscanned,
         VulnerabilityPolicy.allow_maintainers,
+        VulnerabilityPolicy.attach_sbom,
     ).where(VulnerabilityPolicy.project_id.in_(project_ids))
     return {pid: PolicyRow(*rest) for pid, *rest in conn.execute(stmt)}
 
@@ -55,6 +63,7 @@ def set_policy(conn: Connection, project_id: int, row: PolicyRow) -> None:
         "block_severity": row.block_severity,
         "block_unscanned": row.block_unscanned,
         "allow_maintainers": row.allow_maintainers,
+        "attach_sbom": row.attach_sbom,
         "updated_at": datetime.now(UTC),
     }
     stmt = insert_for(conn, VulnerabilityPolicy).values(project_id=project_id, **values)
@@ -126,3 +135,13 @@ def blocking_findings(
         ScanFinding.package_name,
     ).where(ScanFinding.digest == digest, ScanFinding.severity.in_(severities))
     return [(a, json.loads(al), s, p) for a, al, s, p in conn.execute(stmt)]
+
+
+def sbom_projects(conn: Connection) -> list[str]:
+    """Paths of the projects that attach SBOMs to their images."""
+    stmt = (
+        select(Project.path)
+        .join(VulnerabilityPolicy, VulnerabilityPolicy.project_id == Project.id)
+        .where(VulnerabilityPolicy.attach_sbom.is_(True))
+    )
+    return list(conn.scalars(stmt))

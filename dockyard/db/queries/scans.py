@@ -14,7 +14,15 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from dockyard.db.models import Manifest, ManifestReference, Scan, ScanFinding, ScanPackage, Tag
+from dockyard.db.models import (
+    Manifest,
+    ManifestReference,
+    Repository,
+    Scan,
+    ScanFinding,
+    ScanPackage,
+    Tag,
+)
 from dockyard.db.queries import jobs
 from dockyard.db.queries._upsert import insert_for
 
@@ -255,3 +263,14 @@ def children(conn: Connection, repository_id: int, digests: list[str]) -> dict[s
     for parent, child in conn.execute(stmt):
         out.setdefault(parent, []).append(child)
     return out
+
+
+def repositories_with(conn: Connection, digest: str) -> list[str]:
+    """Names of the repositories that hold the manifest ``digest``."""
+    stmt = (
+        select(Repository.name)
+        .join(Manifest, Manifest.repository_id == Repository.id)
+        .where(Manifest.digest == digest)
+        .order_by(Repository.name)
+    )
+    return list(conn.scalars(stmt))

@@ -8,16 +8,17 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from dockyard.admin import accounts, members
 from dockyard.admin import tokens as admin_tokens
+from dockyard.admin.vuln_policy import NO_POLICY
 from dockyard.auth.principal import Principal
+from dockyard.db.queries.policies import PolicyRow
 from dockyard.http.api import convert, guards, schemas
 from dockyard.http.api.deps import api, caller, forbidden
-from dockyard.scan.policy import Policy
 
 router = APIRouter(tags=["projects and groups"])
 
 
-def _project(record, abilities, policy: Policy | None = None) -> schemas.ProjectOut:  # noqa: ANN001
-    shown = policy or Policy()
+def _project(record, abilities, policy: PolicyRow = NO_POLICY) -> schemas.ProjectOut:  # noqa: ANN001
+    shown = policy
     return schemas.ProjectOut(
         id=record.id,
         path=record.path,
@@ -27,6 +28,7 @@ def _project(record, abilities, policy: Policy | None = None) -> schemas.Project
             block_severity=shown.block_severity,
             block_unscanned=shown.block_unscanned,
             allow_maintainers=shown.allow_maintainers,
+            attach_sbom=shown.attach_sbom,
         ),
     )
 
@@ -283,7 +285,7 @@ async def get_project(
 ) -> schemas.ProjectOut:
     ctx = api(request)
     record = await guards.project(ctx, principal, project, "read")
-    policy = await ctx.call(ctx.policies.policy, record)
+    policy = await ctx.call(ctx.policies.settings, record)
     return _project(record, await _abilities(request, principal, project, "read"), policy)
 
 
@@ -309,7 +311,7 @@ async def update_project(
             include=body.vulnerability_policy.model_fields_set
         )
         await ctx.call(ctx.policies.update, record, changes, principal.actor)
-    policy = await ctx.call(ctx.policies.policy, record)
+    policy = await ctx.call(ctx.policies.settings, record)
     return _project(record, await _abilities(request, principal, project, "read"), policy)
 
 

@@ -67,12 +67,16 @@ class VulnerabilityPolicyIn(BaseModel):
     block_severity: BlockSeverity | None = None
     block_unscanned: StrictBool = False
     allow_maintainers: StrictBool = False
+    attach_sbom: StrictBool = Field(
+        default=False, description="attach each scanned image's CycloneDX SBOM as a referrer"
+    )
 
 
 class VulnerabilityPolicyOut(BaseModel):
     block_severity: BlockSeverity | None = None
     block_unscanned: bool = False
     allow_maintainers: bool = False
+    attach_sbom: bool = False
 
 
 class ProjectUpdate(BaseModel):
