@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dockyard.auth.scanner_tokens import scanner_authorization
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.scan.analyzer import Limits
+from dockyard.scan.external import ExternalScanner
 from dockyard.scan.scanner import ScanFailed, ScanUnsupported, scan_image
 from dockyard.storage import BlobStore
 from dockyard.vulndb.matcher import Matcher, match
@@ -12,7 +14,21 @@ from dockyard.workers.jobs import JobKind
 from dockyard.workers.scan_job import ScanJobs
 
 
+def external_scanner(settings: Settings) -> ExternalScanner | None:
+    """The scanner adapter the settings name (``scanner_url``), or None: built-in."""
+    if not settings.scanner_url:
+        return None
+    return ExternalScanner(
+        settings.scanner_url,
+        registry_url=settings.effective_scanner_registry_url,
+        authorization=scanner_authorization(settings),
+        auth=settings.scanner_auth,
+        timeout_seconds=settings.scanner_timeout_seconds,
+    )
+
+
 def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, JobKind]:
+    external = external_scanner(settings)
     scanning = ScanJobs(
         db,
         store,
@@ -22,6 +38,7 @@ def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, J
         unsupported=ScanUnsupported,
         rematcher=Matcher,
         limits=Limits(),
+        external=external.findings if external is not None else None,
     )
     kinds = [
         JobKind("scan", scanning.scan, scanning.give_up),
