@@ -129,6 +129,35 @@ class Settings:
     scan_on_push: bool = field(
         default=True, metadata={"doc": "Queue every pushed manifest for a vulnerability scan."}
     )
+    scanner_url: str = field(
+        default="",
+        metadata={
+            "doc": "Base URL of a Harbor-compatible scanner adapter (Pluggable Scanner API "
+            "v1.2, e.g. http://trivy-adapter:8080); empty: the built-in scanner finds "
+            "vulnerabilities."
+        },
+    )
+    scanner_auth: str = field(
+        default="",
+        metadata={
+            "doc": "Authorization header value sent to the scanner adapter (e.g. 'Bearer …' "
+            "or 'Basic …'); empty: none."
+        },
+    )
+    scanner_registry_url: str = field(
+        default="",
+        metadata={
+            "doc": "Base URL the scanner adapter pulls images from (Dockyard's /v2 as the "
+            "adapter reaches it); empty: public_url, else http(s)://listen."
+        },
+    )
+    scanner_timeout_seconds: int = field(
+        default=300,
+        metadata={
+            "doc": "How long one scan may take on the scanner adapter before it is recorded "
+            "as failed (keep it below job_lease_seconds)."
+        },
+    )
     job_lease_seconds: int = field(
         default=600,
         metadata={
@@ -187,6 +216,19 @@ class Settings:
     @property
     def scheme(self) -> str:
         return "https" if self.tls else "http"
+
+    @property
+    def effective_scanner_registry_url(self) -> str:
+        """Where a scanner adapter reaches our /v2: the setting, the public URL, or the
+        listen address (a wildcard bind is reached on loopback)."""
+        if self.scanner_registry_url:
+            return self.scanner_registry_url.rstrip("/")
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]", "[::]": "[::1]"}.get(
+            self.host, self.host
+        )
+        return f"{self.scheme}://{host}:{self.port}"
 
     @property
     def host(self) -> str:

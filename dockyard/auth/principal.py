@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    kind: str  # "anonymous" | "user" | "deploy" | "job"
+    kind: str  # "anonymous" | "user" | "deploy" | "job" | "scanner"
     name: str = ""  # username, deploy token username, or the CI username
     user_id: int | None = None  # the person (for jobs: who started the job)
     is_admin: bool = False
@@ -42,11 +42,14 @@ class Principal:
     @property
     def key(self) -> str:
         """Stable identity for binding upload sessions and audit lines."""
-        if self.is_anonymous:
-            return "anonymous"
+        if self.is_anonymous or self.kind == "scanner":
+            return self.kind
         if self.credential_id is not None:
             return f"{self.kind}:{self.credential_id}"
         return f"user:{self.user_id}"
 
 
 ANONYMOUS = Principal(kind="anonymous")
+# The external scanner adapter pulling an image it was asked to scan: no person's rights,
+# only the one repository its short-lived token names.
+SCANNER = Principal(kind="scanner", name="dockyard-scanner")

@@ -125,6 +125,21 @@ def _check_operations(settings: Settings) -> None:
         parse_networks(settings.trusted_proxies)
     except ValueError as error:
         fail(str(error), "List IP addresses or CIDRs, comma-separated, e.g. 127.0.0.1, 10.0.0.0/8.")
+    _check_scanner(settings)
+
+
+def _check_scanner(settings: Settings) -> None:
+    """An external scanner needs an http(s) URL and must answer within a job's lease."""
+    if not settings.scanner_url:
+        return
+    if not settings.scanner_url.startswith(("http://", "https://")):
+        fail(f"scanner_url must be an http:// or https:// URL, not {settings.scanner_url!r}")
+    if not 0 < settings.scanner_timeout_seconds < settings.job_lease_seconds:
+        fail(
+            "scanner_timeout_seconds must be positive and shorter than job_lease_seconds "
+            f"({settings.job_lease_seconds}), or another worker retries a scan still waiting",
+            "Lower DOCKYARD_SCANNER_TIMEOUT_SECONDS or raise DOCKYARD_JOB_LEASE_SECONDS.",
+        )
 
 
 def _check_tls(settings: Settings) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dockyard.auth.scanner_tokens import scanner_authorization
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.scan.analyzer import Limits
+from dockyard.scan.external import ExternalScanner
 from dockyard.scan.scanner import ScanFailed, ScanUnsupported, scan_image
 from dockyard.storage import BlobStore
 from dockyard.vulndb.matcher import Matcher, match
@@ -22,7 +24,21 @@ def scan_limits(settings: Settings) -> Limits:
     )
 
 
+def external_scanner(settings: Settings) -> ExternalScanner | None:
+    """The scanner adapter the settings name (``scanner_url``), or None: built-in."""
+    if not settings.scanner_url:
+        return None
+    return ExternalScanner(
+        settings.scanner_url,
+        registry_url=settings.effective_scanner_registry_url,
+        authorization=scanner_authorization(settings),
+        auth=settings.scanner_auth,
+        timeout_seconds=settings.scanner_timeout_seconds,
+    )
+
+
 def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, JobKind]:
+    external = external_scanner(settings)
     scanning = ScanJobs(
         db,
         store,
@@ -32,6 +48,7 @@ def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, J
         unsupported=ScanUnsupported,
         rematcher=Matcher,
         limits=scan_limits(settings),
+        external=external.findings if external is not None else None,
     )
     referrers = SbomReferrers(db, store, settings.max_manifest_bytes)
     kinds = [

@@ -5,6 +5,10 @@ inventory against the advisories; ``rematch`` matches every stored inventory aga
 without reading a layer (run after an advisory import). The scanner and the matcher
 are given, not imported, so they are wired in one place (``kinds.py``) and tests can
 hand in small real stand-ins.
+
+With an ``external`` scanner (a Harbor-compatible adapter) the inventory is still read
+here, for the SBOM and for where each package came from, but the findings are the
+adapter's; a rematch then has nothing to do, since our advisories are not the ones used.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dockyard.db.queries import jobs, policies, scans
 from dockyard.oci import media_types as mt
 from dockyard.scan import results
 from dockyard.scan.analyzer import Limits
+from dockyard.scan.external import ExternalScanFailed, ScanTarget
 from dockyard.scan.model import Finding, Inventory
 from dockyard.storage import BlobStore
 
@@ -26,6 +31,7 @@ log = logging.getLogger("dockyard.workers.scan")
 
 Scanner = Callable[[BlobStore, dict[str, Any], Limits], Inventory]
 Matcher = Callable[[Database, Inventory], list[Finding]]
+External = Callable[[ScanTarget, Inventory], list[Finding]]
 IMAGE_CONFIGS = frozenset(
     {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
 )
@@ -59,6 +65,7 @@ class ScanJobs:
         limits: Limits,
         unsupported: type[Exception] | None = None,
         rematcher: Callable[[Database], Any] | None = None,
+        external: External | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -70,6 +77,8 @@ class ScanJobs:
         # Makes one matcher per rematch run (reads each package's ranges once); its
         # ``match_many(inventories)`` answers like ``matcher`` for each.
         self.rematcher = rematcher
+        # Findings from a scanner adapter instead of ``matcher``; fails with ExternalScanFailed.
+        self.external = external
 
     def scan(self, payload: dict[str, Any]) -> None:
         digest = payload["digest"]
@@ -87,7 +96,8 @@ class ScanJobs:
         self._status(digest, "scanning")
         try:
             inventory = self.scanner(self.store, manifest, self.limits)
-        except self.failure as error:
+            found_now = self._findings(payload, media_type, manifest, inventory)
+        except (self.failure, ExternalScanFailed) as error:
             status = (
                 "unsupported"
                 if self.unsupported is not None and isinstance(error, self.unsupported)
@@ -95,7 +105,6 @@ class ScanJobs:
             )
             self._status(digest, status, str(getattr(error, "reason", "") or error)[:2000])
             return
-        found_now = self.matcher(self.db, inventory)
         with self.db.session(write=True) as conn:
             results.save_inventory(conn, digest, inventory)
             new = results.save_findings(conn, digest, found_now)
@@ -103,12 +112,32 @@ class ScanJobs:
                 jobs.enqueue(conn, "attach_sbom", {"digest": digest}, f"attach_sbom:{digest}")
         log.info("scanned %s: %d packages, %d findings", digest, len(inventory.packages), len(new))
 
+    def _findings(
+        self,
+        payload: dict[str, Any],
+        media_type: str,
+        manifest: dict[str, Any],
+        inventory: Inventory,
+    ) -> list[Finding]:
+        if self.external is None:
+            return self.matcher(self.db, inventory)
+        layers = tuple(
+            str(layer.get("digest"))
+            for layer in manifest.get("layers") or []
+            if isinstance(layer, dict)
+        )
+        target = ScanTarget(payload["repository"], payload["digest"], media_type, layers)
+        return self.external(target, inventory)
+
     def give_up(self, payload: dict[str, Any], error: str) -> None:
         """Every attempt crashed (an unreadable blob, say): show it as a failed scan."""
         self._status(payload["digest"], "failed", f"the scan kept failing: {error}"[:2000])
 
     def rematch(self, _payload: dict[str, Any]) -> None:
         """Match every stored inventory again; findings that persist keep first_seen_at."""
+        if self.external is not None:
+            log.info("rematch skipped: findings come from the external scanner")
+            return
         run = self.rematcher(self.db) if self.rematcher is not None else None
         after, total, new = None, 0, 0
         while True:
