@@ -166,6 +166,25 @@ class Settings:
             "min": 1,
         },
     )
+    gc_review_delay_seconds: int = field(
+        default=86400,
+        metadata={
+            "doc": "How long something that lost its last reference waits before garbage "
+            "collection deletes it (a push may still reference it meanwhile).",
+            "min": 0,
+        },
+    )
+    gc_untagged_manifests: bool = field(
+        default=True,
+        metadata={
+            "doc": "Collect manifests that have no tag, are in no index and refer to no "
+            "manifest that is there (false: only blobs of deleted manifests are collected)."
+        },
+    )
+    gc_interval_seconds: int = field(
+        default=60,
+        metadata={"doc": "How often each server process runs a garbage collection pass.", "min": 1},
+    )
     scan_max_layer_bytes: int = field(
         default=8 * 1024**3,
         metadata={

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dockyard.admin import NotFound
@@ -36,9 +36,12 @@ class TagDetail:
 
 
 class RegistryAdmin:
-    def __init__(self, db: Database, store: BlobStore) -> None:
+    def __init__(
+        self, db: Database, store: BlobStore, gc_delay: timedelta = timedelta(days=1)
+    ) -> None:
         self._db = db
         self._store = store
+        self._gc_delay = gc_delay  # untagged manifests wait this long for collection
 
     def project_repositories(self, project_path: str, name_filter: str = "") -> list[RepositoryRow]:
         """The project's repositories (not those of projects nested below it)."""
@@ -135,8 +138,9 @@ class RegistryAdmin:
         return config if isinstance(config, dict) else None
 
     def delete_tags(self, repository_id: int, names: list[str]) -> int:
+        after = datetime.now(UTC) + self._gc_delay
         with self._db.session(write=True) as conn:
-            return management.delete_tags(conn, repository_id, names)
+            return management.delete_tags(conn, repository_id, names, after)
 
     def bulk_delete(self, repository_id: int, rules: CleanupRules, dry_run: bool) -> list[str]:
         with self._db.session() as conn:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.middleware.sessions import SessionMiddleware
@@ -104,8 +105,17 @@ def create_app(
     store = open_store(settings)
     registry = build_registry(settings, db, store)
     access, service, auth_routes = build_access(settings, db)
+    admin = RegistryAdmin(db, store, timedelta(seconds=settings.gc_review_delay_seconds))
     policies = PullPolicies(db)  # one per process: the API's changes clear the pulls' cache
-    api = build_api(Api(db, settings, service, RegistryAdmin(db, store), policies))
+    api = build_api(
+        Api(
+            db,
+            settings,
+            service,
+            admin,
+            policies,
+        )
+    )
     ctx = Context(
         registry=registry,
         access=access,
@@ -127,7 +137,13 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             db.dispose()
 
-    ui = Ui(db, settings, service, RegistryAdmin(db, store), make_templates())
+    ui = Ui(
+        db,
+        settings,
+        service,
+        admin,
+        make_templates(),
+    )
     web = Starlette(
         routes=[*auth_routes, Mount("/api/v1", app=api), *ui_routes(ui)],
         exception_handlers=WEB_HANDLERS,

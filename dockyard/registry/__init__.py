@@ -8,6 +8,7 @@ and open their own short transactions; the HTTP layer runs them in worker thread
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from dockyard.config import Settings
 from dockyard.db.engine import Database
@@ -27,11 +28,15 @@ class Registry:
 
 
 def build_registry(settings: Settings, db: Database, store: BlobStore) -> Registry:
+    delay = timedelta(seconds=settings.gc_review_delay_seconds)
     return Registry(
-        blobs=Blobs(db, store),
-        uploads=Uploads(db, store),
+        blobs=Blobs(db, store, gc_delay=delay),
+        uploads=Uploads(db, store, gc_delay=delay),
         manifests=Manifests(
-            db, max_bytes=settings.max_manifest_bytes, scan_on_push=settings.scan_on_push
+            db,
+            max_bytes=settings.max_manifest_bytes,
+            scan_on_push=settings.scan_on_push,
+            gc_delay=delay,
         ),
         catalog=Catalog(db),
     )

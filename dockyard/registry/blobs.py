@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dockyard.db.engine import Database
 from dockyard.db.queries import blobs as blob_rows
+from dockyard.db.queries import gc as gc_rows
 from dockyard.db.queries import repositories
 from dockyard.oci.digest import Digest
 from dockyard.oci.errors import Code, RegistryError
@@ -21,14 +23,18 @@ class BlobInfo:
     path: Path | None
 
 
+DAY = timedelta(days=1)
+
+
 def _unknown(digest: Digest) -> RegistryError:
     return RegistryError(Code.BLOB_UNKNOWN, detail={"digest": str(digest)})
 
 
 class Blobs:
-    def __init__(self, db: Database, store: BlobStore) -> None:
+    def __init__(self, db: Database, store: BlobStore, gc_delay: timedelta = DAY) -> None:
         self._db = db
         self._store = store
+        self._gc_delay = gc_delay
 
     def stat(self, repository: str, digest: Digest) -> BlobInfo:
         """The blob as ``repository`` may serve it, or BLOB_UNKNOWN."""
@@ -47,3 +53,5 @@ class Blobs:
             repository_id = repositories.find_id(session, repository)
             if repository_id is None or not blob_rows.unlink(session, repository_id, str(digest)):
                 raise _unknown(digest)
+            after = datetime.now(UTC) + self._gc_delay
+            gc_rows.review_blobs(session, [str(digest)], after, "blob_deleted")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from dockyard.db.engine import Database
 from dockyard.db.queries import blobs as blob_rows
+from dockyard.db.queries import gc as gc_rows
 from dockyard.db.queries import manifests as manifest_rows
 from dockyard.db.queries import repositories
 from dockyard.db.queries import scans as scan_rows
@@ -96,10 +98,17 @@ def _queue_scans(session: object, repository: str, digest: str, manifest: Manife
 
 
 class Manifests:
-    def __init__(self, db: Database, max_bytes: int, scan_on_push: bool = False) -> None:
+    def __init__(
+        self,
+        db: Database,
+        max_bytes: int,
+        scan_on_push: bool = False,
+        gc_delay: timedelta = timedelta(days=1),
+    ) -> None:
         self._db = db
         self.max_bytes = max_bytes
         self.scan_on_push = scan_on_push
+        self.gc_delay = gc_delay  # how long what loses its last reference waits for GC
 
     def put(self, repository: str, reference: str, payload: bytes, content_type: str) -> Stored:
         ref = Reference.parse(reference)
@@ -133,11 +142,36 @@ class Manifests:
                 total_size=total_size,
                 platforms=_platforms(manifest),
             )
+            moved_from = None
             if ref.tag is not None:
+                moved_from = gc_rows.tagged_digests(session, repository_id, [ref.tag])
                 tag_rows.point(session, repository_id, ref.tag, manifest_id)
+            self._gc_after_put(session, repository_id, str(digest), manifest, ref, moved_from)
             if self.scan_on_push:
                 _queue_scans(session, repository, str(digest), manifest)
         return Stored(digest, subject)
+
+    def _gc_after_put(
+        self,
+        session: object,
+        repository_id: int,
+        digest: str,
+        manifest: Manifest,
+        ref: Reference,
+        moved_from: list[str] | None,
+    ) -> None:
+        """What this push references is no GC candidate any more; a manifest it untagged,
+        or this one when pushed without a tag, becomes one."""
+        gc_rows.forget_links(session, repository_id, [str(d.digest) for d in manifest.blobs])
+        kept = [str(d.digest) for d in manifest.manifests]
+        after = datetime.now(UTC) + self.gc_delay
+        if ref.tag is not None:
+            kept.append(digest)
+            untagged = [d for d in moved_from or [] if d != digest]
+            gc_rows.review_manifests(session, repository_id, untagged, after, "tag_moved")
+        else:
+            gc_rows.review_manifests(session, repository_id, [digest], after, "pushed_untagged")
+        gc_rows.forget_manifests(session, repository_id, kept)
 
     def get(self, repository: str, reference: str, accept: str | None) -> ManifestRecord:
         ref = Reference.lookup(reference)
@@ -163,12 +197,32 @@ class Manifests:
             repository_id = repositories.find_id(session, repository)
             if repository_id is None:
                 raise RegistryError(Code.NAME_UNKNOWN, detail={"name": repository})
+            after = datetime.now(UTC) + self.gc_delay
             if ref.digest is not None:
-                removed = manifest_rows.remove(session, repository_id, str(ref.digest))
+                removed = self._delete_manifest(session, repository_id, str(ref.digest), after)
             else:
+                untagged = gc_rows.tagged_digests(session, repository_id, [reference])
                 removed = tag_rows.remove(session, repository_id, reference)
+                gc_rows.review_manifests(session, repository_id, untagged, after, "untagged")
         if not removed:
             raise _unknown(reference)
+
+    @staticmethod
+    def _delete_manifest(session: object, repository_id: int, digest: str, after: object) -> bool:
+        """Delete the manifest and its tags; what it referenced, and its referrers, are
+        queued for garbage collection."""
+        found = gc_rows.lock_manifest(session, repository_id, digest)
+        if found is None:
+            return False
+        blobs, children = gc_rows.manifest_references(session, found[0])
+        referrers = gc_rows.referrers_of(session, repository_id, digest)
+        gc_rows.delete_manifest(session, found[0])
+        gc_rows.review_links(session, repository_id, blobs, after, "manifest_deleted")
+        gc_rows.review_manifests(
+            session, repository_id, children + referrers, after, "parent_deleted"
+        )
+        scan_rows.forget_unused(session, digest)
+        return True
 
     def referrers(
         self, repository: str, subject: Digest, artifact_type: str | None

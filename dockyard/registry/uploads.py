@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from dockyard.db.engine import Database
 from dockyard.db.queries import blobs as blob_rows
+from dockyard.db.queries import gc as gc_rows
 from dockyard.db.queries import repositories
 from dockyard.db.queries import uploads as upload_rows
 from dockyard.oci.digest import Digest
@@ -113,10 +114,13 @@ def _is_uuid(value: str) -> bool:
 
 
 class Uploads:
-    def __init__(self, db: Database, store: BlobStore) -> None:
+    def __init__(
+        self, db: Database, store: BlobStore, gc_delay: timedelta = timedelta(days=1)
+    ) -> None:
         self._db = db
         self.store = store
         self.hashes = _RunningHashes()
+        self._gc_delay = gc_delay  # a blob no manifest references is collected after this
 
     def start(self, repository: str, owner: str | None = None) -> UploadStatus:
         """Open a session bound to ``repository`` and to whoever opened it."""
@@ -184,14 +188,26 @@ class Uploads:
                     "the uploaded content does not match the digest",
                     {"digest": str(digest)},
                 )
-            self.store.commit(status.id, digest)
+            # The bytes become the blob inside the transaction that records it, under the
+            # digest's lock: garbage collection deleting an old copy of the same digest
+            # either finishes before (and we write it afresh) or sees our row and stops.
+            with self._db.session(write=True) as session:
+                gc_rows.lock_digest(session, str(digest))
+                self.store.commit(status.id, digest)
+                repository_id = repositories.ensure(session, status.repository)
+                blob_rows.record_and_link(session, repository_id, str(digest), size)
+                upload_rows.remove(session, status.id)
+                self._linked(session, repository_id, str(digest), "uploaded")
         except StorageError as error:  # a concurrent request holds or ended the session
             raise self._unavailable(status.id, error) from None
-        with self._db.session(write=True) as session:
-            repository_id = repositories.ensure(session, status.repository)
-            blob_rows.record_and_link(session, repository_id, str(digest), size)
-            upload_rows.remove(session, status.id)
         return size
+
+    def _linked(self, session: object, repository_id: int, digest: str, event: str) -> None:
+        """A new link: no longer a candidate blob, and a candidate link until a manifest
+        references it (a blob pushed but never used is collected after the delay)."""
+        gc_rows.forget_blob(session, digest)
+        after = datetime.now(UTC) + self._gc_delay
+        gc_rows.review_links(session, repository_id, [digest], after, event)
 
     def rewind(self, status: UploadStatus) -> None:
         """Cut the session back to ``status.size``: a closing PUT's chunk whose finish failed.
@@ -240,7 +256,11 @@ class Uploads:
         if size is None:
             return None
         with self._db.session(write=True) as session:
-            blob_rows.link(session, repositories.ensure(session, repository), str(digest))
+            if blob_rows.hold(session, str(digest)) is None:  # collected meanwhile: upload
+                return None
+            repository_id = repositories.ensure(session, repository)
+            blob_rows.link(session, repository_id, str(digest))
+            self._linked(session, repository_id, str(digest), "mounted")
         return size
 
     def purge_idle(self, idle: timedelta) -> int:

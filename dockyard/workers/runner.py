@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.db.queries import management
 from dockyard.registry import Registry
+from dockyard.registry.gc import Collector
 from dockyard.storage import open_store
 from dockyard.workers.jobs import JobWorker, purge_finished_jobs
 from dockyard.workers.kinds import job_kinds
@@ -19,7 +20,7 @@ log = logging.getLogger("dockyard.workers")
 GIVE_UP_AFTER = 10
 
 
-def delete_due_repositories(db: Database) -> int:
+def delete_due_repositories(db: Database, gc_delay: timedelta = timedelta(days=1)) -> int:
     """Carry out scheduled repository deletions; each is one all-or-nothing transaction."""
     with db.session() as conn:
         due = management.due_deletions(conn)
@@ -30,7 +31,7 @@ def delete_due_repositories(db: Database) -> int:
                 continue
         try:
             with db.session(write=True) as conn:
-                management.delete_repository(conn, repository_id)
+                management.delete_repository(conn, repository_id, datetime.now(UTC) + gc_delay)
             done += 1
         except Exception:
             log.exception("deleting repository %s failed; will retry", repository_id)
@@ -42,9 +43,12 @@ def delete_due_repositories(db: Database) -> int:
 def loops(settings: Settings, db: Database, registry: Registry) -> list[Callable[[], Awaitable]]:
     """Every background loop a server process runs."""
     idle = timedelta(seconds=settings.upload_ttl_seconds)
+    delay = timedelta(seconds=settings.gc_review_delay_seconds)
+    collector = Collector(db, open_store(settings), untagged=settings.gc_untagged_manifests)
     return [
         lambda: every(600.0, "purge idle uploads", lambda: registry.uploads.purge_idle(idle)),
-        lambda: every(1.0, "delete repositories", lambda: delete_due_repositories(db)),
+        lambda: every(1.0, "delete repositories", lambda: delete_due_repositories(db, delay)),
+        lambda: every(float(settings.gc_interval_seconds), "garbage collection", collector.run),
         lambda: job_worker(settings, db).loop(),
         lambda: every(3600.0, "purge finished jobs", lambda: purge_finished_jobs(db)),
     ]

@@ -12,6 +12,7 @@ from dockyard.db.models.accounts import (
     WebSession,
 )
 from dockyard.db.models.base import Base
+from dockyard.db.models.gc import GcBlobReview, GcLinkReview, GcManifestReview, GcStorageDelete
 from dockyard.db.models.jobs import Job
 from dockyard.db.models.policies import VulnerabilityException, VulnerabilityPolicy
 from dockyard.db.models.registry import (
@@ -34,6 +35,10 @@ __all__ = [
     "AuthState",
     "Base",
     "Blob",
+    "GcBlobReview",
+    "GcLinkReview",
+    "GcManifestReview",
+    "GcStorageDelete",
     "Job",
     "LoginFailure",
     "Manifest",

@@ -55,7 +55,9 @@ def link(conn: Connection, repository_id: int, digest: str) -> None:
 
 
 def linked_in(conn: Connection, repository_id: int, digests: list[str]) -> dict[str, int]:
-    """Digest -> size for those of ``digests`` linked to the repository."""
+    """Digest -> size for those of ``digests`` linked to the repository; the links are
+    share-locked until the transaction ends, so garbage collection cannot take them
+    from under a manifest being pushed."""
     stmt = (
         select(Blob.digest, Blob.size)
         .join(RepositoryBlob, RepositoryBlob.digest == Blob.digest)
@@ -64,8 +66,20 @@ def linked_in(conn: Connection, repository_id: int, digests: list[str]) -> dict[
             Blob.digest.in_(digests),
             Blob.unavailable.is_(None),
         )
+        .with_for_update(read=True, of=RepositoryBlob)
     )
     return {digest: size for digest, size in conn.execute(stmt)}
+
+
+def hold(conn: Connection, digest: str) -> int | None:
+    """The blob's size if it is there and servable, share-locked for this transaction (a
+    mount links it only if garbage collection has not taken it)."""
+    stmt = (
+        select(Blob.size)
+        .where(Blob.digest == digest, Blob.unavailable.is_(None))
+        .with_for_update(read=True)
+    )
+    return conn.scalar(stmt)
 
 
 def repositories_holding(conn: Connection, digest: str, limit: int = 50) -> list[str]:

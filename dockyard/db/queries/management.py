@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Blob, Manifest, Repository, RepositoryBlob, Tag
+from dockyard.db.queries import gc
 from dockyard.db.records_management import RepositoryRow, TagRow
 
 TAG_SORTS = {"name": (Tag.name,), "pushed_at": (Tag.updated_at, Tag.name)}
@@ -131,10 +132,16 @@ def tag_ages(conn: Connection, repository_id: int) -> list[tuple[str, datetime]]
     return [(name, at) for name, at in conn.execute(stmt)]
 
 
-def delete_tags(conn: Connection, repository_id: int, names: list[str]) -> int:
+def delete_tags(
+    conn: Connection, repository_id: int, names: list[str], review_after: datetime
+) -> int:
+    """Delete the tags; the manifests they pointed at are queued for garbage collection
+    (kept if another tag, an index or a subject still holds them)."""
     deleted = 0
     for start in range(0, len(names), 500):
         batch = names[start : start + 500]
+        untagged = gc.tagged_digests(conn, repository_id, batch)
+        gc.review_manifests(conn, repository_id, untagged, review_after, "tags_deleted")
         deleted += conn.execute(
             delete(Tag).where(Tag.repository_id == repository_id, Tag.name.in_(batch))
         ).rowcount
@@ -214,8 +221,10 @@ def claim_deletion(conn: Connection, repository_id: int) -> bool:
     return bool(result.rowcount)
 
 
-def delete_repository(conn: Connection, repository_id: int) -> None:
-    """Everything of the repository goes in one statement (cascades): all or nothing."""
+def delete_repository(conn: Connection, repository_id: int, review_after: datetime) -> None:
+    """Everything of the repository goes in one statement (cascades): all or nothing. The
+    blobs it linked are queued for garbage collection (other repositories may hold them)."""
+    gc.review_blobs(conn, gc.manifest_links(conn, repository_id), review_after, "repo_deleted")
     conn.execute(delete(Repository).where(Repository.id == repository_id))
 
 

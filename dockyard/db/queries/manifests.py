@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Manifest, ManifestReference, Repository, Tag
@@ -38,9 +38,12 @@ def by_tag(conn: Connection, repository: str, tag: str) -> ManifestRecord | None
 
 
 def existing(conn: Connection, repository_id: int, digests: list[str]) -> dict[str, int]:
-    """Digest -> total size of those of ``digests`` stored in the repository."""
-    stmt = select(Manifest.digest, Manifest.total_size, Manifest.size).where(
-        Manifest.repository_id == repository_id, Manifest.digest.in_(digests)
+    """Digest -> total size of those of ``digests`` stored in the repository (share-
+    locked: an index being pushed keeps its children from garbage collection)."""
+    stmt = (
+        select(Manifest.digest, Manifest.total_size, Manifest.size)
+        .where(Manifest.repository_id == repository_id, Manifest.digest.in_(digests))
+        .with_for_update(read=True)
     )
     return {digest: total or size for digest, total, size in conn.execute(stmt)}
 
@@ -89,13 +92,6 @@ def store(
             .on_conflict_do_nothing(index_elements=["manifest_id", "digest"])
         )
     return manifest_id
-
-
-def remove(conn: Connection, repository_id: int, digest: str) -> bool:
-    result = conn.execute(
-        delete(Manifest).where(Manifest.repository_id == repository_id, Manifest.digest == digest)
-    )
-    return bool(result.rowcount)
 
 
 def referrers(

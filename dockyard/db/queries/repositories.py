@@ -31,3 +31,7 @@ def page_names(conn: Connection, after: str | None, limit: int) -> list[str]:
     if after is not None:
         stmt = stmt.where(Repository.name > after)
     return list(conn.scalars(stmt))
+
+
+def name_of(conn: Connection, repository_id: int) -> str | None:
+    return conn.scalar(select(Repository.name).where(Repository.id == repository_id))

@@ -274,3 +274,10 @@ def repositories_with(conn: Connection, digest: str) -> list[str]:
         .order_by(Repository.name)
     )
     return list(conn.scalars(stmt))
+
+
+def forget_unused(conn: Connection, digest: str) -> None:
+    """Drop the scan of a manifest no repository holds any more (its packages and
+    findings go with it)."""
+    if conn.scalar(select(Manifest.id).where(Manifest.digest == digest).limit(1)) is None:
+        conn.execute(delete(Scan).where(Scan.digest == digest))

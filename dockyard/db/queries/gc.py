@@ -1,0 +1,394 @@
+"""Garbage collection in SQL: the review queues, the re-checks under lock, the deletes.
+
+Locking, so that a push and the collector never both win:
+- the collector locks the row it is about to delete (``FOR UPDATE``); a push that needs
+  the same row takes a share lock on it (``FOR SHARE``: blob links and child manifests
+  in ``_check_references``, the blob row in a mount) or upserts it, so one of them
+  waits for the other and then sees its result;
+- bytes in storage are guarded by a per-digest transaction lock (``lock_digest``), taken
+  by an upload's commit and by the collector before it deletes the bytes.
+On SQLite all writers are serialised (BEGIN IMMEDIATE), which gives the same guarantees;
+``FOR UPDATE``/``SKIP LOCKED`` are not rendered there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, delete, exists, func, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
+
+from dockyard.db.models import (
+    Blob,
+    GcBlobReview,
+    GcLinkReview,
+    GcManifestReview,
+    GcStorageDelete,
+    Manifest,
+    ManifestReference,
+    RepositoryBlob,
+    Tag,
+)
+from dockyard.db.queries._upsert import insert_for
+
+# --- queueing (called in the transactions of pushes and deletes) ----------------------
+
+
+def _upsert(conn: Connection, table: type, rows: list[dict], keys: list[str]) -> None:
+    if not rows:
+        return
+    stmt = insert_for(conn, table).values(rows)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={"review_after": stmt.excluded.review_after, "event": stmt.excluded.event},
+        )
+    )
+
+
+def review_manifests(
+    conn: Connection, repository_id: int, digests: Iterable[str], after: datetime, event: str
+) -> None:
+    rows = [
+        {"repository_id": repository_id, "digest": d, "review_after": after, "event": event}
+        for d in set(digests)
+    ]
+    _upsert(conn, GcManifestReview, rows, ["repository_id", "digest"])
+
+
+def review_links(
+    conn: Connection, repository_id: int, digests: Iterable[str], after: datetime, event: str
+) -> None:
+    rows = [
+        {"repository_id": repository_id, "digest": d, "review_after": after, "event": event}
+        for d in set(digests)
+    ]
+    _upsert(conn, GcLinkReview, rows, ["repository_id", "digest"])
+
+
+def review_blobs(conn: Connection, digests: Iterable[str], after: datetime, event: str) -> None:
+    rows = [{"digest": d, "review_after": after, "event": event} for d in set(digests)]
+    _upsert(conn, GcBlobReview, rows, ["digest"])
+
+
+def forget_links(conn: Connection, repository_id: int, digests: list[str]) -> None:
+    """A manifest push referenced these blobs: they are not candidates any more."""
+    if digests:
+        conn.execute(
+            delete(GcLinkReview).where(
+                GcLinkReview.repository_id == repository_id, GcLinkReview.digest.in_(digests)
+            )
+        )
+
+
+def forget_manifests(conn: Connection, repository_id: int, digests: list[str]) -> None:
+    if digests:
+        conn.execute(
+            delete(GcManifestReview).where(
+                GcManifestReview.repository_id == repository_id,
+                GcManifestReview.digest.in_(digests),
+            )
+        )
+
+
+def forget_blob(conn: Connection, digest: str) -> None:
+    conn.execute(delete(GcBlobReview).where(GcBlobReview.digest == digest))
+
+
+def tagged_digests(conn: Connection, repository_id: int, names: list[str]) -> list[str]:
+    """The manifests these tags point at (before they are deleted or moved)."""
+    stmt = (
+        select(Manifest.digest)
+        .join(Tag, Tag.manifest_id == Manifest.id)
+        .where(Tag.repository_id == repository_id, Tag.name.in_(names))
+    )
+    return list(conn.scalars(stmt))
+
+
+def manifest_links(conn: Connection, repository_id: int) -> list[str]:
+    """Every blob linked to the repository (its links go when it is deleted)."""
+    stmt = select(RepositoryBlob.digest).where(RepositoryBlob.repository_id == repository_id)
+    return list(conn.scalars(stmt))
+
+
+# --- locks ----------------------------------------------------------------------------
+
+
+def lock_digest(conn: Connection, digest: str) -> None:
+    """Serialise everything that writes or deletes the bytes of ``digest`` (PostgreSQL:
+    a transaction-scoped advisory lock; SQLite: writers are serialised already)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:d, 7))"), {"d": digest})
+
+
+# --- claiming due reviews -------------------------------------------------------------
+
+
+def due(conn: Connection, table: type, now: datetime | None, limit: int) -> list[tuple]:
+    """Up to ``limit`` review rows due at ``now`` (None: all), locked for this transaction
+    and skipped by other collectors (PostgreSQL ``SKIP LOCKED``)."""
+    keys = [c for c in (getattr(table, "repository_id", None), table.digest) if c is not None]
+    stmt = select(*keys).order_by(table.review_after).limit(limit)
+    if now is not None:
+        stmt = stmt.where(table.review_after <= now)
+    stmt = stmt.with_for_update(skip_locked=True)
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def drop_review(conn: Connection, table: type, key: tuple) -> None:
+    if len(key) == 2:
+        conn.execute(delete(table).where(table.repository_id == key[0], table.digest == key[1]))
+    else:
+        conn.execute(delete(table).where(table.digest == key[0]))
+
+
+# --- manifests ------------------------------------------------------------------------
+
+_Parent = aliased(Manifest)
+_Subject = aliased(Manifest)
+
+
+def lock_manifest(conn: Connection, repository_id: int, digest: str) -> tuple | None:
+    """(id, size, subject digest) of the manifest, locked; None if it is gone."""
+    stmt = (
+        select(Manifest.id, Manifest.size, Manifest.subject_digest)
+        .where(Manifest.repository_id == repository_id, Manifest.digest == digest)
+        .with_for_update()
+    )
+    row = conn.execute(stmt).first()
+    return tuple(row) if row else None
+
+
+def manifest_in_use(conn: Connection, repository_id: int, manifest_id: int, digest: str,
+                    subject: str | None) -> bool:  # fmt: skip
+    """Tagged, listed by another manifest of the repository, or a referrer of a manifest
+    that is still there."""
+    tagged = exists().where(Tag.manifest_id == manifest_id)
+    listed = (
+        exists()
+        .where(ManifestReference.digest == digest, ManifestReference.kind == "manifest")
+        .where(_Parent.id == ManifestReference.manifest_id)
+        .where(_Parent.repository_id == repository_id, _Parent.id != manifest_id)
+    )
+    checks = [tagged, listed]
+    if subject is not None:
+        checks.append(
+            exists().where(_Subject.repository_id == repository_id, _Subject.digest == subject)
+        )
+    return any(conn.scalar(select(check)) for check in checks)
+
+
+def manifest_references(conn: Connection, manifest_id: int) -> tuple[list[str], list[str]]:
+    """(blob digests, child manifest digests) the manifest references."""
+    rows = conn.execute(
+        select(ManifestReference.digest, ManifestReference.kind).where(
+            ManifestReference.manifest_id == manifest_id
+        )
+    )
+    blobs, children = [], []
+    for digest, kind in rows:
+        (children if kind == "manifest" else blobs).append(digest)
+    return blobs, children
+
+
+def referrers_of(conn: Connection, repository_id: int, digest: str) -> list[str]:
+    stmt = select(Manifest.digest).where(
+        Manifest.repository_id == repository_id, Manifest.subject_digest == digest
+    )
+    return list(conn.scalars(stmt))
+
+
+def delete_manifest(conn: Connection, manifest_id: int) -> None:
+    conn.execute(delete(Manifest).where(Manifest.id == manifest_id))
+
+
+# --- blob links -----------------------------------------------------------------------
+
+
+def lock_link(conn: Connection, repository_id: int, digest: str) -> bool:
+    stmt = (
+        select(RepositoryBlob.digest)
+        .where(RepositoryBlob.repository_id == repository_id, RepositoryBlob.digest == digest)
+        .with_for_update()
+    )
+    return conn.execute(stmt).first() is not None
+
+
+def link_in_use(conn: Connection, repository_id: int, digest: str) -> bool:
+    """Whether a manifest of the repository references the blob."""
+    stmt = select(
+        exists()
+        .where(ManifestReference.digest == digest, ManifestReference.kind == "blob")
+        .where(Manifest.id == ManifestReference.manifest_id)
+        .where(Manifest.repository_id == repository_id)
+    )
+    return bool(conn.scalar(stmt))
+
+
+def delete_link(conn: Connection, repository_id: int, digest: str) -> None:
+    conn.execute(
+        delete(RepositoryBlob).where(
+            RepositoryBlob.repository_id == repository_id, RepositoryBlob.digest == digest
+        )
+    )
+
+
+# --- blobs and their bytes ------------------------------------------------------------
+
+
+def lock_blob(conn: Connection, digest: str) -> int | None:
+    """The blob's size, its row locked; None if there is no row."""
+    stmt = select(Blob.size).where(Blob.digest == digest).with_for_update()
+    return conn.scalar(stmt)
+
+
+def blob_in_use(conn: Connection, digest: str) -> bool:
+    return bool(conn.scalar(select(exists().where(RepositoryBlob.digest == digest))))
+
+
+def delete_blob(conn: Connection, digest: str, size: int) -> None:
+    """Delete the row and leave a tombstone: the bytes go after this commits."""
+    conn.execute(delete(Blob).where(Blob.digest == digest))
+    stmt = insert_for(conn, GcStorageDelete).values(
+        digest=digest, size=size, created_at=datetime.now(UTC)
+    )
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["digest"]))
+
+
+def tombstones(conn: Connection, limit: int) -> list[tuple[str, int]]:
+    stmt = (
+        select(GcStorageDelete.digest, GcStorageDelete.size)
+        .order_by(GcStorageDelete.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [tuple(r) for r in conn.execute(stmt)]  # type: ignore[misc]
+
+
+def drop_tombstone(conn: Connection, digest: str) -> None:
+    conn.execute(delete(GcStorageDelete).where(GcStorageDelete.digest == digest))
+
+
+def blob_row_exists(conn: Connection, digest: str) -> bool:
+    return bool(conn.scalar(select(exists().where(Blob.digest == digest))))
+
+
+# --- finding what no review row names (a full pass) -----------------------------------
+
+
+def unreferenced_manifests(conn: Connection, after: tuple[int, str], limit: int) -> list[tuple]:
+    """(repository id, digest) of manifests nothing keeps: untagged, in no index of their
+    repository, not a referrer of a manifest that is there; keyset-paged."""
+    listed = (
+        select(ManifestReference.digest)
+        .join(_Parent, _Parent.id == ManifestReference.manifest_id)
+        .where(
+            ManifestReference.kind == "manifest",
+            ManifestReference.digest == Manifest.digest,
+            _Parent.repository_id == Manifest.repository_id,
+            _Parent.id != Manifest.id,
+        )
+        .exists()
+    )
+    subject_there = (
+        select(_Subject.id)
+        .where(
+            _Subject.repository_id == Manifest.repository_id,
+            _Subject.digest == Manifest.subject_digest,
+        )
+        .exists()
+    )
+    stmt = (
+        select(Manifest.repository_id, Manifest.digest)
+        .where(~select(Tag.name).where(Tag.manifest_id == Manifest.id).exists())
+        .where(~listed)
+        .where(~subject_there)
+        .where(
+            (Manifest.repository_id > after[0])
+            | and_(Manifest.repository_id == after[0], Manifest.digest > after[1])
+        )
+        .order_by(Manifest.repository_id, Manifest.digest)
+        .limit(limit)
+    )
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def unreferenced_links(conn: Connection, after: tuple[int, str], limit: int) -> list[tuple]:
+    used = (
+        select(ManifestReference.digest)
+        .join(Manifest, Manifest.id == ManifestReference.manifest_id)
+        .where(
+            ManifestReference.digest == RepositoryBlob.digest,
+            ManifestReference.kind == "blob",
+            Manifest.repository_id == RepositoryBlob.repository_id,
+        )
+        .exists()
+    )
+    stmt = (
+        select(RepositoryBlob.repository_id, RepositoryBlob.digest)
+        .where(~used)
+        .where(
+            (RepositoryBlob.repository_id > after[0])
+            | and_(RepositoryBlob.repository_id == after[0], RepositoryBlob.digest > after[1])
+        )
+        .order_by(RepositoryBlob.repository_id, RepositoryBlob.digest)
+        .limit(limit)
+    )
+    return [tuple(r) for r in conn.execute(stmt)]
+
+
+def unlinked_blobs(conn: Connection, after: str, limit: int) -> list[str]:
+    stmt = (
+        select(Blob.digest)
+        .where(~select(RepositoryBlob.digest).where(RepositoryBlob.digest == Blob.digest).exists())
+        .where(Blob.digest > after)
+        .order_by(Blob.digest)
+        .limit(limit)
+    )
+    return list(conn.scalars(stmt))
+
+
+def known_blobs(conn: Connection, digests: list[str]) -> set[str]:
+    """Which of ``digests`` have a blob row or a pending tombstone (not orphans)."""
+    rows = set(conn.scalars(select(Blob.digest).where(Blob.digest.in_(digests))))
+    rows |= set(
+        conn.scalars(select(GcStorageDelete.digest).where(GcStorageDelete.digest.in_(digests)))
+    )
+    return rows
+
+
+def queue_sizes(conn: Connection) -> dict[str, int]:
+    return {
+        name: int(conn.scalar(select(func.count()).select_from(table)) or 0)
+        for name, table in (
+            ("manifests", GcManifestReview),
+            ("links", GcLinkReview),
+            ("blobs", GcBlobReview),
+            ("storage", GcStorageDelete),
+        )
+    }
+
+
+def _insert_new(conn: Connection, table: type, rows: list[dict], keys: list[str]) -> None:
+    if rows:
+        stmt = insert_for(conn, table).values(rows)
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=keys))
+
+
+def queue_manifest_if_new(
+    conn: Connection, repository_id: int, digest: str, after: datetime
+) -> None:
+    row = {"repository_id": repository_id, "digest": digest, "review_after": after}
+    _insert_new(conn, GcManifestReview, [{**row, "event": "sweep"}], ["repository_id", "digest"])
+
+
+def queue_link_if_new(conn: Connection, repository_id: int, digest: str, after: datetime) -> None:
+    row = {"repository_id": repository_id, "digest": digest, "review_after": after}
+    _insert_new(conn, GcLinkReview, [{**row, "event": "sweep"}], ["repository_id", "digest"])
+
+
+def queue_blobs_if_new(conn: Connection, digests: list[str], after: datetime) -> None:
+    rows = [{"digest": d, "review_after": after, "event": "sweep"} for d in digests]
+    _insert_new(conn, GcBlobReview, rows, ["digest"])

@@ -1,0 +1,269 @@
+"""Online garbage collection: delete what nothing references, while pushes go on.
+
+Pushes and deletes queue *reviews* (dockyard.db.queries.gc) in their own transactions.
+A pass takes the due ones in batches and, for each, locks the object, checks again that
+nothing references it, and only then deletes it: manifests first (which queues their
+blob links and child manifests), then blob links (which queue the blob), then blob rows
+(which leave a tombstone), and last the bytes in storage, after the row's deletion has
+committed. A crash anywhere leaves either a review or a tombstone that the next pass
+finishes; never a row that points at missing bytes. ``sweep`` queues reviews for what
+no event queued (data from before collection existed, or repaired by hand), and
+``orphans`` deletes bytes that no row names.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from dockyard.db.engine import Database
+from dockyard.db.models import GcBlobReview, GcLinkReview, GcManifestReview
+from dockyard.db.queries import gc as rows
+from dockyard.db.queries import repositories
+from dockyard.db.queries import scans as scan_rows
+from dockyard.oci.digest import parse_digest
+from dockyard.storage.base import BlobStore
+
+log = logging.getLogger("dockyard.gc")
+BATCH = 200
+Progress = Callable[[str, int], None]  # (phase, items done in this step)
+
+
+class DryRun(Exception):
+    """Raised at the end of a dry run to roll its one transaction back."""
+
+
+@dataclass
+class Removed:
+    manifests: int = 0
+    manifest_bytes: int = 0
+    blob_links: int = 0
+    blobs: int = 0
+    blob_bytes: int = 0
+    orphans: int = 0
+    orphan_bytes: int = 0
+    kept: int = 0  # reviews whose object turned out to be in use
+    per_repository: dict[str, dict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: {"manifests": 0, "blob_links": 0})
+    )
+
+    def as_dict(self, verbose: bool = False) -> dict:
+        shown = {k: v for k, v in vars(self).items() if k != "per_repository"}
+        if verbose:
+            shown["per_repository"] = {k: dict(v) for k, v in sorted(self.per_repository.items())}
+        return shown
+
+
+class Collector:
+    def __init__(
+        self, db: Database, store: BlobStore, *, untagged: bool = True, batch: int = BATCH
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.untagged = untagged  # collect manifests that lost their last tag
+        self.batch = batch
+
+    # --- a pass ---------------------------------------------------------------------
+
+    def run(
+        self, *, now: bool = False, dry_run: bool = False, progress: Progress | None = None
+    ) -> Removed:
+        """Collect everything due (with ``now``, everything queued, whatever its delay)."""
+        removed = Removed()
+        if dry_run:
+            try:
+                with self.db.session(write=True) as conn:
+                    self._cycle(conn, removed, now, progress, storage=False)
+                    raise DryRun
+            except DryRun:
+                pass
+            return removed
+        self._cycle(None, removed, now, progress, storage=True)
+        return removed
+
+    def _cycle(self, conn, removed: Removed, now: bool, progress, storage: bool) -> None:  # noqa: ANN001
+        # Deleting an index queues its children, a manifest its links, a link its blob:
+        # go round until a round finds nothing due.
+        while True:
+            done = 0
+            for phase, table, step in (
+                ("manifests", GcManifestReview, self._manifest),
+                ("blob links", GcLinkReview, self._link),
+                ("blobs", GcBlobReview, self._blob),
+            ):
+                done += self._drain(conn, phase, table, step, removed, now, progress)
+            if not done:
+                break
+        if storage:
+            self._storage(removed, progress)
+
+    def _drain(self, conn, phase, table, step, removed, now, progress) -> int:  # noqa: ANN001
+        total = 0
+        while True:
+            at = None if now else datetime.now(UTC)
+            if conn is not None:
+                count = self._batch(conn, table, step, removed, at)
+            else:
+                with self.db.session(write=True) as own:
+                    count = self._batch(own, table, step, removed, at)
+            total += count
+            if progress is not None and count:
+                progress(phase, count)
+            if count < self.batch:
+                return total
+
+    def _batch(self, conn, table, step, removed: Removed, at) -> int:  # noqa: ANN001
+        keys = rows.due(conn, table, at, self.batch)
+        for key in keys:
+            step(conn, key, removed)
+            rows.drop_review(conn, table, key)
+        return len(keys)
+
+    # --- one object each --------------------------------------------------------------
+
+    def _manifest(self, conn, key: tuple, removed: Removed) -> None:  # noqa: ANN001
+        repository_id, digest = key
+        found = rows.lock_manifest(conn, repository_id, digest)
+        if found is None:
+            return
+        manifest_id, size, subject = found
+        if not self.untagged or rows.manifest_in_use(
+            conn, repository_id, manifest_id, digest, subject
+        ):
+            removed.kept += 1
+            return
+        blobs, children = rows.manifest_references(conn, manifest_id)
+        referrers = rows.referrers_of(conn, repository_id, digest)
+        rows.delete_manifest(conn, manifest_id)
+        now = datetime.now(UTC)
+        rows.review_links(conn, repository_id, blobs, now, "manifest_collected")
+        rows.review_manifests(conn, repository_id, children + referrers, now, "parent_collected")
+        scan_rows.forget_unused(conn, digest)
+        removed.manifests += 1
+        removed.manifest_bytes += size
+        removed.per_repository[_name(conn, repository_id)]["manifests"] += 1
+
+    def _link(self, conn, key: tuple, removed: Removed) -> None:  # noqa: ANN001
+        repository_id, digest = key
+        if not rows.lock_link(conn, repository_id, digest):
+            return
+        if rows.link_in_use(conn, repository_id, digest):
+            removed.kept += 1
+            return
+        rows.delete_link(conn, repository_id, digest)
+        rows.review_blobs(conn, [digest], datetime.now(UTC), "unlinked")
+        removed.blob_links += 1
+        removed.per_repository[_name(conn, repository_id)]["blob_links"] += 1
+
+    def _blob(self, conn, key: tuple, removed: Removed) -> None:  # noqa: ANN001
+        (digest,) = key
+        size = rows.lock_blob(conn, digest)
+        if size is None:
+            return
+        if rows.blob_in_use(conn, digest):
+            removed.kept += 1
+            return
+        rows.delete_blob(conn, digest, size)
+        removed.blobs += 1
+        removed.blob_bytes += size
+
+    def _storage(self, removed: Removed, progress: Progress | None) -> None:
+        """Delete the bytes of blobs whose rows are gone; each after its row's commit."""
+        while True:
+            with self.db.session(write=True) as conn:
+                batch = rows.tombstones(conn, self.batch)
+                for digest, _size in batch:
+                    rows.lock_digest(conn, digest)
+                    if not rows.blob_row_exists(conn, digest):  # not pushed again meanwhile
+                        self.store.delete(parse_digest(digest))
+                    rows.drop_tombstone(conn, digest)
+            if progress is not None and batch:
+                progress("storage", len(batch))
+            if len(batch) < self.batch:
+                return
+
+    # --- what no event queued -----------------------------------------------------------
+
+    def sweep(self, delay: timedelta, progress: Progress | None = None) -> int:
+        """Queue a review for every unreferenced manifest, link and blob not queued yet,
+        due after ``delay``; how many were queued."""
+        after = datetime.now(UTC) + delay
+        queued = 0
+        for phase, finder, queue in (
+            ("scanning manifests", rows.unreferenced_manifests, _queue_manifest),
+            ("scanning blob links", rows.unreferenced_links, _queue_link),
+        ):
+            cursor: tuple[int, str] = (0, "")
+            while True:
+                with self.db.session(write=True) as conn:
+                    found = finder(conn, cursor, 1000)
+                    for repository_id, digest in found:
+                        queue(conn, repository_id, digest, after)
+                queued += len(found)
+                if progress is not None and found:
+                    progress(phase, len(found))
+                if len(found) < 1000:
+                    break
+                cursor = found[-1]
+        last = ""
+        while True:
+            with self.db.session(write=True) as conn:
+                found_blobs = rows.unlinked_blobs(conn, last, 1000)
+                rows.queue_blobs_if_new(conn, found_blobs, after)
+            queued += len(found_blobs)
+            if progress is not None and found_blobs:
+                progress("scanning blobs", len(found_blobs))
+            if len(found_blobs) < 1000:
+                return queued
+            last = found_blobs[-1]
+
+    def orphans(self, dry_run: bool = False, progress: Progress | None = None) -> tuple[int, int]:
+        """Delete (or count) bytes in storage that no blob row or tombstone names: what a
+        crash between an upload's commit and its row could leave. Checked again under the
+        digest's lock, so an upload committing this very digest is never touched."""
+        count = size = 0
+        page: list = []
+        for digest in self.store.iter_digests():
+            page.append(digest)
+            if len(page) >= 1000:
+                c, s = self._orphan_page(page, dry_run)
+                count, size, page = count + c, size + s, []
+                if progress is not None:
+                    progress("checking storage", 1000)
+        if page:
+            c, s = self._orphan_page(page, dry_run)
+            count, size = count + c, size + s
+        return count, size
+
+    def _orphan_page(self, page: list, dry_run: bool) -> tuple[int, int]:
+        with self.db.session() as conn:
+            known = rows.known_blobs(conn, [str(d) for d in page])
+        count = size = 0
+        for digest in page:
+            if str(digest) in known:
+                continue
+            with self.db.session(write=True) as conn:
+                rows.lock_digest(conn, str(digest))
+                if rows.known_blobs(conn, [str(digest)]):
+                    continue
+                bytes_ = self.store.stat(digest) or 0
+                if not dry_run:
+                    self.store.delete(digest)
+            count += 1
+            size += bytes_
+        return count, size
+
+
+def _name(conn, repository_id: int) -> str:  # noqa: ANN001
+    return repositories.name_of(conn, repository_id) or f"repository {repository_id}"
+
+
+def _queue_manifest(conn, repository_id: int, digest: str, after: datetime) -> None:  # noqa: ANN001
+    rows.queue_manifest_if_new(conn, repository_id, digest, after)
+
+
+def _queue_link(conn, repository_id: int, digest: str, after: datetime) -> None:  # noqa: ANN001
+    rows.queue_link_if_new(conn, repository_id, digest, after)
