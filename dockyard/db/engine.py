@@ -10,17 +10,24 @@ connections (no ORM unit of work): the hot reads cost tens of microseconds.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 
 from dockyard.validation import InvalidInput
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
+RETRYABLE = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
+class TransientConflict(Exception):
+    """A transaction PostgreSQL aborted to break a deadlock, still failing after retries."""
 
 
 def normalise_url(url: str) -> str:
@@ -110,6 +117,21 @@ class Database:
             diag = getattr(error.orig, "diag", None)
             reason = getattr(diag, "message_primary", None) or "a value does not fit"
             raise InvalidInput(f"a value was refused by the database: {reason}") from None
+
+    def transact(self, work: Callable[[Connection], T], attempts: int = 3) -> T:
+        """Run ``work`` in a write transaction, again if PostgreSQL broke a deadlock by
+        aborting it (rare: a push and the garbage collector touching the same rows in
+        opposite orders). ``work`` must be safe to run twice."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.session(write=True) as conn:
+                    return work(conn)
+            except OperationalError as error:
+                if getattr(error.orig, "sqlstate", None) not in RETRYABLE:
+                    raise
+                if attempt == attempts:
+                    raise TransientConflict(str(error.orig)) from error
+        raise AssertionError("unreachable")
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from dockyard.db.engine import Database
+from dockyard.db.engine import Database, TransientConflict
 from dockyard.db.models import GcBlobReview, GcLinkReview, GcManifestReview
 from dockyard.db.queries import gc as rows
 from dockyard.db.queries import repositories
@@ -29,6 +29,7 @@ from dockyard.storage.base import BlobStore
 
 log = logging.getLogger("dockyard.gc")
 BATCH = 200
+LEASE = timedelta(seconds=60)  # a claimed review comes due again after this (crash, busy)
 Progress = Callable[[str, int], None]  # (phase, items done in this step)
 
 
@@ -49,6 +50,15 @@ class Removed:
     per_repository: dict[str, dict[str, int]] = field(
         default_factory=lambda: defaultdict(lambda: {"manifests": 0, "blob_links": 0})
     )
+
+    def merge(self, other: Removed) -> None:
+        for name, value in vars(other).items():
+            if name == "per_repository":
+                for repository, counts in value.items():
+                    for kind, n in counts.items():
+                        self.per_repository[repository][kind] += n
+            else:
+                setattr(self, name, getattr(self, name) + value)
 
     def as_dict(self, verbose: bool = False) -> dict:
         shown = {k: v for k, v in vars(self).items() if k != "per_repository"}
@@ -101,34 +111,53 @@ class Collector:
             self._storage(removed, progress)
 
     def _drain(self, conn, phase, table, step, removed, now, progress) -> int:  # noqa: ANN001
-        total = 0
+        total, seen = 0, set()
         while True:
             at = None if now else datetime.now(UTC)
-            if conn is not None:
-                count = self._batch(conn, table, step, removed, at)
-            else:
-                with self.db.session(write=True) as own:
-                    count = self._batch(own, table, step, removed, at)
-            total += count
-            if progress is not None and count:
-                progress(phase, count)
-            if count < self.batch:
+            keys = self._batch(conn, table, step, removed, at)
+            fresh = [k for k in keys if k not in seen]  # with ``now``, busy ones come back
+            seen.update(keys)
+            total += len(fresh)
+            if progress is not None and fresh:
+                progress(phase, len(fresh))
+            if len(keys) < self.batch or not fresh:
                 return total
 
-    def _batch(self, conn, table, step, removed: Removed, at) -> int:  # noqa: ANN001
-        keys = rows.due(conn, table, at, self.batch)
-        for key in keys:
-            step(conn, key, removed)
-            rows.drop_review(conn, table, key)
-        return len(keys)
+    def _batch(self, conn, table, step, removed: Removed, at) -> list:  # noqa: ANN001
+        lease = datetime.now(UTC) + LEASE
+        if conn is not None:  # a dry run: one transaction, rolled back at the end
+            keys = rows.claim(conn, table, at, self.batch, lease)
+            for key in keys:
+                if step(conn, key, removed) != rows.BUSY:
+                    rows.drop_review(conn, table, key, lease)
+            return keys
+        with self.db.session(write=True) as claiming:
+            keys = rows.claim(claiming, table, at, self.batch, lease)
+        counted = Removed()  # merged only if the batch commits
+
+        def process(own) -> None:  # noqa: ANN001
+            for key in keys:
+                if step(own, key, counted) != rows.BUSY:
+                    rows.drop_review(own, table, key, lease)
+
+        try:
+            self.db.transact(process, attempts=1)
+        except TransientConflict as error:  # a deadlock PostgreSQL broke: leases expire
+            log.warning("garbage collection batch rolled back, will retry: %s", error)
+            return keys
+        removed.merge(counted)
+        return keys
 
     # --- one object each --------------------------------------------------------------
 
-    def _manifest(self, conn, key: tuple, removed: Removed) -> None:  # noqa: ANN001
+    # Each returns ``rows.BUSY`` when a push holds the object: its review stays (leased)
+    # and comes due again; the collector never waits on a push.
+
+    def _manifest(self, conn, key: tuple, removed: Removed) -> object:  # noqa: ANN001
         repository_id, digest = key
-        found = rows.lock_manifest(conn, repository_id, digest)
-        if found is None:
-            return
+        found = rows.lock_manifest(conn, repository_id, digest, wait=False)
+        if found is None or found == rows.BUSY:
+            return found
         manifest_id, size, subject = found
         if not self.untagged or rows.manifest_in_use(
             conn, repository_id, manifest_id, digest, subject
@@ -146,10 +175,11 @@ class Collector:
         removed.manifest_bytes += size
         removed.per_repository[_name(conn, repository_id)]["manifests"] += 1
 
-    def _link(self, conn, key: tuple, removed: Removed) -> None:  # noqa: ANN001
+    def _link(self, conn, key: tuple, removed: Removed) -> object:  # noqa: ANN001
         repository_id, digest = key
-        if not rows.lock_link(conn, repository_id, digest):
-            return
+        held = rows.lock_link(conn, repository_id, digest)
+        if held is not True:
+            return held or None
         if rows.link_in_use(conn, repository_id, digest):
             removed.kept += 1
             return
@@ -158,11 +188,11 @@ class Collector:
         removed.blob_links += 1
         removed.per_repository[_name(conn, repository_id)]["blob_links"] += 1
 
-    def _blob(self, conn, key: tuple, removed: Removed) -> None:  # noqa: ANN001
+    def _blob(self, conn, key: tuple, removed: Removed) -> object:  # noqa: ANN001
         (digest,) = key
         size = rows.lock_blob(conn, digest)
-        if size is None:
-            return
+        if size is None or size == rows.BUSY:
+            return size
         if rows.blob_in_use(conn, digest):
             removed.kept += 1
             return

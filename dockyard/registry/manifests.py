@@ -125,7 +125,8 @@ class Manifests:
         subject = manifest.subject.digest if manifest.subject else None
         references = {str(d.digest): "blob" for d in manifest.blobs}
         references.update({str(d.digest): "manifest" for d in manifest.manifests})
-        with self._db.session(write=True) as session:
+
+        def write(session: object) -> None:
             repository_id = repositories.ensure(session, repository)
             total_size = _check_references(session, repository_id, manifest)
             manifest_id = manifest_rows.store(
@@ -149,6 +150,8 @@ class Manifests:
             self._gc_after_put(session, repository_id, str(digest), manifest, ref, moved_from)
             if self.scan_on_push:
                 _queue_scans(session, repository, str(digest), manifest)
+
+        self._db.transact(write)
         return Stored(digest, subject)
 
     def _gc_after_put(

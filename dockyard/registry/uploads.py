@@ -191,13 +191,19 @@ class Uploads:
             # The bytes become the blob inside the transaction that records it, under the
             # digest's lock: garbage collection deleting an old copy of the same digest
             # either finishes before (and we write it afresh) or sees our row and stops.
-            with self._db.session(write=True) as session:
+            committed = []  # a retried transaction must not move the bytes twice
+
+            def record(session: object) -> None:
                 gc_rows.lock_digest(session, str(digest))
-                self.store.commit(status.id, digest)
+                if not committed:
+                    self.store.commit(status.id, digest)
+                    committed.append(True)
                 repository_id = repositories.ensure(session, status.repository)
                 blob_rows.record_and_link(session, repository_id, str(digest), size)
                 upload_rows.remove(session, status.id)
                 self._linked(session, repository_id, str(digest), "uploaded")
+
+            self._db.transact(record)
         except StorageError as error:  # a concurrent request holds or ended the session
             raise self._unavailable(status.id, error) from None
         return size
@@ -255,13 +261,16 @@ class Uploads:
                         break
         if size is None:
             return None
-        with self._db.session(write=True) as session:
+
+        def link(session: object) -> int | None:
             if blob_rows.hold(session, str(digest)) is None:  # collected meanwhile: upload
                 return None
             repository_id = repositories.ensure(session, repository)
             blob_rows.link(session, repository_id, str(digest))
             self._linked(session, repository_id, str(digest), "mounted")
-        return size
+            return size
+
+        return self._db.transact(link)
 
     def purge_idle(self, idle: timedelta) -> int:
         """End sessions untouched for ``idle``; how many were purged."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, delete, exists, func, select, text
+from sqlalchemy import and_, delete, exists, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
@@ -126,22 +126,33 @@ def lock_digest(conn: Connection, digest: str) -> None:
 # --- claiming due reviews -------------------------------------------------------------
 
 
-def due(conn: Connection, table: type, now: datetime | None, limit: int) -> list[tuple]:
-    """Up to ``limit`` review rows due at ``now`` (None: all), locked for this transaction
-    and skipped by other collectors (PostgreSQL ``SKIP LOCKED``)."""
+def claim(
+    conn: Connection, table: type, now: datetime | None, limit: int, lease_until: datetime
+) -> list[tuple]:
+    """Up to ``limit`` review rows due at ``now`` (None: all), leased until
+    ``lease_until``: taken with ``FOR UPDATE SKIP LOCKED`` in a short transaction of their
+    own, so other collectors skip them and no lock on a review row is held while the
+    collector locks the objects themselves (pushes lock in the other order). A crashed
+    collector's rows come due again when the lease ends."""
     keys = [c for c in (getattr(table, "repository_id", None), table.digest) if c is not None]
     stmt = select(*keys).order_by(table.review_after).limit(limit)
     if now is not None:
         stmt = stmt.where(table.review_after <= now)
-    stmt = stmt.with_for_update(skip_locked=True)
-    return [tuple(r) for r in conn.execute(stmt)]
+    found = [tuple(r) for r in conn.execute(stmt.with_for_update(skip_locked=True))]
+    for key in found:
+        conn.execute(update(table).where(*_match(table, key)).values(review_after=lease_until))
+    return found
 
 
-def drop_review(conn: Connection, table: type, key: tuple) -> None:
+def drop_review(conn: Connection, table: type, key: tuple, leased: datetime) -> None:
+    """Remove a finished review, unless a push queued it again since it was claimed."""
+    conn.execute(delete(table).where(*_match(table, key), table.review_after == leased))
+
+
+def _match(table: type, key: tuple) -> list:
     if len(key) == 2:
-        conn.execute(delete(table).where(table.repository_id == key[0], table.digest == key[1]))
-    else:
-        conn.execute(delete(table).where(table.digest == key[0]))
+        return [table.repository_id == key[0], table.digest == key[1]]
+    return [table.digest == key[0]]
 
 
 # --- manifests ------------------------------------------------------------------------
@@ -150,15 +161,20 @@ _Parent = aliased(Manifest)
 _Subject = aliased(Manifest)
 
 
-def lock_manifest(conn: Connection, repository_id: int, digest: str) -> tuple | None:
-    """(id, size, subject digest) of the manifest, locked; None if it is gone."""
-    stmt = (
-        select(Manifest.id, Manifest.size, Manifest.subject_digest)
-        .where(Manifest.repository_id == repository_id, Manifest.digest == digest)
-        .with_for_update()
-    )
-    row = conn.execute(stmt).first()
-    return tuple(row) if row else None
+BUSY = "busy"  # the object is locked by a push right now: leave it for a later round
+
+
+def lock_manifest(
+    conn: Connection, repository_id: int, digest: str, wait: bool = True
+) -> tuple | str | None:
+    """(id, size, subject digest) of the manifest, locked; None if it is gone; ``BUSY``
+    when ``wait`` is false and a push holds it."""
+    where = (Manifest.repository_id == repository_id, Manifest.digest == digest)
+    stmt = select(Manifest.id, Manifest.size, Manifest.subject_digest).where(*where)
+    row = conn.execute(stmt.with_for_update(skip_locked=not wait)).first()
+    if row is not None:
+        return tuple(row)
+    return BUSY if not wait and conn.scalar(select(exists().where(*where))) else None
 
 
 def manifest_in_use(conn: Connection, repository_id: int, manifest_id: int, digest: str,
@@ -207,13 +223,14 @@ def delete_manifest(conn: Connection, manifest_id: int) -> None:
 # --- blob links -----------------------------------------------------------------------
 
 
-def lock_link(conn: Connection, repository_id: int, digest: str) -> bool:
-    stmt = (
-        select(RepositoryBlob.digest)
-        .where(RepositoryBlob.repository_id == repository_id, RepositoryBlob.digest == digest)
-        .with_for_update()
-    )
-    return conn.execute(stmt).first() is not None
+def lock_link(conn: Connection, repository_id: int, digest: str) -> bool | str:
+    """True if the link is there and now locked, False if gone, ``BUSY`` if a push
+    holds it."""
+    where = (RepositoryBlob.repository_id == repository_id, RepositoryBlob.digest == digest)
+    stmt = select(RepositoryBlob.digest).where(*where).with_for_update(skip_locked=True)
+    if conn.execute(stmt).first() is not None:
+        return True
+    return BUSY if conn.scalar(select(exists().where(*where))) else False
 
 
 def link_in_use(conn: Connection, repository_id: int, digest: str) -> bool:
@@ -238,10 +255,14 @@ def delete_link(conn: Connection, repository_id: int, digest: str) -> None:
 # --- blobs and their bytes ------------------------------------------------------------
 
 
-def lock_blob(conn: Connection, digest: str) -> int | None:
-    """The blob's size, its row locked; None if there is no row."""
-    stmt = select(Blob.size).where(Blob.digest == digest).with_for_update()
-    return conn.scalar(stmt)
+def lock_blob(conn: Connection, digest: str) -> int | str | None:
+    """The blob's size, its row locked; None if there is no row; ``BUSY`` if a push or
+    mount holds it."""
+    stmt = select(Blob.size).where(Blob.digest == digest).with_for_update(skip_locked=True)
+    size = conn.scalar(stmt)
+    if size is not None:
+        return size
+    return BUSY if blob_row_exists(conn, digest) else None
 
 
 def blob_in_use(conn: Connection, digest: str) -> bool:
