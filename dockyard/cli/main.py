@@ -15,6 +15,7 @@ import typer
 
 from dockyard.cli import (
     admin_commands,
+    gc_commands,
     maintenance_commands,
     scan_commands,
     vulndb_commands,
@@ -28,6 +29,7 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 admin_commands.register(app)
 maintenance_commands.register(app)
+gc_commands.register(app)
 vulndb_commands.register(app)
 worker_commands.register(app)
 scan_commands.register(app)

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from dockyard.cli.output import OUTPUT, Output, progress_bar
+from dockyard.cli.output import OUTPUT, Output, human_size, progress_bar
 from dockyard.config import load_settings
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
@@ -86,7 +86,7 @@ def check(
         summary = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
         verdict = "clean" if report.ok else "PROBLEMS FOUND"
         typer.echo(
-            f"checked {report.blobs_checked} blobs ({_size(report.bytes_checked)}): "
+            f"checked {report.blobs_checked} blobs ({human_size(report.bytes_checked)}): "
             f"{summary} -> {verdict}"
         )
         if not report.ok and not repair:
@@ -101,14 +101,6 @@ def _progress_bar() -> Iterator[Any]:
 
     with progress_bar("checking blobs", counts_bytes=True) as (start, advance):
         yield Hooks(start=start, advance=advance)
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} B"  # pragma: no cover
 
 
 def backup(

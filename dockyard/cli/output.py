@@ -77,6 +77,15 @@ def render_object(row: Mapping[str, Any]) -> None:
     typer.echo(json.dumps({k: _json_value(v) for k, v in row.items()}, indent=2))
 
 
+def human_size(n: float) -> str:
+    """Bytes for people: ``512 B``, ``1.5 MiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{int(n)} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
 def fail(message: str, hint: str = "") -> NoReturn:
     """Report a failed operation on stderr (what happened, then what to do) and exit 1."""
     typer.secho(f"error: {message}", fg="red", err=True)

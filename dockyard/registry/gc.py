@@ -13,6 +13,7 @@ no event queued (data from before collection existed, or repaired by hand), and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -93,6 +94,28 @@ class Collector:
             return removed
         self._cycle(None, removed, now, progress, storage=True)
         return removed
+
+    def full_pass(
+        self, delay: timedelta, *, dry_run: bool = False, progress: Progress | None = None
+    ) -> tuple[Removed, int]:
+        """What ``dockyard gc`` does: queue what no event queued (due after ``delay``),
+        collect everything due, then delete bytes no row names. A dry run does it all in
+        one transaction that it rolls back, and only counts orphans. (Removed, queued)."""
+        removed, queued = Removed(), 0
+        now = delay <= timedelta(0)
+        if dry_run:
+            try:
+                with self.db.session(write=True) as conn:
+                    queued = self.sweep(delay, progress, conn)
+                    self._cycle(conn, removed, now, progress, storage=False)
+                    raise DryRun
+            except DryRun:
+                pass
+        else:
+            queued = self.sweep(delay, progress)
+            self._cycle(None, removed, now, progress, storage=True)
+        removed.orphans, removed.orphan_bytes = self.orphans(dry_run, progress)
+        return removed, queued
 
     def _cycle(self, conn, removed: Removed, now: bool, progress, storage: bool) -> None:  # noqa: ANN001
         # Deleting an index queues its children, a manifest its links, a link its blob:
@@ -217,38 +240,43 @@ class Collector:
 
     # --- what no event queued -----------------------------------------------------------
 
-    def sweep(self, delay: timedelta, progress: Progress | None = None) -> int:
+    def sweep(self, delay: timedelta, progress: Progress | None = None, conn=None) -> int:  # noqa: ANN001
         """Queue a review for every unreferenced manifest, link and blob not queued yet,
-        due after ``delay``; how many were queued."""
+        due after ``delay``; how many were queued. With ``conn`` (a dry run) everything
+        happens in that one transaction."""
         after = datetime.now(UTC) + delay
         queued = 0
-        for phase, finder, queue in (
-            ("scanning manifests", rows.unreferenced_manifests, _queue_manifest),
-            ("scanning blob links", rows.unreferenced_links, _queue_link),
+        for phase, finder, queue, start in (
+            (
+                "scanning manifests",
+                rows.unreferenced_manifests,
+                rows.queue_manifest_if_new,
+                (0, ""),
+            ),
+            ("scanning blob links", rows.unreferenced_links, rows.queue_link_if_new, (0, "")),
+            ("scanning blobs", rows.unlinked_blobs, rows.queue_blob_if_new, ""),
         ):
-            cursor: tuple[int, str] = (0, "")
+            cursor = start
             while True:
-                with self.db.session(write=True) as conn:
-                    found = finder(conn, cursor, 1000)
-                    for repository_id, digest in found:
-                        queue(conn, repository_id, digest, after)
+                with self._session(conn) as c:
+                    found = finder(c, cursor, 1000)
+                    for key in found:
+                        queue(c, *(key if isinstance(key, tuple) else (key,)), after)
                 queued += len(found)
                 if progress is not None and found:
                     progress(phase, len(found))
                 if len(found) < 1000:
                     break
                 cursor = found[-1]
-        last = ""
-        while True:
-            with self.db.session(write=True) as conn:
-                found_blobs = rows.unlinked_blobs(conn, last, 1000)
-                rows.queue_blobs_if_new(conn, found_blobs, after)
-            queued += len(found_blobs)
-            if progress is not None and found_blobs:
-                progress("scanning blobs", len(found_blobs))
-            if len(found_blobs) < 1000:
-                return queued
-            last = found_blobs[-1]
+        return queued
+
+    @contextlib.contextmanager
+    def _session(self, conn):  # noqa: ANN001, ANN202
+        if conn is not None:
+            yield conn
+            return
+        with self.db.session(write=True) as own:
+            yield own
 
     def orphans(self, dry_run: bool = False, progress: Progress | None = None) -> tuple[int, int]:
         """Delete (or count) bytes in storage that no blob row or tombstone names: what a
@@ -289,11 +317,3 @@ class Collector:
 
 def _name(conn, repository_id: int) -> str:  # noqa: ANN001
     return repositories.name_of(conn, repository_id) or f"repository {repository_id}"
-
-
-def _queue_manifest(conn, repository_id: int, digest: str, after: datetime) -> None:  # noqa: ANN001
-    rows.queue_manifest_if_new(conn, repository_id, digest, after)
-
-
-def _queue_link(conn, repository_id: int, digest: str, after: datetime) -> None:  # noqa: ANN001
-    rows.queue_link_if_new(conn, repository_id, digest, after)

@@ -410,6 +410,6 @@ def queue_link_if_new(conn: Connection, repository_id: int, digest: str, after: 
     _insert_new(conn, GcLinkReview, [{**row, "event": "sweep"}], ["repository_id", "digest"])
 
 
-def queue_blobs_if_new(conn: Connection, digests: list[str], after: datetime) -> None:
-    rows = [{"digest": d, "review_after": after, "event": "sweep"} for d in digests]
-    _insert_new(conn, GcBlobReview, rows, ["digest"])
+def queue_blob_if_new(conn: Connection, digest: str, after: datetime) -> None:
+    row = {"digest": digest, "review_after": after, "event": "sweep"}
+    _insert_new(conn, GcBlobReview, [row], ["digest"])
