@@ -8,7 +8,7 @@ HASH   := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
 RUN_STAMP  := $(VENV)/.installed-run-$(HASH)
 TEST_STAMP := $(VENV)/.installed-test-$(HASH)
 
-.PHONY: install run test lint unit integration bench system clean
+.PHONY: install run test lint unit integration soak bench system clean
 
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ unit: install
 
 integration: install system
 	$(PY) -m pytest -q -m integration tests/integration
+
+# Pushes, deletes and garbage collection racing for minutes (make test runs 15 s of it).
+soak: install system
+	SOAK_SECONDS=$${SOAK_SECONDS:-300} $(PY) -m pytest -q -p no:cacheprovider tests/integration/test_gc_soak.py
 
 bench: install system
 	command -v ab >/dev/null || apt-get install -y -qq apache2-utils

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.db.queries import management
+from dockyard.db.queries import tokens as audit_rows
 from dockyard.registry import Registry
 from dockyard.registry.gc import Collector
 from dockyard.storage import open_store
@@ -18,6 +20,7 @@ from dockyard.workers.kinds import job_kinds
 
 log = logging.getLogger("dockyard.workers")
 GIVE_UP_AFTER = 10
+SWEEP_SECONDS = 6 * 3600.0  # queue what no event queued (reviews lost to a crash, say)
 
 
 def delete_due_repositories(db: Database, gc_delay: timedelta = timedelta(days=1)) -> int:
@@ -40,15 +43,26 @@ def delete_due_repositories(db: Database, gc_delay: timedelta = timedelta(days=1
     return done
 
 
+def collect(db: Database, collector: Collector) -> None:
+    """One pass of the server's garbage collection; what it removed goes to the audit
+    log in summary (nothing is written when it removed nothing)."""
+    removed = collector.run()
+    if removed.manifests or removed.blob_links or removed.blobs:
+        with db.session(write=True) as conn:
+            audit_rows.audit(conn, "gc", "gc", "registry", None, json.dumps(removed.as_dict()))
+
+
 def loops(settings: Settings, db: Database, registry: Registry) -> list[Callable[[], Awaitable]]:
     """Every background loop a server process runs."""
     idle = timedelta(seconds=settings.upload_ttl_seconds)
     delay = timedelta(seconds=settings.gc_review_delay_seconds)
     collector = Collector(db, open_store(settings), untagged=settings.gc_untagged_manifests)
+    interval = float(settings.gc_interval_seconds)
     return [
         lambda: every(600.0, "purge idle uploads", lambda: registry.uploads.purge_idle(idle)),
         lambda: every(1.0, "delete repositories", lambda: delete_due_repositories(db, delay)),
-        lambda: every(float(settings.gc_interval_seconds), "garbage collection", collector.run),
+        lambda: every(interval, "garbage collection", lambda: collect(db, collector)),
+        lambda: every(SWEEP_SECONDS, "garbage collection sweep", lambda: collector.sweep(delay)),
         lambda: job_worker(settings, db).loop(),
         lambda: every(3600.0, "purge finished jobs", lambda: purge_finished_jobs(db)),
     ]
