@@ -174,6 +174,15 @@ class Settings:
             "min": 0,
         },
     )
+    gc_upload_grace_seconds: int = field(
+        default=3600,
+        metadata={
+            "doc": "A blob just pushed or mounted, which no manifest references yet, is kept "
+            "at least this long (clients push blobs before their manifest); the review "
+            "delay applies when it is longer.",
+            "min": 0,
+        },
+    )
     gc_untagged_manifests: bool = field(
         default=True,
         metadata={

@@ -139,8 +139,9 @@ class RegistryAdmin:
 
     def delete_tags(self, repository_id: int, names: list[str]) -> int:
         after = datetime.now(UTC) + self._gc_delay
-        with self._db.session(write=True) as conn:
-            return management.delete_tags(conn, repository_id, names, after)
+        return self._db.transact(
+            lambda conn: management.delete_tags(conn, repository_id, names, after)
+        )
 
     def bulk_delete(self, repository_id: int, rules: CleanupRules, dry_run: bool) -> list[str]:
         with self._db.session() as conn:

@@ -31,7 +31,9 @@ def build_registry(settings: Settings, db: Database, store: BlobStore) -> Regist
     delay = timedelta(seconds=settings.gc_review_delay_seconds)
     return Registry(
         blobs=Blobs(db, store, gc_delay=delay),
-        uploads=Uploads(db, store, gc_delay=delay),
+        uploads=Uploads(
+            db, store, gc_delay=max(delay, timedelta(seconds=settings.gc_upload_grace_seconds))
+        ),
         manifests=Manifests(
             db,
             max_bytes=settings.max_manifest_bytes,

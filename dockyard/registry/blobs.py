@@ -49,9 +49,12 @@ class Blobs:
 
     def delete(self, repository: str, digest: Digest) -> None:
         """Unlink the blob from the repository; the bytes go when nothing links them (GC)."""
-        with self._db.session(write=True) as session:
+
+        def unlink(session: object) -> None:
             repository_id = repositories.find_id(session, repository)
             if repository_id is None or not blob_rows.unlink(session, repository_id, str(digest)):
                 raise _unknown(digest)
             after = datetime.now(UTC) + self._gc_delay
             gc_rows.review_blobs(session, [str(digest)], after, "blob_deleted")
+
+        self._db.transact(unlink)

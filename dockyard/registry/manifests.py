@@ -196,18 +196,20 @@ class Manifests:
     def delete(self, repository: str, reference: str) -> None:
         """Delete a tag (by tag) or the manifest and every tag on it (by digest)."""
         ref = Reference.lookup(reference)
-        with self._db.session(write=True) as session:
+
+        def remove(session: object) -> bool:
             repository_id = repositories.find_id(session, repository)
             if repository_id is None:
                 raise RegistryError(Code.NAME_UNKNOWN, detail={"name": repository})
             after = datetime.now(UTC) + self.gc_delay
             if ref.digest is not None:
-                removed = self._delete_manifest(session, repository_id, str(ref.digest), after)
-            else:
-                untagged = gc_rows.tagged_digests(session, repository_id, [reference])
-                removed = tag_rows.remove(session, repository_id, reference)
-                gc_rows.review_manifests(session, repository_id, untagged, after, "untagged")
-        if not removed:
+                return self._delete_manifest(session, repository_id, str(ref.digest), after)
+            untagged = gc_rows.tagged_digests(session, repository_id, [reference])
+            removed = tag_rows.remove(session, repository_id, reference)
+            gc_rows.review_manifests(session, repository_id, untagged, after, "untagged")
+            return removed
+
+        if not self._db.transact(remove):
             raise _unknown(reference)
 
     @staticmethod

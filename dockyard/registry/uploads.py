@@ -120,7 +120,7 @@ class Uploads:
         self._db = db
         self.store = store
         self.hashes = _RunningHashes()
-        self._gc_delay = gc_delay  # a blob no manifest references is collected after this
+        self._gc_delay = gc_delay  # a fresh blob no manifest references waits this long
 
     def start(self, repository: str, owner: str | None = None) -> UploadStatus:
         """Open a session bound to ``repository`` and to whoever opened it."""

@@ -33,8 +33,10 @@ def delete_due_repositories(db: Database, gc_delay: timedelta = timedelta(days=1
             if not management.claim_deletion(conn, repository_id):
                 continue
         try:
-            with db.session(write=True) as conn:
-                management.delete_repository(conn, repository_id, datetime.now(UTC) + gc_delay)
+            after = datetime.now(UTC) + gc_delay
+            db.transact(
+                lambda conn, rid=repository_id: management.delete_repository(conn, rid, after)
+            )
             done += 1
         except Exception:
             log.exception("deleting repository %s failed; will retry", repository_id)

@@ -74,7 +74,7 @@ def make_env(
             database_url=url,
             auth="none",
             scan_on_push=False,
-            **{"gc_review_delay_seconds": 0, **overrides},
+            **{"gc_review_delay_seconds": 0, "gc_upload_grace_seconds": 0, **overrides},
         )
         client = TestClient(create_app(settings))
         client.__enter__()

@@ -52,6 +52,7 @@ def server(
 ) -> Iterator[LiveServer]:
     url = postgres_url() if request.param == "postgres" else ""
     env = {"DOCKYARD_GC_REVIEW_DELAY_SECONDS": "0", "DOCKYARD_GC_INTERVAL_SECONDS": "1",
+           "DOCKYARD_GC_UPLOAD_GRACE_SECONDS": "3",
            "DOCKYARD_SCAN_ON_PUSH": "false"}  # fmt: skip
     live = LiveServer("dockyard", tmp_path_factory.mktemp("soak"), url, workers=2, extra_env=env)
     live.start()
@@ -150,9 +151,7 @@ def test_pushes_deletes_and_collection_never_lose_an_acknowledged_image(
         assert head.headers.get("docker-content-digest") == expected, (repo, tag, head)
         out = tmp_path / "pulled" / repo / tag
         out.parent.mkdir(parents=True, exist_ok=True)
-        sandbox.skopeo_copy(
-            sandbox.docker_ref(repo, tag), f"oci:{out}:{tag}", "--preserve-digests"
-        )
+        sandbox.skopeo_copy(sandbox.docker_ref(repo, tag), f"oci:{out}:{tag}", "--preserve-digests")
         index = json.loads((out / "index.json").read_text())
         assert index["manifests"][0]["digest"] == expected
 
