@@ -35,7 +35,9 @@ def delete_due_repositories(db: Database, gc_delay: timedelta = timedelta(days=1
         try:
             after = datetime.now(UTC) + gc_delay
             db.transact(
-                lambda conn, rid=repository_id: management.delete_repository(conn, rid, after)
+                lambda conn, rid=repository_id, at=after: management.delete_repository(
+                    conn, rid, at
+                )
             )
             done += 1
         except Exception:
