@@ -23,13 +23,12 @@ from datetime import UTC, datetime, timedelta
 from dockyard.db.engine import Database, TransientConflict
 from dockyard.db.models import GcBlobReview, GcLinkReview, GcManifestReview
 from dockyard.db.queries import gc as rows
-from dockyard.db.queries import repositories
 from dockyard.db.queries import scans as scan_rows
 from dockyard.oci.digest import parse_digest
 from dockyard.storage.base import BlobStore
 
 log = logging.getLogger("dockyard.gc")
-BATCH = 200
+BATCH = 100  # objects per transaction: short holds of the (SQLite) write lock
 LEASE = timedelta(seconds=60)  # a claimed review comes due again after this (crash, busy)
 Progress = Callable[[str, int], None]  # (phase, items done in this step)
 
@@ -123,9 +122,9 @@ class Collector:
         while True:
             done = 0
             for phase, table, step in (
-                ("manifests", GcManifestReview, self._manifest),
-                ("blob links", GcLinkReview, self._link),
-                ("blobs", GcBlobReview, self._blob),
+                ("manifests", GcManifestReview, self._manifests),
+                ("blob links", GcLinkReview, self._links),
+                ("blobs", GcBlobReview, self._blobs),
             ):
                 done += self._drain(conn, phase, table, step, removed, now, progress)
             if not done:
@@ -150,18 +149,19 @@ class Collector:
         lease = datetime.now(UTC) + LEASE
         if conn is not None:  # a dry run: one transaction, rolled back at the end
             keys = rows.claim(conn, table, at, self.batch, lease)
-            for key in keys:
-                if step(conn, key, removed) != rows.BUSY:
-                    rows.drop_review(conn, table, key, lease)
+            if keys:
+                busy = step(conn, keys, removed)
+                rows.drop_reviews(conn, table, [k for k in keys if k not in busy], lease)
             return keys
         with self.db.session(write=True) as claiming:
             keys = rows.claim(claiming, table, at, self.batch, lease)
+        if not keys:
+            return keys
         counted = Removed()  # merged only if the batch commits
 
         def process(own) -> None:  # noqa: ANN001
-            for key in keys:
-                if step(own, key, counted) != rows.BUSY:
-                    rows.drop_review(own, table, key, lease)
+            busy = step(own, keys, counted)
+            rows.drop_reviews(own, table, [k for k in keys if k not in busy], lease)
 
         try:
             self.db.transact(process, attempts=1)
@@ -171,71 +171,78 @@ class Collector:
         removed.merge(counted)
         return keys
 
-    # --- one object each --------------------------------------------------------------
+    # Each takes a batch of claimed keys and returns those a push holds right now: their
+    # reviews stay (leased) and come due again; the collector never waits on a push.
 
-    # Each returns ``rows.BUSY`` when a push holds the object: its review stays (leased)
-    # and comes due again; the collector never waits on a push.
-
-    def _manifest(self, conn, key: tuple, removed: Removed) -> object:  # noqa: ANN001
-        repository_id, digest = key
-        found = rows.lock_manifest(conn, repository_id, digest, wait=False)
-        if found is None or found == rows.BUSY:
-            return found
-        manifest_id, size, subject = found
-        if not self.untagged or rows.manifest_in_use(
-            conn, repository_id, manifest_id, digest, subject
-        ):
-            removed.kept += 1
-            return
-        blobs, children = rows.manifest_references(conn, manifest_id)
-        referrers = rows.referrers_of(conn, repository_id, digest)
-        rows.delete_manifest(conn, manifest_id)
+    def _manifests(self, conn, keys: list, removed: Removed) -> set:  # noqa: ANN001
+        found, busy = rows.lock_manifests(conn, keys)
+        if not self.untagged or not found:
+            removed.kept += len(found)
+            return busy
+        in_use = rows.manifests_in_use(conn, found)
+        removed.kept += len(in_use)
+        doomed = {k: v for k, v in found.items() if k not in in_use}
+        if not doomed:
+            return busy
+        links, manifests = rows.delete_manifests(conn, doomed)
         now = datetime.now(UTC)
-        rows.review_links(conn, repository_id, blobs, now, "manifest_collected")
-        rows.review_manifests(conn, repository_id, children + referrers, now, "parent_collected")
-        scan_rows.forget_unused(conn, digest)
-        removed.manifests += 1
-        removed.manifest_bytes += size
-        removed.per_repository[_name(conn, repository_id)]["manifests"] += 1
+        rows.review_keys(conn, GcManifestReview, manifests, now, "parent_collected")
+        rows.review_keys(conn, GcLinkReview, links, now, "manifest_collected")
+        scan_rows.forget_unused_many(conn, sorted({d for _, d in doomed}))
+        names = rows.names_of(conn, {r for r, _ in doomed})
+        for (repository_id, _digest), (_id, size, _subject) in doomed.items():
+            removed.manifests += 1
+            removed.manifest_bytes += size
+            removed.per_repository[names.get(repository_id, str(repository_id))]["manifests"] += 1
+        return busy
 
-    def _link(self, conn, key: tuple, removed: Removed) -> object:  # noqa: ANN001
-        repository_id, digest = key
-        held = rows.lock_link(conn, repository_id, digest)
-        if held is not True:
-            return held or None
-        if rows.link_in_use(conn, repository_id, digest):
-            removed.kept += 1
-            return
-        rows.delete_link(conn, repository_id, digest)
-        rows.review_blobs(conn, [digest], datetime.now(UTC), "unlinked")
-        removed.blob_links += 1
-        removed.per_repository[_name(conn, repository_id)]["blob_links"] += 1
+    def _links(self, conn, keys: list, removed: Removed) -> set:  # noqa: ANN001
+        locked, busy = rows.lock_links(conn, keys)
+        if not locked:
+            return busy
+        in_use = rows.links_in_use(conn, locked)
+        removed.kept += len(in_use)
+        doomed = locked - in_use
+        if doomed:
+            rows.delete_links(conn, doomed)
+            rows.review_blobs(conn, {d for _, d in doomed}, datetime.now(UTC), "unlinked")
+            names = rows.names_of(conn, {r for r, _ in doomed})
+            for repository_id, _digest in doomed:
+                removed.blob_links += 1
+                name = names.get(repository_id, str(repository_id))
+                removed.per_repository[name]["blob_links"] += 1
+        return busy
 
-    def _blob(self, conn, key: tuple, removed: Removed) -> object:  # noqa: ANN001
-        (digest,) = key
-        size = rows.lock_blob(conn, digest)
-        if size is None or size == rows.BUSY:
-            return size
-        if rows.blob_in_use(conn, digest):
-            removed.kept += 1
-            return
-        rows.delete_blob(conn, digest, size)
-        removed.blobs += 1
-        removed.blob_bytes += size
+    def _blobs(self, conn, keys: list, removed: Removed) -> set:  # noqa: ANN001
+        sizes, busy = rows.lock_blobs(conn, [k[0] for k in keys])
+        if sizes:
+            in_use = rows.blobs_in_use(conn, list(sizes))
+            removed.kept += len(in_use)
+            doomed = {d: s for d, s in sizes.items() if d not in in_use}
+            if doomed:
+                rows.delete_blobs(conn, doomed)
+                removed.blobs += len(doomed)
+                removed.blob_bytes += sum(doomed.values())
+        return {(d,) for d in busy}
 
     def _storage(self, removed: Removed, progress: Progress | None) -> None:
-        """Delete the bytes of blobs whose rows are gone; each after its row's commit."""
+        """Delete the bytes of blobs whose rows are gone; each after its row's commit, under
+        its digest's lock, unless an upload has made the digest live again meanwhile."""
         while True:
             with self.db.session(write=True) as conn:
-                batch = rows.tombstones(conn, self.batch)
-                for digest, _size in batch:
+                digests = sorted(d for d, _size in rows.tombstones(conn, self.batch))
+                for digest in digests:
                     rows.lock_digest(conn, digest)
-                    if not rows.blob_row_exists(conn, digest):  # not pushed again meanwhile
-                        self.store.delete(parse_digest(digest))
-                    rows.drop_tombstone(conn, digest)
-            if progress is not None and batch:
-                progress("storage", len(batch))
-            if len(batch) < self.batch:
+                alive = rows.existing_blobs(conn, digests)
+                # A rename under the lock; the slow unlinks come after letting go of it.
+                tokens = [self.store.detach(parse_digest(d)) for d in digests if d not in alive]
+                rows.drop_tombstones(conn, digests)
+            for token in tokens:
+                if token is not None:
+                    self.store.purge(token)
+            if progress is not None and digests:
+                progress("storage", len(digests))
+            if len(digests) < self.batch:
                 return
 
     # --- what no event queued -----------------------------------------------------------
@@ -282,6 +289,8 @@ class Collector:
         """Delete (or count) bytes in storage that no blob row or tombstone names: what a
         crash between an upload's commit and its row could leave. Checked again under the
         digest's lock, so an upload committing this very digest is never touched."""
+        if not dry_run:
+            self.store.purge_detached()  # a crash between detach and purge left these
         count = size = 0
         page: list = []
         for digest in self.store.iter_digests():
@@ -313,7 +322,3 @@ class Collector:
             count += 1
             size += bytes_
         return count, size
-
-
-def _name(conn, repository_id: int) -> str:  # noqa: ANN001
-    return repositories.name_of(conn, repository_id) or f"repository {repository_id}"

@@ -48,6 +48,17 @@ class BlobStore(Protocol):
     def delete(self, digest: Digest) -> None:
         """Forget the blob; deleting a missing blob is not an error."""
 
+    def detach(self, digest: Digest) -> str | None:
+        """Take the blob out of the store at once and cheaply (a rename), leaving its
+        bytes for ``purge``; a token for that, or None if the store does not have it.
+        Garbage collection detaches under a lock and purges after letting go of it."""
+
+    def purge(self, token: str) -> None:
+        """Delete bytes ``detach`` took out; an unknown token is fine (already gone)."""
+
+    def purge_detached(self) -> int:
+        """Delete every detached blob left behind (by a crash); how many there were."""
+
     def iter_digests(self) -> Iterator[Digest]:
         """Every committed blob, in ``str(digest)`` byte order, listed lazily.
 

@@ -17,6 +17,7 @@ import fcntl
 import os
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -29,6 +30,7 @@ FLUSH_EVERY = 4 * 1024 * 1024
 _HEX_LENGTH = {"sha256": 64, "sha512": 128}
 _LOWER_HEX = re.compile(r"[0-9a-f]+")
 _UPLOAD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_DETACHED = re.compile(r"[0-9a-f]{64,128}\.[0-9a-f]{32}")
 
 
 def _try_lock(fd: int) -> bool:
@@ -86,7 +88,9 @@ class FilesystemStore:
         self.root = Path(root).resolve()
         self._blobs = self.root / "blobs"
         self._uploads = self.root / "uploads"
+        self._detached = self.root / "detached"  # blobs garbage collection took out
         self._blobs.mkdir(parents=True, exist_ok=True)
+        self._detached.mkdir(parents=True, exist_ok=True)
         self._uploads.mkdir(parents=True, exist_ok=True)
         self._flusher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fsync")
 
@@ -121,6 +125,27 @@ class FilesystemStore:
 
     def delete(self, digest: Digest) -> None:
         self._blob_path(digest).unlink(missing_ok=True)
+
+    def detach(self, digest: Digest) -> str | None:
+        token = f"{digest.hex}.{uuid.uuid4().hex}"
+        try:
+            os.replace(self._blob_path(digest), self._detached / token)
+        except FileNotFoundError:
+            return None
+        return token
+
+    def purge(self, token: str) -> None:
+        if not _DETACHED.fullmatch(token):
+            raise StorageError(f"invalid detached blob {token[:100]!r}")
+        (self._detached / token).unlink(missing_ok=True)
+
+    def purge_detached(self) -> int:
+        count = 0
+        for entry in os.scandir(self._detached):
+            if entry.is_file() and _DETACHED.fullmatch(entry.name):
+                os.unlink(entry.path)
+                count += 1
+        return count
 
     def iter_digests(self) -> Iterator[Digest]:
         # "sha256" < "sha512" and hex is fixed-length per algorithm, so sorted folder

@@ -83,7 +83,7 @@ def test_collection_first_then_the_push_is_refused_not_corrupted(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     digest, data, config = a_candidate_blob(env)
-    pause = Pause(monkeypatch, gc_rows, "delete_link")  # GC holds the link, decided to go
+    pause = Pause(monkeypatch, gc_rows, "delete_links")  # GC holds the link, decided to go
     collector = Side(lambda: env.collector().run())
     collector.start()
     assert pause.inside.wait(30)
@@ -134,7 +134,7 @@ def test_an_upload_of_a_digest_whose_bytes_are_being_deleted_survives(
 ) -> None:
     data = os.urandom(700)
     digest = push_blob(env.client, "gc/app", data)  # unused: collected down to its bytes
-    pause = Pause(monkeypatch, gc_rows, "blob_row_exists")  # storage step, digest locked
+    pause = Pause(monkeypatch, gc_rows, "existing_blobs")  # storage step, digest locked
     collector = Side(lambda: env.collector().run())
     collector.start()
     assert pause.inside.wait(30)

@@ -188,3 +188,25 @@ class BlobStoreContract:
         assert list(store.iter_strays()) == []
         with pytest.raises(StorageError):
             store.delete_stray("no such thing")
+
+    def test_detach_takes_a_blob_out_at_once_and_purge_deletes_it(self, store: BlobStore) -> None:
+        upload_id, digest = upload(store, b"collect me")
+        store.commit(upload_id, digest)
+        token = store.detach(digest)
+        assert token is not None
+        assert store.stat(digest) is None and digest not in list(store.iter_digests())
+        # the same digest pushed again meanwhile is a new, independent blob
+        again, _ = upload(store, b"collect me")
+        store.commit(again, digest)
+        store.purge(token)
+        store.purge(token)  # twice is fine
+        assert b"".join(store.read(digest)) == b"collect me"
+        assert store.detach(digest_bytes(b"never stored")) is None
+
+    def test_leftover_detached_blobs_are_purged(self, store: BlobStore) -> None:
+        for data in (b"one", b"two"):
+            upload_id, digest = upload(store, data)
+            store.commit(upload_id, digest)
+            assert store.detach(digest) is not None  # then a crash: never purged
+        assert store.purge_detached() == 2
+        assert store.purge_detached() == 0

@@ -46,6 +46,8 @@ class RepositoryBlob(Base):
     """The link that lets a repository serve a blob (pushed or mounted there)."""
 
     __tablename__ = "repository_blobs"
+    # Who else links this blob? (garbage collection, automatic mounts)
+    __table_args__ = (Index("ix_repository_blobs_digest", "digest"),)
     repository_id: Mapped[int] = mapped_column(
         ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
     )

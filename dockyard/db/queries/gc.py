@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, delete, exists, func, select, text, update
+from sqlalchemy import and_, delete, func, select, text, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
@@ -28,6 +28,7 @@ from dockyard.db.models import (
     GcStorageDelete,
     Manifest,
     ManifestReference,
+    Repository,
     RepositoryBlob,
     Tag,
 )
@@ -161,39 +162,12 @@ _Parent = aliased(Manifest)
 _Subject = aliased(Manifest)
 
 
-BUSY = "busy"  # the object is locked by a push right now: leave it for a later round
-
-
-def lock_manifest(
-    conn: Connection, repository_id: int, digest: str, wait: bool = True
-) -> tuple | str | None:
-    """(id, size, subject digest) of the manifest, locked; None if it is gone; ``BUSY``
-    when ``wait`` is false and a push holds it."""
+def lock_manifest(conn: Connection, repository_id: int, digest: str) -> tuple | None:
+    """(id, size, subject digest) of the manifest, locked; None if it is gone."""
     where = (Manifest.repository_id == repository_id, Manifest.digest == digest)
     stmt = select(Manifest.id, Manifest.size, Manifest.subject_digest).where(*where)
-    row = conn.execute(stmt.with_for_update(skip_locked=not wait)).first()
-    if row is not None:
-        return tuple(row)
-    return BUSY if not wait and conn.scalar(select(exists().where(*where))) else None
-
-
-def manifest_in_use(conn: Connection, repository_id: int, manifest_id: int, digest: str,
-                    subject: str | None) -> bool:  # fmt: skip
-    """Tagged, listed by another manifest of the repository, or a referrer of a manifest
-    that is still there."""
-    tagged = exists().where(Tag.manifest_id == manifest_id)
-    listed = (
-        exists()
-        .where(ManifestReference.digest == digest, ManifestReference.kind == "manifest")
-        .where(_Parent.id == ManifestReference.manifest_id)
-        .where(_Parent.repository_id == repository_id, _Parent.id != manifest_id)
-    )
-    checks = [tagged, listed]
-    if subject is not None:
-        checks.append(
-            exists().where(_Subject.repository_id == repository_id, _Subject.digest == subject)
-        )
-    return any(conn.scalar(select(check)) for check in checks)
+    row = conn.execute(stmt.with_for_update()).first()
+    return tuple(row) if row else None
 
 
 def manifest_references(conn: Connection, manifest_id: int) -> tuple[list[str], list[str]]:
@@ -223,59 +197,7 @@ def delete_manifest(conn: Connection, manifest_id: int) -> None:
 # --- blob links -----------------------------------------------------------------------
 
 
-def lock_link(conn: Connection, repository_id: int, digest: str) -> bool | str:
-    """True if the link is there and now locked, False if gone, ``BUSY`` if a push
-    holds it."""
-    where = (RepositoryBlob.repository_id == repository_id, RepositoryBlob.digest == digest)
-    stmt = select(RepositoryBlob.digest).where(*where).with_for_update(skip_locked=True)
-    if conn.execute(stmt).first() is not None:
-        return True
-    return BUSY if conn.scalar(select(exists().where(*where))) else False
-
-
-def link_in_use(conn: Connection, repository_id: int, digest: str) -> bool:
-    """Whether a manifest of the repository references the blob."""
-    stmt = select(
-        exists()
-        .where(ManifestReference.digest == digest, ManifestReference.kind == "blob")
-        .where(Manifest.id == ManifestReference.manifest_id)
-        .where(Manifest.repository_id == repository_id)
-    )
-    return bool(conn.scalar(stmt))
-
-
-def delete_link(conn: Connection, repository_id: int, digest: str) -> None:
-    conn.execute(
-        delete(RepositoryBlob).where(
-            RepositoryBlob.repository_id == repository_id, RepositoryBlob.digest == digest
-        )
-    )
-
-
 # --- blobs and their bytes ------------------------------------------------------------
-
-
-def lock_blob(conn: Connection, digest: str) -> int | str | None:
-    """The blob's size, its row locked; None if there is no row; ``BUSY`` if a push or
-    mount holds it."""
-    stmt = select(Blob.size).where(Blob.digest == digest).with_for_update(skip_locked=True)
-    size = conn.scalar(stmt)
-    if size is not None:
-        return size
-    return BUSY if blob_row_exists(conn, digest) else None
-
-
-def blob_in_use(conn: Connection, digest: str) -> bool:
-    return bool(conn.scalar(select(exists().where(RepositoryBlob.digest == digest))))
-
-
-def delete_blob(conn: Connection, digest: str, size: int) -> None:
-    """Delete the row and leave a tombstone: the bytes go after this commits."""
-    conn.execute(delete(Blob).where(Blob.digest == digest))
-    stmt = insert_for(conn, GcStorageDelete).values(
-        digest=digest, size=size, created_at=datetime.now(UTC)
-    )
-    conn.execute(stmt.on_conflict_do_nothing(index_elements=["digest"]))
 
 
 def tombstones(conn: Connection, limit: int) -> list[tuple[str, int]]:
@@ -288,12 +210,15 @@ def tombstones(conn: Connection, limit: int) -> list[tuple[str, int]]:
     return [tuple(r) for r in conn.execute(stmt)]  # type: ignore[misc]
 
 
-def drop_tombstone(conn: Connection, digest: str) -> None:
-    conn.execute(delete(GcStorageDelete).where(GcStorageDelete.digest == digest))
+def drop_tombstones(conn: Connection, digests: list[str]) -> None:
+    if digests:
+        conn.execute(delete(GcStorageDelete).where(GcStorageDelete.digest.in_(digests)))
 
 
-def blob_row_exists(conn: Connection, digest: str) -> bool:
-    return bool(conn.scalar(select(exists().where(Blob.digest == digest))))
+def existing_blobs(conn: Connection, digests: list[str]) -> set[str]:
+    if not digests:
+        return set()
+    return set(conn.scalars(select(Blob.digest).where(Blob.digest.in_(digests))))
 
 
 # --- finding what no review row names (a full pass) -----------------------------------
@@ -413,3 +338,148 @@ def queue_link_if_new(conn: Connection, repository_id: int, digest: str, after: 
 def queue_blob_if_new(conn: Connection, digest: str, after: datetime) -> None:
     row = {"digest": digest, "review_after": after, "event": "sweep"}
     _insert_new(conn, GcBlobReview, [row], ["digest"])
+
+
+# --- batches (a pass handles hundreds of objects per statement) -----------------------
+
+
+def review_keys(conn: Connection, table: type, keys: Iterable[tuple], after: datetime,
+                event: str) -> None:  # fmt: skip
+    """Queue (repository id, digest) keys in a per-repository review table."""
+    rows = [
+        {"repository_id": r, "digest": d, "review_after": after, "event": event}
+        for r, d in sorted(set(keys))
+    ]
+    _upsert(conn, table, rows, ["repository_id", "digest"])
+
+
+def drop_reviews(conn: Connection, table: type, keys: list[tuple], leased: datetime) -> None:
+    """Remove finished reviews, except those a push queued again since they were claimed."""
+    if not keys:
+        return
+    if len(keys[0]) == 2:
+        match = tuple_(table.repository_id, table.digest).in_(keys)
+    else:
+        match = table.digest.in_([k[0] for k in keys])
+    conn.execute(delete(table).where(match, table.review_after == leased))
+
+
+def lock_manifests(conn: Connection, keys: list[tuple]) -> tuple[dict, set]:
+    """({(repository id, digest): (id, size, subject)} locked, keys a push holds)."""
+    match = tuple_(Manifest.repository_id, Manifest.digest).in_(keys)
+    stmt = select(
+        Manifest.repository_id, Manifest.digest, Manifest.id, Manifest.size,
+        Manifest.subject_digest,
+    ).where(match)  # fmt: skip
+    locked = {(r, d): (i, s, sub) for r, d, i, s, sub in
+              conn.execute(stmt.with_for_update(skip_locked=True))}  # fmt: skip
+    rest = [k for k in keys if k not in locked]
+    busy = set()
+    if rest:
+        there = select(Manifest.repository_id, Manifest.digest).where(
+            tuple_(Manifest.repository_id, Manifest.digest).in_(rest)
+        )
+        busy = {tuple(r) for r in conn.execute(there)}
+    return locked, busy
+
+
+def manifests_in_use(conn: Connection, found: dict) -> set:
+    """Which of ``found`` (as from lock_manifests) something keeps: a tag, an index of
+    their repository that lists them, or their subject being there."""
+    ids = {v[0]: k for k, v in found.items()}
+    kept = {ids[i] for i in conn.scalars(select(Tag.manifest_id).where(Tag.manifest_id.in_(ids)))}
+    listed = (
+        select(_Parent.repository_id, ManifestReference.digest)
+        .join(_Parent, _Parent.id == ManifestReference.manifest_id)
+        .where(ManifestReference.kind == "manifest")
+        .where(tuple_(_Parent.repository_id, ManifestReference.digest).in_(list(found)))
+    )
+    kept |= {tuple(r) for r in conn.execute(listed)}
+    subjects = {(k[0], v[2]): k for k, v in found.items() if v[2] is not None}
+    if subjects:
+        there = select(Manifest.repository_id, Manifest.digest).where(
+            tuple_(Manifest.repository_id, Manifest.digest).in_(list(subjects))
+        )
+        kept |= {subjects[tuple(r)] for r in conn.execute(there)}
+    return kept
+
+
+def delete_manifests(conn: Connection, doomed: dict) -> tuple[list, list]:
+    """Delete ``doomed`` ({key: (id, ...)}); (blob link keys, manifest keys) they held:
+    their blobs and children, and the referrers of each."""
+    ids = {v[0]: k for k, v in doomed.items()}
+    refs = conn.execute(
+        select(ManifestReference.manifest_id, ManifestReference.digest, ManifestReference.kind)
+        .where(ManifestReference.manifest_id.in_(ids))
+    )  # fmt: skip
+    links, manifests = [], []
+    for manifest_id, digest, kind in refs:
+        key = (ids[manifest_id][0], digest)
+        (manifests if kind == "manifest" else links).append(key)
+    referrers = select(Manifest.repository_id, Manifest.digest).where(
+        tuple_(Manifest.repository_id, Manifest.subject_digest).in_(list(doomed))
+    )
+    manifests += [tuple(r) for r in conn.execute(referrers)]
+    conn.execute(delete(Manifest).where(Manifest.id.in_(ids)))
+    return links, [k for k in manifests if k not in doomed]
+
+
+def lock_links(conn: Connection, keys: list[tuple]) -> tuple[set, set]:
+    """(keys locked, keys a push holds); the rest are gone."""
+    match = tuple_(RepositoryBlob.repository_id, RepositoryBlob.digest).in_(keys)
+    stmt = select(RepositoryBlob.repository_id, RepositoryBlob.digest).where(match)
+    locked = {tuple(r) for r in conn.execute(stmt.with_for_update(skip_locked=True))}
+    rest = [k for k in keys if k not in locked]
+    busy = set()
+    if rest:
+        there = select(RepositoryBlob.repository_id, RepositoryBlob.digest).where(
+            tuple_(RepositoryBlob.repository_id, RepositoryBlob.digest).in_(rest)
+        )
+        busy = {tuple(r) for r in conn.execute(there)}
+    return locked, busy
+
+
+def links_in_use(conn: Connection, keys: set) -> set:
+    stmt = (
+        select(Manifest.repository_id, ManifestReference.digest)
+        .join(Manifest, Manifest.id == ManifestReference.manifest_id)
+        .where(ManifestReference.kind == "blob")
+        .where(tuple_(Manifest.repository_id, ManifestReference.digest).in_(list(keys)))
+    )
+    return {tuple(r) for r in conn.execute(stmt)}
+
+
+def delete_links(conn: Connection, keys: set) -> None:
+    conn.execute(
+        delete(RepositoryBlob).where(
+            tuple_(RepositoryBlob.repository_id, RepositoryBlob.digest).in_(list(keys))
+        )
+    )
+
+
+def lock_blobs(conn: Connection, digests: list[str]) -> tuple[dict, set]:
+    """({digest: size} locked, digests a push or mount holds)."""
+    stmt = select(Blob.digest, Blob.size).where(Blob.digest.in_(digests))
+    locked = dict(conn.execute(stmt.with_for_update(skip_locked=True)).all())
+    rest = [d for d in digests if d not in locked]
+    busy = set(conn.scalars(select(Blob.digest).where(Blob.digest.in_(rest)))) if rest else set()
+    return locked, busy
+
+
+def blobs_in_use(conn: Connection, digests: list[str]) -> set:
+    stmt = select(RepositoryBlob.digest).where(RepositoryBlob.digest.in_(digests)).distinct()
+    return set(conn.scalars(stmt))
+
+
+def delete_blobs(conn: Connection, sizes: dict) -> None:
+    """Delete the rows and leave tombstones: the bytes go after this commits."""
+    conn.execute(delete(Blob).where(Blob.digest.in_(list(sizes))))
+    now = datetime.now(UTC)
+    rows = [{"digest": d, "size": s, "created_at": now} for d, s in sorted(sizes.items())]
+    stmt = insert_for(conn, GcStorageDelete).values(rows)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["digest"]))
+
+
+def names_of(conn: Connection, repository_ids: set) -> dict[int, str]:
+    stmt = select(Repository.id, Repository.name).where(Repository.id.in_(repository_ids))
+    return dict(conn.execute(stmt).all())

@@ -281,3 +281,13 @@ def forget_unused(conn: Connection, digest: str) -> None:
     findings go with it)."""
     if conn.scalar(select(Manifest.id).where(Manifest.digest == digest).limit(1)) is None:
         conn.execute(delete(Scan).where(Scan.digest == digest))
+
+
+def forget_unused_many(conn: Connection, digests: list[str]) -> None:
+    """``forget_unused`` for many digests in two statements."""
+    if not digests:
+        return
+    held = set(conn.scalars(select(Manifest.digest).where(Manifest.digest.in_(digests))))
+    gone = [d for d in digests if d not in held]
+    if gone:
+        conn.execute(delete(Scan).where(Scan.digest.in_(gone)))

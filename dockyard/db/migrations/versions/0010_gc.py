@@ -35,6 +35,8 @@ def upgrade() -> None:
     _review('gc_manifest_reviews', True)
     _review('gc_link_reviews', True)
     _review('gc_blob_reviews', False)
+    with op.batch_alter_table('repository_blobs', schema=None) as batch_op:
+        batch_op.create_index('ix_repository_blobs_digest', ['digest'], unique=False)
     op.create_table(
         'gc_storage_deletes',
         sa.Column('digest', DIGEST, nullable=False),
@@ -45,5 +47,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('repository_blobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_repository_blobs_digest')
     for name in ('gc_storage_deletes', 'gc_blob_reviews', 'gc_link_reviews', 'gc_manifest_reviews'):
         op.drop_table(name)
