@@ -12,6 +12,7 @@ from dockyard.db.models.accounts import (
     WebSession,
 )
 from dockyard.db.models.base import Base
+from dockyard.db.models.cleanup import CleanupPolicy, CleanupRun
 from dockyard.db.models.jobs import Job
 from dockyard.db.models.policies import VulnerabilityException, VulnerabilityPolicy
 from dockyard.db.models.registry import (
@@ -34,6 +35,8 @@ __all__ = [
     "AuthState",
     "Base",
     "Blob",
+    "CleanupPolicy",
+    "CleanupRun",
     "Job",
     "LoginFailure",
     "Manifest",
