@@ -134,9 +134,13 @@ class RegistryAdmin:
             return None
         return config if isinstance(config, dict) else None
 
-    def delete_tags(self, repository_id: int, names: list[str]) -> int:
+    def delete_tags(
+        self, repository_id: int, names: list[str], pushed: dict[str, datetime] | None = None
+    ) -> int:
+        """Delete tags (every delete of the API, the UI and cleanup policies comes here);
+        with ``pushed``, only those whose push time is still the one given."""
         with self._db.session(write=True) as conn:
-            return management.delete_tags(conn, repository_id, names)
+            return management.delete_tags(conn, repository_id, names, pushed)
 
     def bulk_delete(self, repository_id: int, rules: CleanupRules, dry_run: bool) -> list[str]:
         with self._db.session() as conn:

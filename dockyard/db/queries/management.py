@@ -3,9 +3,10 @@ server-side filtering, sorting and paging, storage usage, repository deletion.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Blob, Manifest, Repository, RepositoryBlob, Tag
@@ -131,13 +132,21 @@ def tag_ages(conn: Connection, repository_id: int) -> list[tuple[str, datetime]]
     return [(name, at) for name, at in conn.execute(stmt)]
 
 
-def delete_tags(conn: Connection, repository_id: int, names: list[str]) -> int:
+def delete_tags(
+    conn: Connection,
+    repository_id: int,
+    names: list[str],
+    pushed: Mapping[str, datetime] | None = None,
+) -> int:
+    """Delete the named tags; with ``pushed`` (name -> push time when chosen), only those
+    not pushed again since, so a cleanup never deletes a tag a client just pushed."""
     deleted = 0
     for start in range(0, len(names), 500):
         batch = names[start : start + 500]
-        deleted += conn.execute(
-            delete(Tag).where(Tag.repository_id == repository_id, Tag.name.in_(batch))
-        ).rowcount
+        where = [Tag.repository_id == repository_id, Tag.name.in_(batch)]
+        if pushed is not None:
+            where.append(or_(*(and_(Tag.name == n, Tag.updated_at == pushed[n]) for n in batch)))
+        deleted += conn.execute(delete(Tag).where(*where)).rowcount
     return deleted
 
 
