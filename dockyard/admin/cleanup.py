@@ -19,6 +19,8 @@ from dockyard.validation import parse_duration
 
 MAX_PATTERN = 255
 T = TypeVar("T")
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False  # a bad pattern is the user's error, answered; not a log line
 
 
 def compile_pattern(pattern: str, what: str) -> Any:
@@ -27,7 +29,7 @@ def compile_pattern(pattern: str, what: str) -> Any:
     if len(pattern) > MAX_PATTERN:
         raise AdminError(f"{what} is longer than {MAX_PATTERN} characters")
     try:
-        return re2.compile(pattern)
+        return re2.compile(pattern, _OPTIONS)
     except re2.error as error:
         reason = error.args[0] if error.args else "invalid"
         reason = reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)

@@ -131,15 +131,18 @@ class Cleanups:
         with self._db.session() as conn:
             return _stored(rows.policy(conn, project.id))
 
-    def save(self, project: ProjectRecord, changes: dict[str, Any], actor: str) -> StoredPolicy:
-        """Apply a partial change (only the fields given) and audit it. Saving starts the
-        schedule afresh, as in GitLab: the next run is one cadence from now."""
+    def save(
+        self, project: ProjectRecord, changes: dict[str, Any], actor: str, by: str | None = None
+    ) -> StoredPolicy:
+        """Apply a partial change (only the fields given) and audit it (as ``actor``;
+        ``by`` is the name shown as who saved it). Saving starts the schedule afresh, as
+        in GitLab: the next run is one cadence from now."""
         policy = changed(self.stored(project).policy, changes)
         now = datetime.now(UTC)
         next_at = next_run(now, policy.cadence) if policy.enabled else None
         values = {name: getattr(policy, name) for name in rows.POLICY_FIELDS}
         with self._db.session(write=True) as conn:
-            rows.save_policy(conn, project.id, values, next_at, now, actor)
+            rows.save_policy(conn, project.id, values, next_at, now, by or actor)
             audit_rows.audit(conn, actor, "cleanup_policy", project.path, None, policy.describe())
         return self.stored(project)
 

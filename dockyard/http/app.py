@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dockyard.admin.cleanup_service import Cleanups, allow_all
 from dockyard.admin.registry import RegistryAdmin
 from dockyard.admin.vuln_policy import PullPolicies
 from dockyard.auth.keys import ensure_signing_key, session_secret
@@ -105,7 +106,9 @@ def create_app(
     registry = build_registry(settings, db, store)
     access, service, auth_routes = build_access(settings, db)
     policies = PullPolicies(db)  # one per process: the API's changes clear the pulls' cache
-    api = build_api(Api(db, settings, service, RegistryAdmin(db, store), policies))
+    # Tag protection plugs in as ``may_delete`` here and in workers/kinds.py (cleanups()).
+    cleanup = Cleanups(db, RegistryAdmin(db, store), may_delete=allow_all)
+    api = build_api(Api(db, settings, service, RegistryAdmin(db, store), policies, cleanup))
     ctx = Context(
         registry=registry,
         access=access,
@@ -127,7 +130,7 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             db.dispose()
 
-    ui = Ui(db, settings, service, RegistryAdmin(db, store), make_templates())
+    ui = Ui(db, settings, service, RegistryAdmin(db, store), make_templates(), cleanup)
     web = Starlette(
         routes=[*auth_routes, Mount("/api/v1", app=api), *ui_routes(ui)],
         exception_handlers=WEB_HANDLERS,
