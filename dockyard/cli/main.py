@@ -15,6 +15,7 @@ import typer
 
 from dockyard.cli import (
     admin_commands,
+    cleanup_commands,
     maintenance_commands,
     scan_commands,
     vulndb_commands,
@@ -31,6 +32,7 @@ maintenance_commands.register(app)
 vulndb_commands.register(app)
 worker_commands.register(app)
 scan_commands.register(app)
+cleanup_commands.register(app)
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
 
