@@ -183,6 +183,12 @@ def test_preview_lists_what_would_go_per_repository(registry: AuthRegistry, proj
     pushed_at = datetime.fromisoformat(listed[0]["pushed_at"])
     assert abs(datetime.now(UTC) - 60 * DAY - pushed_at) < timedelta(minutes=5)
     assert by_repo[app]["tag_count"] == 6 and by_repo[tools]["tags"] == []
+    assert by_repo[app]["tags_to_delete"] == 2 and by_repo[app]["tags_skipped"] == 0
+    short = registry.client.post(
+        policy_url(project, "/preview?limit=1"), headers=auth(registry.admin_pat)
+    ).json()
+    (first,) = (r for r in short["repositories"] if r["repository"] == app)
+    assert [t["name"] for t in first["tags"]] == ["v2"] and first["tags_to_delete"] == 2
 
     scoped = preview(registry, project, {"repository_regex": tools, "keep_n": None})
     assert [r["repository"] for r in scoped["repositories"]] == [tools]

@@ -36,7 +36,7 @@ def _policy(stored: StoredPolicy) -> schemas.CleanupPolicyOut:
     )
 
 
-def _preview(found: Preview) -> schemas.CleanupPreview:
+def _preview(found: Preview, limit: int | None) -> schemas.CleanupPreview:
     def tag(t: object, reason: bool = False) -> dict[str, object]:
         shown = {"name": t.name, "digest": t.digest, "pushed_at": t.pushed_at}  # type: ignore[attr-defined]
         return {**shown, "reason": t.reason} if reason else shown  # type: ignore[attr-defined]
@@ -50,8 +50,10 @@ def _preview(found: Preview) -> schemas.CleanupPreview:
                 repository=r.repository,
                 repository_id=r.repository_id,
                 tag_count=r.tag_count,
-                tags=[schemas.PreviewTag(**tag(t)) for t in r.delete],
-                skipped=[schemas.SkippedTag(**tag(t, reason=True)) for t in r.skipped],
+                tags_to_delete=len(r.delete),
+                tags_skipped=len(r.skipped),
+                tags=[schemas.PreviewTag(**tag(t)) for t in r.delete[:limit]],
+                skipped=[schemas.SkippedTag(**tag(t, reason=True)) for t in r.skipped[:limit]],
             )
             for r in found.repositories
         ],
@@ -104,14 +106,18 @@ async def preview(
     project: str,
     request: Request,
     body: schemas.CleanupPolicyIn | None = None,
+    limit: int | None = Query(
+        None, ge=1, le=100000, description="list at most this many tags per repository"
+    ),
     principal: Principal = Depends(caller),
 ) -> schemas.CleanupPreview:
     """The tags the policy would delete now, per repository; the fields in the body (if
-    any) replace the saved ones for this preview only. Nothing is deleted or saved."""
+    any) replace the saved ones for this preview only. Nothing is deleted or saved.
+    ``limit`` shortens the lists (a live preview needs no 10,000 rows); counts stay whole."""
     ctx = api(request)
     record = await guards.project(ctx, principal, project, "read")
     changes = body.changes() if body is not None else {}
-    return _preview(await ctx.call(ctx.cleanup.preview, record, changes))
+    return _preview(await ctx.call(ctx.cleanup.preview, record, changes), limit)
 
 
 @router.get(f"{BASE}/runs", response_model=list[schemas.CleanupRunOut])

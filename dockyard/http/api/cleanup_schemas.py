@@ -89,6 +89,8 @@ class RepositoryPreview(BaseModel):
     repository: str
     repository_id: int
     tag_count: int
+    tags_to_delete: int
+    tags_skipped: int
     tags: list[PreviewTag] = Field(description="what would be deleted, newest first")
     skipped: list[SkippedTag] = Field(description="chosen by the rules but kept, and why")
 

@@ -7,8 +7,8 @@
   const form = document.getElementById("cleanup-form");
   const target = document.getElementById("cleanup-preview");
   if (!form || !target) return;
-  const SHOWN = 200; // rows per repository; the rest are counted
-  const url = `/api/v1/projects/${form.dataset.project}/registry/cleanup_policy/preview`;
+  const SHOWN = 200; // tags listed per repository; the rest are counted
+  const url = `/api/v1/projects/${form.dataset.project}/registry/cleanup_policy/preview?limit=${SHOWN}`;
   let timer = null;
   let latest = 0;
 
@@ -43,10 +43,11 @@
       html += `<h3>${escape(repo.repository)} <span class="muted">(${repo.tag_count} tags)</span></h3>`;
       if (!repo.tags.length && !repo.skipped.length) { html += '<p class="muted">Nothing to delete.</p>'; continue; }
       html += '<table class="list cleanup-preview"><thead><tr><th>Tag</th><th>Digest</th><th>Pushed</th><th></th></tr></thead><tbody>';
-      html += repo.tags.slice(0, SHOWN).map((t) => row(t, "delete", false)).join("");
-      html += repo.skipped.slice(0, SHOWN).map((t) => row(t, `kept: ${t.reason}`, true)).join("");
+      html += repo.tags.map((t) => row(t, "delete", false)).join("");
+      html += repo.skipped.map((t) => row(t, `kept: ${t.reason}`, true)).join("");
       html += "</tbody></table>";
-      if (repo.tags.length > SHOWN) html += `<p class="muted">… and ${repo.tags.length - SHOWN} more to delete.</p>`;
+      const more = repo.tags_to_delete - repo.tags.length;
+      if (more > 0) html += `<p class="muted">… and ${more} more to delete.</p>`;
     }
     target.innerHTML = html;
   }
