@@ -70,6 +70,8 @@ def check_pattern(value: object, field: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise AdminError(f"{field} must be a string (an RE2 regular expression) or null")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise AdminError(f"{field} may not contain control characters (tags never do)")
     compile_pattern(value, field)
     return value
 

@@ -115,6 +115,8 @@ def test_maintainers_change_the_policy_readers_see_it(registry: AuthRegistry, pr
         ({"name_regex_keep": "(?<=a)b"}, "name_regex_keep"),
         ({"repository_regex": "[z-a]"}, "repository_regex"),
         ({"name_regex": "x" * 256}, "name_regex"),
+        ({"name_regex": "v\u0000"}, "name_regex"),
+        ({"name_regex": "((a{100}){100}){100}"}, "name_regex"),
         ({"cadence": "2d"}, "cadence"),
         ({"cadence": "1w"}, "cadence"),
         ({"older_than": "60d"}, "older_than"),
