@@ -4,7 +4,6 @@ and PostgreSQL."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -25,8 +24,7 @@ from dockyard.http.app import create_app
 from dockyard.storage import open_store
 from dockyard.workers.kinds import cleanups
 from tests.cli.conftest import Invoke
-
-OCI = "application/vnd.oci.image.manifest.v1+json"
+from tests.support.cleanup import push_tag as push
 
 
 @pytest.fixture
@@ -60,27 +58,6 @@ def db(dockyard: Invoke) -> Iterator[Database]:
     database = Database(settings.effective_database_url)
     yield database
     database.dispose()
-
-
-def push(client: TestClient, repository: str, tag: str) -> str:
-    descriptors = []
-    for data, media_type in (
-        (b"{}", "application/vnd.oci.image.config.v1+json"),
-        (os.urandom(32), "application/vnd.oci.image.layer.v1.tar+gzip"),
-    ):
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        resp = client.post(f"/v2/{repository}/blobs/uploads/?digest={digest}", content=data)
-        assert resp.status_code == 201, resp.text
-        descriptors.append({"mediaType": media_type, "digest": digest, "size": len(data)})
-    manifest = {"schemaVersion": 2, "mediaType": OCI, "config": descriptors[0]}
-    manifest["layers"] = descriptors[1:]
-    resp = client.put(
-        f"/v2/{repository}/manifests/{tag}",
-        content=json.dumps(manifest),
-        headers={"Content-Type": OCI},
-    )
-    assert resp.status_code == 201, resp.text
-    return resp.headers["docker-content-digest"]
 
 
 @pytest.fixture

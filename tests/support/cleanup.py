@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
+from starlette.testclient import TestClient
 
 from dockyard.admin.accounts import find_project
 from dockyard.admin.cleanup_service import Cleanups, allow_all
@@ -15,6 +19,30 @@ from dockyard.db.queries.cleanup import RunRow
 from dockyard.storage import open_store
 from dockyard.workers.cleanup_job import run_now
 from tests.support.auth_registry import AuthRegistry
+
+OCI = "application/vnd.oci.image.manifest.v1+json"
+
+
+def push_tag(client: TestClient, repository: str, tag: str) -> str:
+    """Push a small image (its own random layer) as TAG to a registry with auth off."""
+    descriptors = []
+    for data, media_type in (
+        (b"{}", "application/vnd.oci.image.config.v1+json"),
+        (os.urandom(32), "application/vnd.oci.image.layer.v1.tar+gzip"),
+    ):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        resp = client.post(f"/v2/{repository}/blobs/uploads/?digest={digest}", content=data)
+        assert resp.status_code == 201, resp.text
+        descriptors.append({"mediaType": media_type, "digest": digest, "size": len(data)})
+    manifest = {"schemaVersion": 2, "mediaType": OCI, "config": descriptors[0]}
+    manifest["layers"] = descriptors[1:]
+    resp = client.put(
+        f"/v2/{repository}/manifests/{tag}",
+        content=json.dumps(manifest),
+        headers={"Content-Type": OCI},
+    )
+    assert resp.status_code == 201, resp.text
+    return resp.headers["docker-content-digest"]
 
 
 def age_tags(registry: AuthRegistry, repository: str, ages: dict[str, timedelta]) -> None:
