@@ -151,8 +151,10 @@ def main() -> None:
         image = inventory(rng, 500)
         started = time.perf_counter()
         findings = match(db, image)
-        print(f"match: 500 packages -> {len(findings)} findings in "
-              f"{(time.perf_counter() - started) * 1000:.0f} ms")
+        print(
+            f"match: 500 packages -> {len(findings)} findings in "
+            f"{(time.perf_counter() - started) * 1000:.0f} ms"
+        )
         # Images share base layers and common dependencies: 50 distinct bases of 400
         # packages, plus 100 packages each drawn from 5,000 (name, version) pairs.
         bases = [inventory(rng, 400).packages for _ in range(50)]
@@ -166,8 +168,10 @@ def main() -> None:
         matcher = Matcher(db)
         for start in range(0, len(many), 500):
             total += sum(map(len, matcher.match_many(many[start : start + 500])))
-        print(f"Matcher.match_many: {len(many)} inventories of 500 packages -> {total} findings in "
-              f"{time.perf_counter() - started:.1f} s ({time.process_time() - cpu:.1f} s CPU)")
+        print(
+            f"Matcher.match_many: {len(many)} inventories of 500 packages -> {total} findings in "
+            f"{time.perf_counter() - started:.1f} s ({time.process_time() - cpu:.1f} s CPU)"
+        )
         db.dispose()
 
 

@@ -137,10 +137,15 @@ class RegistryAdmin:
             return None
         return config if isinstance(config, dict) else None
 
-    def delete_tags(self, repository_id: int, names: list[str]) -> int:
+    def delete_tags(
+        self, repository_id: int, names: list[str], pushed: dict[str, datetime] | None = None
+    ) -> int:
+        """Delete tags (every delete of the API, the UI and cleanup policies comes here);
+        with ``pushed``, only those whose push time is still the one given. What they
+        pointed at is queued for garbage collection."""
         after = datetime.now(UTC) + self._gc_delay
         return self._db.transact(
-            lambda conn: management.delete_tags(conn, repository_id, names, after)
+            lambda conn: management.delete_tags(conn, repository_id, names, after, pushed)
         )
 
     def bulk_delete(self, repository_id: int, rules: CleanupRules, dry_run: bool) -> list[str]:

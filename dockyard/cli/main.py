@@ -15,6 +15,7 @@ import typer
 
 from dockyard.cli import (
     admin_commands,
+    cleanup_commands,
     gc_commands,
     maintenance_commands,
     scan_commands,
@@ -33,6 +34,7 @@ gc_commands.register(app)
 vulndb_commands.register(app)
 worker_commands.register(app)
 scan_commands.register(app)
+cleanup_commands.register(app)
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
 

@@ -28,9 +28,11 @@ def worker(
     ),
     config: Path | None = CONFIG,
 ) -> None:
-    """Run background jobs (scans, rematches) from the queue until stopped (Ctrl-C)."""
+    """Run background jobs (scans, rematches, cleanup policies) from the queue until stopped
+    (Ctrl-C)."""
     from dockyard.db.engine import Database
-    from dockyard.workers.runner import job_worker
+    from dockyard.workers.cleanup_job import SCHEDULE_SECONDS, schedule_due
+    from dockyard.workers.runner import every, job_worker
 
     settings = load_settings(config)
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(message)s")
@@ -38,10 +40,16 @@ def worker(
     try:
         loop = job_worker(settings, db)
         if once:
+            schedule_due(db)  # cleanup policies whose time has come
             typer.echo(f"ran {loop.drain()} job(s)")
             return
         typer.echo(f"worker {loop.id} waiting for jobs (Ctrl-C stops)")
+
+        async def work() -> None:
+            cleanups = every(SCHEDULE_SECONDS, "schedule cleanups", lambda: schedule_due(db))
+            await asyncio.gather(loop.loop(), cleanups)
+
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(loop.loop())
+            asyncio.run(work())
     finally:
         db.dispose()

@@ -13,6 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dockyard.admin.cleanup_service import Cleanups, allow_all
 from dockyard.admin.registry import RegistryAdmin
 from dockyard.admin.vuln_policy import PullPolicies
 from dockyard.auth.keys import ensure_signing_key, session_secret
@@ -107,15 +108,9 @@ def create_app(
     access, service, auth_routes = build_access(settings, db)
     admin = RegistryAdmin(db, store, timedelta(seconds=settings.gc_review_delay_seconds))
     policies = PullPolicies(db)  # one per process: the API's changes clear the pulls' cache
-    api = build_api(
-        Api(
-            db,
-            settings,
-            service,
-            admin,
-            policies,
-        )
-    )
+    # Tag protection plugs in as ``may_delete`` here and in workers/kinds.py (cleanups()).
+    cleanup = Cleanups(db, admin, may_delete=allow_all)
+    api = build_api(Api(db, settings, service, admin, policies, cleanup))
     ctx = Context(
         registry=registry,
         access=access,
@@ -137,13 +132,7 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             db.dispose()
 
-    ui = Ui(
-        db,
-        settings,
-        service,
-        admin,
-        make_templates(),
-    )
+    ui = Ui(db, settings, service, admin, make_templates(), cleanup)
     web = Starlette(
         routes=[*auth_routes, Mount("/api/v1", app=api), *ui_routes(ui)],
         exception_handlers=WEB_HANDLERS,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from dockyard.admin.cleanup_service import Cleanups, allow_all
+from dockyard.admin.registry import RegistryAdmin
 from dockyard.auth.scanner_tokens import scanner_authorization
 from dockyard.config import Settings
 from dockyard.db.engine import Database
@@ -10,6 +14,8 @@ from dockyard.scan.external import ExternalScanner
 from dockyard.scan.scanner import ScanFailed, ScanUnsupported, scan_image
 from dockyard.storage import BlobStore
 from dockyard.vulndb.matcher import Matcher, match
+from dockyard.workers.cleanup_job import KIND as CLEANUP
+from dockyard.workers.cleanup_job import CleanupJobs
 from dockyard.workers.jobs import JobKind
 from dockyard.workers.sbom_referrer import SbomReferrers
 from dockyard.workers.scan_job import ScanJobs
@@ -37,6 +43,13 @@ def external_scanner(settings: Settings) -> ExternalScanner | None:
     )
 
 
+def cleanups(settings: Settings, db: Database, store: BlobStore) -> Cleanups:
+    """Cleanup policies as the jobs and the CLI run them. ``may_delete`` is where tag
+    protection plugs in: (project, repository, tag) -> None to delete, or why it stays."""
+    admin = RegistryAdmin(db, store, timedelta(seconds=settings.gc_review_delay_seconds))
+    return Cleanups(db, admin, may_delete=allow_all)
+
+
 def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, JobKind]:
     external = external_scanner(settings)
     scanning = ScanJobs(
@@ -55,5 +68,6 @@ def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, J
         JobKind("scan", scanning.scan, scanning.give_up),
         JobKind("rematch", scanning.rematch),
         JobKind("attach_sbom", referrers.attach),
+        JobKind(CLEANUP, CleanupJobs(db, cleanups(settings, db, store)).run),
     ]
     return {kind.name: kind for kind in kinds}

@@ -15,6 +15,7 @@ from dockyard.db.queries import tokens as audit_rows
 from dockyard.registry import Registry
 from dockyard.registry.gc import Collector
 from dockyard.storage import open_store
+from dockyard.workers.cleanup_job import SCHEDULE_SECONDS, schedule_due
 from dockyard.workers.jobs import JobWorker, purge_finished_jobs
 from dockyard.workers.kinds import job_kinds
 
@@ -69,11 +70,12 @@ def loops(settings: Settings, db: Database, registry: Registry) -> list[Callable
         lambda: every(SWEEP_SECONDS, "garbage collection sweep", lambda: collector.sweep(delay)),
         lambda: job_worker(settings, db).loop(),
         lambda: every(3600.0, "purge finished jobs", lambda: purge_finished_jobs(db)),
+        lambda: every(SCHEDULE_SECONDS, "schedule cleanups", lambda: schedule_due(db)),
     ]
 
 
 def job_worker(settings: Settings, db: Database) -> JobWorker:
-    """The loop that runs every job kind (scans, rematches ...) from the queue."""
+    """The loop that runs every job kind (scans, rematches, cleanups ...) from the queue."""
     store = open_store(settings)
     return JobWorker(db, job_kinds(settings, db, store), lease_seconds=settings.job_lease_seconds)
 

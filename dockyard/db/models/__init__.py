@@ -12,6 +12,7 @@ from dockyard.db.models.accounts import (
     WebSession,
 )
 from dockyard.db.models.base import Base
+from dockyard.db.models.cleanup import CleanupPolicy, CleanupRun
 from dockyard.db.models.gc import GcBlobReview, GcLinkReview, GcManifestReview, GcStorageDelete
 from dockyard.db.models.jobs import Job
 from dockyard.db.models.policies import VulnerabilityException, VulnerabilityPolicy
@@ -35,6 +36,8 @@ __all__ = [
     "AuthState",
     "Base",
     "Blob",
+    "CleanupPolicy",
+    "CleanupRun",
     "GcBlobReview",
     "GcLinkReview",
     "GcManifestReview",

@@ -120,6 +120,32 @@ def claim(
     return ClaimedJob(row.id, row.kind, json.loads(row.payload), row.attempts, row.max_attempts)
 
 
+def claim_key(
+    conn: Connection, worker_id: str, dedupe_key: str, lease_seconds: float
+) -> ClaimedJob | None:
+    """Lease the live job with this dedupe key now, whatever its ``run_after`` (someone
+    asked for the work this minute), if it is queued or its lease expired; None when
+    another worker holds it. Locks like ``claim``: the row is taken by one UPDATE."""
+    now = datetime.now(UTC)
+    free = or_(Job.state == "queued", and_(Job.state == "running", Job.lease_expires_at < now))
+    stmt = (
+        update(Job)
+        .where(Job.dedupe_key == dedupe_key, free)
+        .values(
+            state="running",
+            attempts=Job.attempts + 1,
+            leased_by=worker_id,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            updated_at=now,
+        )
+        .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
+    )
+    row = conn.execute(stmt).first()
+    if row is None:
+        return None
+    return ClaimedJob(row.id, row.kind, json.loads(row.payload), row.attempts, row.max_attempts)
+
+
 def give_up_abandoned(conn: Connection, kinds: list[str]) -> list[ClaimedJob]:
     """Fail the jobs whose worker died on every attempt (a crash, an OOM kill), so they
     stop coming back; they are returned so their kinds can record why."""

@@ -3,9 +3,10 @@ server-side filtering, sorting and paging, storage usage, repository deletion.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Blob, Manifest, Repository, RepositoryBlob, Tag
@@ -133,18 +134,25 @@ def tag_ages(conn: Connection, repository_id: int) -> list[tuple[str, datetime]]
 
 
 def delete_tags(
-    conn: Connection, repository_id: int, names: list[str], review_after: datetime
+    conn: Connection,
+    repository_id: int,
+    names: list[str],
+    review_after: datetime,
+    pushed: Mapping[str, datetime] | None = None,
 ) -> int:
-    """Delete the tags; the manifests they pointed at are queued for garbage collection
-    (kept if another tag, an index or a subject still holds them)."""
+    """Delete the named tags; with ``pushed`` (name -> push time when chosen), only those
+    not pushed again since, so a cleanup never deletes a tag a client just pushed. The
+    manifests they pointed at are queued for garbage collection (kept if another tag, an
+    index or a subject still holds them)."""
     deleted = 0
     for start in range(0, len(names), 500):
         batch = names[start : start + 500]
+        where = [Tag.repository_id == repository_id, Tag.name.in_(batch)]
+        if pushed is not None:
+            where.append(or_(*(and_(Tag.name == n, Tag.updated_at == pushed[n]) for n in batch)))
         untagged = gc.tagged_digests(conn, repository_id, batch)
         gc.review_manifests(conn, repository_id, untagged, review_after, "tags_deleted")
-        deleted += conn.execute(
-            delete(Tag).where(Tag.repository_id == repository_id, Tag.name.in_(batch))
-        ).rowcount
+        deleted += conn.execute(delete(Tag).where(*where)).rowcount
     return deleted
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from dockyard.admin import AdminError, Conflict, Forbidden, NotFound, TooManyAttempts
+from dockyard.admin.cleanup_service import Cleanups
 from dockyard.admin.registry import RegistryAdmin
 from dockyard.admin.vuln_policy import PullPolicies
 from dockyard.auth.principal import Principal
@@ -78,6 +79,7 @@ class Api:
     service: AccessService | None  # None when auth is off
     registry: RegistryAdmin
     policies: PullPolicies
+    cleanup: Cleanups
 
     async def call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - passes through
         return await run_in_threadpool(fn, *args, **kwargs)

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from dockyard.admin.cleanup_service import Cleanups
 from dockyard.admin.registry import RegistryAdmin
 from dockyard.auth.principal import Principal
 from dockyard.auth.service import AccessService
@@ -63,6 +64,7 @@ class Ui:
     service: AccessService | None
     registry: RegistryAdmin
     templates: Jinja2Templates
+    cleanup: Cleanups
 
     async def call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - passes through
         return await run_in_threadpool(fn, *args, **kwargs)

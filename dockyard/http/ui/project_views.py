@@ -9,6 +9,7 @@ from dockyard.admin import AdminError, members
 from dockyard.admin import accounts as admin_accounts
 from dockyard.admin import tokens as admin_tokens
 from dockyard.auth.principal import Principal
+from dockyard.http.ui.cleanup_views import settings_context
 from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
 from dockyard.validation import InvalidInput, parse_id
 
@@ -109,6 +110,7 @@ class ProjectViews:
             members=listed,
             deploy_tokens=[t for t in tokens if t.kind == "deploy"],
             created=request.session.pop("new_token", None),
+            **await settings_context(self.ui, project, abilities),
         )
 
     async def change(self, request: Request, viewer: Principal) -> Response:

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.account_views import AccountViews
+from dockyard.http.ui.cleanup_views import cleanup_routes
 from dockyard.http.ui.pages import HERE, NotAllowed, Ui, back
 from dockyard.http.ui.project_views import ProjectViews
 from dockyard.http.ui.repository_views import RepositoryViews
@@ -93,6 +94,7 @@ def routes(ui: Ui) -> list[Route | Mount]:
         Route("/-/settings/password", page(accounts.change_password), methods=["POST"]),
         Route("/-/admin/users", page(accounts.users), methods=["GET"]),
         Route("/-/admin/users", page(accounts.change_user), methods=["POST"]),
+        *cleanup_routes(ui, page),
         Route("/p/{project:path}/-/settings", page(projects.settings), methods=["GET"]),
         Route("/p/{project:path}/-/settings", page(projects.change), methods=["POST"]),
         Route("/p/{project:path}", page(projects.project)),
