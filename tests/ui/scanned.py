@@ -7,6 +7,7 @@ What the scans find, by design:
 - ``clean:v1``: scanned, nothing found;
 - ``multi:v1``: an index whose amd64 image has the critical and high findings and whose
   arm64 image fails to scan (a layer that is no tar archive);
+- ``notes:v1``: an artifact, not an image (``unsupported``);
 - ``fresh:v1``: never scanned.
 """
 
@@ -119,6 +120,7 @@ class Scanned:
     amd64: Pushed
     arm64: Pushed
     index: str
+    notes: Pushed
     fresh: Pushed
 
     def repository(self, short: str) -> str:
@@ -143,13 +145,17 @@ def scanned_project(reg: AuthRegistry, workdir: Path) -> Scanned:
     index = push_index(
         reg, f"{project}/multi", "v1", [amd64, arm64], [("linux", "amd64"), ("linux", "arm64")]
     )
+    notes = push_image(
+        reg, f"{project}/notes", "v1", layers=[b"a note"], artifact_type="application/x.note"
+    )
     fresh = push_image(reg, f"{project}/fresh", "v1", layers=[debian()])
     ids = {
         short: repository_id(reg, project, f"{project}/{short}", reg.admin_pat)
-        for short in ("web", "clean", "multi", "fresh")
+        for short in ("web", "clean", "multi", "notes", "fresh")
     }
     vulnerabilities = Vulnerabilities(reg.db)
-    for short, digest in (("web", web.digest), ("clean", clean.digest), ("multi", index)):
+    scanned = {"web": web.digest, "clean": clean.digest, "multi": index, "notes": notes.digest}
+    for short, digest in scanned.items():
         vulnerabilities.rescan(ids[short], f"{project}/{short}", digest)
     drain(reg)
-    return Scanned(project, ids, web, clean, amd64, arm64, index, fresh)
+    return Scanned(project, ids, web, clean, amd64, arm64, index, notes, fresh)
