@@ -30,7 +30,9 @@ def main() -> None:
         "projects": "/",
         "project": f"/p/{project}",
         "repository": f"/r/{options.repository}",
+        "project-vulnerabilities": f"/p/{project}/-/vulnerabilities",
         "tag": f"/r/{options.repository}/-/tags/{options.tag}",
+        "tag-vulnerabilities": f"/r/{options.repository}/-/tags/{options.tag}/vulnerabilities",
         "tokens": "/-/settings/tokens",
     }
     with sync_playwright() as playwright:

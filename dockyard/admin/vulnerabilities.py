@@ -43,6 +43,15 @@ class Report:
 
 
 @dataclass(frozen=True)
+class ScanState:
+    """What a list of tags shows of one manifest's scan (an index: its platforms')."""
+
+    status: str | None
+    reason: str | None
+    summary: dict[str, int]
+
+
+@dataclass(frozen=True)
 class ImageSummary:
     repository_id: int
     repository: str
@@ -67,6 +76,20 @@ def _combined(statuses: list[str | None]) -> str | None:
 def _worst_first(finding: dict[str, Any]) -> tuple[Any, ...]:
     rank = SEVERITIES.index(finding["severity"]) if finding["severity"] in SEVERITIES else 9
     return (rank, -(finding["cvss_score"] or 0.0), finding["advisory_id"], finding["package_name"])
+
+
+def _index_state(
+    platforms: list[str], found: dict[str, tuple[str, str | None, dict[str, int]]]
+) -> ScanState:
+    status = _combined([found[d][0] if d in found else None for d in platforms])
+    total = _summary()
+    for digest in platforms:
+        total = _add(total, found[digest][2] if digest in found else {})
+    reasons = [found[d][1] for d in platforms if d in found and found[d][0] == status]
+    reason = None
+    if reasons and reasons[0]:
+        reason = f"{len(reasons)} of {len(platforms)} platforms: {reasons[0]}"
+    return ScanState(status, reason, total)
 
 
 class Vulnerabilities:
@@ -118,6 +141,25 @@ class Vulnerabilities:
             total,
             manifests=platforms,
         )
+
+    def states(self, repository_id: int, manifests: dict[str, str]) -> dict[str, ScanState]:
+        """Digest -> its scan state, for manifests given as digest -> media type: two
+        queries for a whole page of tags, however many there are."""
+        indexes = [d for d, media in manifests.items() if media in mt.INDEXES]
+        with self._db.session() as conn:
+            children = scans.children(conn, repository_id, indexes) if indexes else {}
+            wanted = set(manifests) | {c for listed in children.values() for c in listed}
+            found = scans.overview(conn, sorted(wanted))
+        states = {}
+        for digest, media in manifests.items():
+            if media in mt.INDEXES:
+                states[digest] = _index_state(children.get(digest, []), found)
+            elif digest in found:
+                status, reason, counts = found[digest]
+                states[digest] = ScanState(status, reason, _summary(counts))
+            else:
+                states[digest] = ScanState(None, None, _summary())
+        return states
 
     def sbom(self, repository_id: int, repository: str, digest: str, fmt: str) -> str:
         """The image's inventory as CycloneDX 1.6 or SPDX 2.3 JSON."""

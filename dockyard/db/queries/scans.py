@@ -220,6 +220,27 @@ def summaries(conn: Connection, digests: list[str]) -> dict[str, dict[str, int]]
     return out
 
 
+def overview(
+    conn: Connection, digests: list[str]
+) -> dict[str, tuple[str, str | None, dict[str, int]]]:
+    """Digest -> (status, reason, {severity: count of findings}) in one query, for pages
+    that show many manifests at once (a tag list). Digests never scanned are absent."""
+    stmt = (
+        select(
+            Scan.digest, Scan.status, Scan.reason, ScanFinding.severity, func.count(ScanFinding.id)
+        )
+        .outerjoin(ScanFinding, ScanFinding.digest == Scan.digest)
+        .where(Scan.digest.in_(digests))
+        .group_by(Scan.digest, Scan.status, Scan.reason, ScanFinding.severity)
+    )
+    out: dict[str, tuple[str, str | None, dict[str, int]]] = {}
+    for digest, status, reason, severity, n in conn.execute(stmt):
+        counts = out.setdefault(digest, (status, reason, {}))[2]
+        if severity is not None:
+            counts[severity] = n
+    return out
+
+
 def inventoried(conn: Connection, after: str | None, limit: int) -> list[str]:
     """Digests with a stored inventory, in digest order from ``after`` (for rematching)."""
     stmt = select(Scan.digest).where(Scan.status == "done").order_by(Scan.digest).limit(limit)

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from dockyard.admin import AdminError, NotFound
+from dockyard.admin.vulnerabilities import Vulnerabilities
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
 from dockyard.http.ui.project_views import ALL_ABILITIES
@@ -23,31 +24,30 @@ PAGE_SIZES = (10, 20, 50, 100)
 MAX_PAGE = 100000
 
 
+async def open_repository(ui: Ui, viewer: Principal, name: str):  # noqa: ANN201
+    """(repository row, abilities) if the viewer may read it; NotAllowed otherwise."""
+    try:
+        row = await ui.call(ui.registry.repository_by_name, name)
+    except NotFound:
+        raise NotAllowed(name) from None
+    if ui.service is None:
+        return row, ALL_ABILITIES
+    project = await ui.call(ui.registry.owning_project, name)
+    abilities = (
+        await ui.call(ui.service.project_abilities, viewer, project) if project else frozenset()
+    )
+    if "read" not in abilities:
+        raise NotAllowed(name)
+    return row, abilities
+
+
 class RepositoryViews:
     def __init__(self, ui: Ui) -> None:
         self.ui = ui
 
-    async def _open(self, viewer: Principal, name: str):  # noqa: ANN202
-        """(repository row, abilities) if the viewer may read it; NotAllowed otherwise."""
-        try:
-            row = await self.ui.call(self.ui.registry.repository_by_name, name)
-        except NotFound:
-            raise NotAllowed(name) from None
-        if self.ui.service is None:
-            return row, ALL_ABILITIES
-        project = await self.ui.call(self.ui.registry.owning_project, name)
-        abilities = (
-            await self.ui.call(self.ui.service.project_abilities, viewer, project)
-            if project
-            else frozenset()
-        )
-        if "read" not in abilities:
-            raise NotAllowed(name)
-        return row, abilities
-
     async def repository(self, request: Request, viewer: Principal) -> Response:
         name = request.path_params["repository"]
-        row, abilities = await self._open(viewer, name)
+        row, abilities = await open_repository(self.ui, viewer, name)
         params = request.query_params
         sort = params.get("sort", "-pushed_at") if params.get("sort") in SORTS else "-pushed_at"
         per_page = (
@@ -67,6 +67,9 @@ class RepositoryViews:
             limit=per_page * page_number,
         )
         badges = await self.ui.call(self.ui.registry.badges, row.id, [t.digest for t in shown.rows])
+        scans = await self.ui.call(
+            Vulnerabilities(self.ui.db).states, row.id, {t.digest: t.media_type for t in shown.rows}
+        )
         return self.ui.render(
             request,
             "repository.html",
@@ -76,6 +79,7 @@ class RepositoryViews:
             tags=shown.rows,
             total=shown.total,
             badges=badges,
+            scans=scans,
             sort=sort,
             sorts=SORTS,
             per_page=per_page,
@@ -87,12 +91,15 @@ class RepositoryViews:
 
     async def tag(self, request: Request, viewer: Principal) -> Response:
         name, tag = request.path_params["repository"], request.path_params["tag"]
-        row, abilities = await self._open(viewer, name)
+        row, abilities = await open_repository(self.ui, viewer, name)
         try:
             detail = await self.ui.call(self.ui.registry.tag_detail, row.id, tag)
         except NotFound:
             raise NotAllowed(tag) from None
         raw = json.dumps(detail.manifest, indent=2)
+        scans = await self.ui.call(
+            Vulnerabilities(self.ui.db).states, row.id, {detail.tag.digest: detail.tag.media_type}
+        )
         return self.ui.render(
             request,
             "tag.html",
@@ -101,12 +108,13 @@ class RepositoryViews:
             abilities=abilities,
             detail=detail,
             raw=raw,
+            scan=scans[detail.tag.digest],
         )
 
     async def delete_tags(self, request: Request, viewer: Principal) -> Response:
         """Delete the selected tags (or all matching the filter) after one confirmation."""
         name = request.path_params["repository"]
-        row, abilities = await self._open(viewer, name)
+        row, abilities = await open_repository(self.ui, viewer, name)
         if "delete" not in abilities:
             raise NotAllowed(name)
         form = await checked_form(request)
@@ -130,7 +138,7 @@ class RepositoryViews:
 
     async def delete_repository(self, request: Request, viewer: Principal) -> Response:
         name = request.path_params["repository"]
-        row, abilities = await self._open(viewer, name)
+        row, abilities = await open_repository(self.ui, viewer, name)
         if "delete" not in abilities:
             raise NotAllowed(name)
         form = await checked_form(request)

@@ -16,6 +16,7 @@ from dockyard.http.ui.cleanup_views import cleanup_routes
 from dockyard.http.ui.pages import HERE, NotAllowed, Ui, back
 from dockyard.http.ui.project_views import ProjectViews
 from dockyard.http.ui.repository_views import RepositoryViews
+from dockyard.http.ui.vulnerability_views import VulnerabilityViews
 from dockyard.validation import InvalidInput
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
@@ -79,6 +80,7 @@ def signed_in(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Respons
 
 def routes(ui: Ui) -> list[Route | Mount]:
     accounts, projects, repositories = AccountViews(ui), ProjectViews(ui), RepositoryViews(ui)
+    vulnerabilities = VulnerabilityViews(ui, projects)
     page = lambda handler: signed_in(ui, handler)  # noqa: E731
     return [
         Mount("/-/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
@@ -97,7 +99,14 @@ def routes(ui: Ui) -> list[Route | Mount]:
         *cleanup_routes(ui, page),
         Route("/p/{project:path}/-/settings", page(projects.settings), methods=["GET"]),
         Route("/p/{project:path}/-/settings", page(projects.change), methods=["POST"]),
+        Route("/p/{project:path}/-/vulnerabilities", page(vulnerabilities.project)),
         Route("/p/{project:path}", page(projects.project)),
+        Route("/r/{repository:path}/-/tags/{tag}/vulnerabilities", page(vulnerabilities.tag)),
+        Route(
+            "/r/{repository:path}/-/tags/{tag}/scan",
+            page(vulnerabilities.rescan),
+            methods=["POST"],
+        ),
         Route("/r/{repository:path}/-/tags/{tag}", page(repositories.tag)),
         Route(
             "/r/{repository:path}/-/delete-tags", page(repositories.delete_tags), methods=["POST"]

@@ -24,16 +24,6 @@ document.getElementById("select-page")?.addEventListener("change", (event) => {
   tagBoxes().forEach((box) => { box.checked = event.target.checked; });
 });
 
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-}
-
-function humanSize(size) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"]; let value = size; let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
 // Delete the selection through the REST API and update the table in place.
 document.getElementById("tags-form")?.addEventListener("submit", async (event) => {
   const form = event.currentTarget;
@@ -54,33 +44,22 @@ document.getElementById("tags-form")?.addEventListener("submit", async (event) =
   document.getElementById("select-page").checked = false;
 });
 
-// "Load more" appends the next page from the REST API instead of reloading.
+// "Load more" appends the next page's rows as the server renders them (referrer and
+// scan badges included) instead of reloading the page.
 document.getElementById("load-more")?.addEventListener("click", async (event) => {
-  const form = document.getElementById("tags-form");
-  if (!form) return;
+  const body = document.querySelector("#tags tbody");
+  if (!body) return;
   event.preventDefault();
   const link = event.currentTarget;
-  const perPage = Number(form.dataset.perPage);
-  const page = Number(link.dataset.page || Number(form.dataset.page) + 1);
-  const query = new URLSearchParams({ name: form.dataset.name, sort: form.dataset.sort, per_page: perPage, page: page * 1 });
-  const response = await fetch(`/api/v1/registry/repositories/${form.dataset.repositoryId}/tags?${query}`, { credentials: "same-origin" });
+  const response = await fetch(link.href, { credentials: "same-origin" });
   if (!response.ok) { window.location = link.href; return; }
-  const rows = await response.json();
-  const body = form.querySelector("#tags tbody");
-  const selectable = !!form.querySelector("#select-page");
-  for (const tag of rows) {
-    const row = document.createElement("tr");
-    row.dataset.tag = tag.name;
-    const repo = form.dataset.repository;
-    row.innerHTML = (selectable ? `<td><input type="checkbox" name="tags" value="${escapeHtml(tag.name)}" aria-label="Select ${escapeHtml(tag.name)}"></td>` : "") +
-      `<td><a href="/r/${escapeHtml(repo)}/-/tags/${encodeURIComponent(tag.name)}">${escapeHtml(tag.name)}</a>` +
-      tag.platforms.map((p) => ` <span class="badge platform">${escapeHtml(p)}</span>`).join("") + `</td>` +
-      `<td><code title="${escapeHtml(tag.digest)}">${escapeHtml(tag.digest.slice(7, 19))}</code></td>` +
-      `<td>${humanSize(tag.size)}</td><td title="${escapeHtml(tag.pushed_at)}">${escapeHtml(tag.pushed_at.slice(0, 19).replace("T", " "))}</td>` +
-      `<td><button type="button" class="copy small" data-copy="docker pull ${escapeHtml(form.dataset.host)}/${escapeHtml(repo)}:${escapeHtml(tag.name)}">Copy pull</button></td>`;
-    body.append(row);
+  const next = new DOMParser().parseFromString(await response.text(), "text/html");
+  const shown = new Set([...body.querySelectorAll("tr[data-tag]")].map((row) => row.dataset.tag));
+  for (const row of next.querySelectorAll("#tags tbody tr[data-tag]")) {
+    if (!shown.has(row.dataset.tag)) body.append(document.importNode(row, true));
   }
-  const shown = body.querySelectorAll("tr[data-tag]").length;
-  const total = Number(document.getElementById("tag-total")?.textContent || 0);
-  if (rows.length < perPage || shown >= total) link.remove(); else link.dataset.page = String(page + 1);
+  const total = next.getElementById("tag-total");
+  if (total) document.getElementById("tag-total").textContent = total.textContent;
+  const more = next.getElementById("load-more");
+  if (more) link.setAttribute("href", more.getAttribute("href")); else link.remove();
 });
