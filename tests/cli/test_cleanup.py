@@ -74,7 +74,7 @@ def project(dockyard: Invoke, db: Database) -> dict[str, str]:
         for tag, days in (("v1", 100), ("v2", 50), ("v3", 1), ("latest", 100)):
             ago = now - timedelta(days=days)
             conn.execute(update(Tag).where(Tag.name == tag).values(updated_at=ago))
-    service = cleanups(db, open_store(settings))
+    service = cleanups(settings, db, open_store(settings))
     service.save(find_project(db, "acme/app"), {"keep_n": 1, "older_than": "30d"}, "tester")
     return digests
 

@@ -35,7 +35,7 @@ def test_the_server_runs_a_due_policy(
     try:
         create_group(db, "acme")
         project = create_project(db, "acme/app")
-        service = cleanups(db, open_store(settings))
+        service = cleanups(settings, db, open_store(settings))
         service.save(project, {"enabled": True, "name_regex": "old-.*", "older_than": None}, "t")
         service.save(find_project(db, "acme/app"), {"keep_n": None}, "t")
         past = datetime.now(UTC) - timedelta(minutes=1)
