@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from dockyard.db.models import (
+    AuditEvent,
     Blob,
     GcBlobReview,
     GcLinkReview,
@@ -483,3 +484,29 @@ def delete_blobs(conn: Connection, sizes: dict) -> None:
 def names_of(conn: Connection, repository_ids: set) -> dict[int, str]:
     stmt = select(Repository.id, Repository.name).where(Repository.id.in_(repository_ids))
     return dict(conn.execute(stmt).all())
+
+
+def due_counts(conn: Connection, now: datetime) -> dict[str, int]:
+    """Reviews whose time has come (the next pass takes them), per queue."""
+    return {
+        name: int(
+            conn.scalar(select(func.count()).select_from(table).where(table.review_after <= now))
+            or 0
+        )
+        for name, table in (
+            ("manifests", GcManifestReview),
+            ("links", GcLinkReview),
+            ("blobs", GcBlobReview),
+        )
+    }
+
+
+def recent_passes(conn: Connection, limit: int = 10) -> list[tuple[datetime, str, str]]:
+    """(when, who, summary JSON) of the latest passes that removed something."""
+    stmt = (
+        select(AuditEvent.at, AuditEvent.actor, AuditEvent.detail)
+        .where(AuditEvent.action == "gc")
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return [(at, actor, detail or "{}") for at, actor, detail in conn.execute(stmt)]

@@ -16,6 +16,7 @@ from dockyard.http.ui.cleanup_views import cleanup_routes
 from dockyard.http.ui.pages import HERE, NotAllowed, Ui, back
 from dockyard.http.ui.project_views import ProjectViews
 from dockyard.http.ui.repository_views import RepositoryViews
+from dockyard.http.ui.storage_views import StorageViews
 from dockyard.http.ui.vulnerability_views import VulnerabilityViews
 from dockyard.validation import InvalidInput
 
@@ -81,6 +82,7 @@ def signed_in(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Respons
 def routes(ui: Ui) -> list[Route | Mount]:
     accounts, projects, repositories = AccountViews(ui), ProjectViews(ui), RepositoryViews(ui)
     vulnerabilities = VulnerabilityViews(ui, projects)
+    storage = StorageViews(ui)
     page = lambda handler: signed_in(ui, handler)  # noqa: E731
     return [
         Mount("/-/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
@@ -96,6 +98,7 @@ def routes(ui: Ui) -> list[Route | Mount]:
         Route("/-/settings/password", page(accounts.change_password), methods=["POST"]),
         Route("/-/admin/users", page(accounts.users), methods=["GET"]),
         Route("/-/admin/users", page(accounts.change_user), methods=["POST"]),
+        Route("/-/admin/storage", page(storage.storage), methods=["GET"]),
         *cleanup_routes(ui, page),
         Route("/p/{project:path}/-/settings", page(projects.settings), methods=["GET"]),
         Route("/p/{project:path}/-/settings", page(projects.change), methods=["POST"]),
