@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Blob, Manifest, Repository, RepositoryBlob, Tag
+from dockyard.db.queries import usage as usage_rows
 from dockyard.db.records_management import RepositoryRow, TagRow
 
 TAG_SORTS = {"name": (Tag.name,), "pushed_at": (Tag.updated_at, Tag.name)}
@@ -215,7 +216,9 @@ def claim_deletion(conn: Connection, repository_id: int) -> bool:
 
 
 def delete_repository(conn: Connection, repository_id: int) -> None:
-    """Everything of the repository goes in one statement (cascades): all or nothing."""
+    """Everything of the repository goes in one statement (cascades): all or nothing,
+    and its usage leaves its project and groups in the same transaction."""
+    usage_rows.on_repository_removed(conn, repository_id)
     conn.execute(delete(Repository).where(Repository.id == repository_id))
 
 

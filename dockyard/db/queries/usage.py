@@ -1,0 +1,343 @@
+"""Storage usage per repository, project and namespace, kept exact in the writer's transaction.
+
+A repository *holds* a digest once per blob link (``repository_blobs``) and once per
+manifest row. A scope (the repository itself, the project that owns it, every namespace
+above that project) counts each digest once, however many holdings it has:
+``usage_refs`` keeps the number of holdings per (scope, digest) and ``storage_usage`` the
+sum of the sizes of the digests a scope holds. Every function takes the caller's
+connection, so the counters change in the transaction that changes what they count:
+
+- ``on_link(conn, repository_id, digest, size)`` after a link or manifest row is inserted,
+  ``on_unlink(conn, repository_id, digest)`` after one is deleted. Code that inserts or
+  deletes those rows MUST call them; ``blobs.link``/``blobs.unlink`` and
+  ``manifests.store``/``manifests.remove`` do.
+- ``on_repository_removed`` before a repository row is deleted (its rows cascade away);
+  ``attach_project``/``detach_project`` when a project is created or deleted (which
+  repositories a project owns follows from their names).
+
+Lock order on PostgreSQL: ``usage_refs`` rows first, ``storage_usage`` rows last and in
+(kind, id) order, so two writers never wait on each other in a cycle, and the counter
+row's lock makes the limit check at the end of a push exact.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.engine import Connection
+
+from dockyard.db.models import Blob, Namespace, Project, Repository, StorageUsage, UsageRef
+from dockyard.db.queries import accounts
+from dockyard.db.queries._upsert import insert_for
+
+REPOSITORY, PROJECT, NAMESPACE = "r", "p", "n"
+Scope = tuple[str, int]
+BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    scope: Scope
+    used: int
+    limit: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """How much more a push may store: the scope with the least room left."""
+
+    bytes: int
+    kind: str  # "project" | "group" | "namespace"
+    path: str
+    used: int
+    limit: int
+
+
+class QuotaExceeded(Exception):
+    """A write would take a scope past its limit; the caller's transaction rolls back."""
+
+    def __init__(self, room: Room, needed: int) -> None:
+        super().__init__(f"{room.kind} {room.path}: {room.used} of {room.limit} bytes used")
+        self.room = room
+        self.needed = needed
+
+
+def owner_scopes(conn: Connection, repository: str) -> list[Scope]:
+    """The project that owns a repository name and the namespaces above it (none
+    without a project)."""
+    project = accounts.longest_project(conn, accounts.project_candidates(repository))
+    if project is None:
+        return []
+    above = accounts.ancestor_paths(project.path)
+    ids = conn.scalars(select(Namespace.id).where(Namespace.path.in_(above)))
+    return [(PROJECT, project.id), *((NAMESPACE, i) for i in ids)]
+
+
+def _scopes(conn: Connection, repository_id: int) -> list[Scope]:
+    name = conn.scalar(select(Repository.name).where(Repository.id == repository_id))
+    if name is None:
+        return []
+    return sorted([(REPOSITORY, repository_id), *owner_scopes(conn, name)])
+
+
+def _in(scopes: list[Scope]):  # noqa: ANN202 - a SQL clause
+    return tuple_(UsageRef.scope_kind, UsageRef.scope_id).in_(scopes)
+
+
+def _add(conn: Connection, deltas: dict[Scope, int]) -> list[Counter]:
+    """Add each delta to its scope's counter (created at 0); the counters after."""
+    changed = sorted((scope, d) for scope, d in deltas.items() if d)
+    if not changed:
+        return []
+    rows = [{"scope_kind": k, "scope_id": i, "used_bytes": d} for (k, i), d in changed]
+    stmt = insert_for(conn, StorageUsage).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["scope_kind", "scope_id"],
+        set_={"used_bytes": StorageUsage.used_bytes + stmt.excluded.used_bytes},
+    ).returning(
+        StorageUsage.scope_kind,
+        StorageUsage.scope_id,
+        StorageUsage.used_bytes,
+        StorageUsage.limit_bytes,
+    )
+    return [Counter((k, i), used, limit) for k, i, used, limit in conn.execute(stmt)]
+
+
+def on_link(
+    conn: Connection,
+    repository_id: int,
+    digest: str,
+    size: int | None = None,
+    enforce: str | None = None,
+) -> None:
+    """Count a new holding of ``digest`` by the repository (``size`` None: the blob's).
+
+    ``enforce`` refuses with QuotaExceeded, after the counters moved (so the check sees
+    every committed push): ``"fit"`` when a scope would end above its limit (blobs),
+    ``"under"`` when a scope already was above it (manifests: an image whose blobs fit
+    can always be finished). A digest the scope already holds costs nothing.
+    """
+    scopes = _scopes(conn, repository_id)
+    if not scopes:
+        return
+    if size is None:
+        size = conn.scalar(select(Blob.size).where(Blob.digest == digest)) or 0
+    rows = [
+        {"scope_kind": k, "scope_id": i, "digest": digest, "size": size, "refs": 1}
+        for k, i in scopes
+    ]
+    stmt = insert_for(conn, UsageRef).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["scope_kind", "scope_id", "digest"],
+        set_={"refs": UsageRef.refs + 1},
+    ).returning(UsageRef.scope_kind, UsageRef.scope_id, UsageRef.refs)
+    grown = {(k, i): size for k, i, refs in conn.execute(stmt) if refs == 1}
+    counters = _add(conn, grown)
+    if enforce is not None and size:
+        _enforce(conn, counters, size, enforce)
+
+
+def _enforce(conn: Connection, counters: list[Counter], size: int, rule: str) -> None:
+    refused = []
+    for counter in counters:
+        before = counter.used - size
+        if counter.limit is None or counter.scope[0] == REPOSITORY:
+            continue
+        if (counter.used if rule == "fit" else before) > counter.limit:
+            refused.append(Counter(counter.scope, before, counter.limit))
+    if refused:
+        tightest = min(refused, key=lambda c: (c.limit or 0) - c.used)
+        raise QuotaExceeded(_room(conn, tightest), size)
+
+
+def on_unlink(conn: Connection, repository_id: int, digest: str) -> None:
+    """Count a removed holding of ``digest`` by the repository."""
+    scopes = _scopes(conn, repository_id)
+    if not scopes:
+        return
+    _release(conn, scopes, {digest: 1})
+
+
+def _release(conn: Connection, scopes: list[Scope], holdings: dict[str, int]) -> None:
+    """Take ``holdings`` (digest -> how many) away from each scope; free what reaches 0."""
+    freed: dict[Scope, int] = defaultdict(int)
+    by_count: dict[int, list[str]] = defaultdict(list)
+    for digest, count in sorted(holdings.items()):
+        by_count[count].append(digest)
+    for count, digests in by_count.items():
+        for start in range(0, len(digests), BATCH):
+            batch = digests[start : start + BATCH]
+            stmt = (
+                update(UsageRef)
+                .where(_in(scopes), UsageRef.digest.in_(batch))
+                .values(refs=UsageRef.refs - count)
+                .returning(UsageRef.scope_kind, UsageRef.scope_id, UsageRef.size, UsageRef.refs)
+            )
+            for kind, scope_id, size, refs in conn.execute(stmt):
+                if refs <= 0:
+                    freed[(kind, scope_id)] -= size
+            gone = delete(UsageRef).where(
+                _in(scopes), UsageRef.digest.in_(batch), UsageRef.refs <= 0
+            )
+            conn.execute(gone)
+    _add(conn, freed)
+
+
+def _hold(conn: Connection, scopes: list[Scope], holdings: dict[str, tuple[int, int]]) -> None:
+    """Add ``holdings`` (digest -> (size, how many)) to each scope."""
+    grown: dict[Scope, int] = defaultdict(int)
+    items = sorted(holdings.items())
+    for kind, scope_id in sorted(scopes):
+        for start in range(0, len(items), BATCH):
+            rows = [
+                {"scope_kind": kind, "scope_id": scope_id, "digest": d, "size": s, "refs": n}
+                for d, (s, n) in items[start : start + BATCH]
+            ]
+            stmt = insert_for(conn, UsageRef).values(rows)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["scope_kind", "scope_id", "digest"],
+                set_={"refs": UsageRef.refs + stmt.excluded.refs},
+            ).returning(UsageRef.digest, UsageRef.refs)
+            for digest, refs in conn.execute(stmt):
+                size, count = holdings[digest]
+                if refs == count:  # nothing was there before
+                    grown[(kind, scope_id)] += size
+    _add(conn, grown)
+
+
+def holdings(conn: Connection, repository_id: int) -> dict[str, tuple[int, int]]:
+    """Digest -> (size, holdings) of one repository, as its own scope counts them."""
+    stmt = select(UsageRef.digest, UsageRef.size, UsageRef.refs).where(
+        UsageRef.scope_kind == REPOSITORY, UsageRef.scope_id == repository_id
+    )
+    return {digest: (size, refs) for digest, size, refs in conn.execute(stmt)}
+
+
+def on_repository_removed(conn: Connection, repository_id: int) -> None:
+    """Before a repository row is deleted: its holdings leave every scope, its rows go."""
+    held = holdings(conn, repository_id)
+    name = conn.scalar(select(Repository.name).where(Repository.id == repository_id))
+    owners = owner_scopes(conn, name) if name is not None else []
+    if held and owners:
+        _release(conn, owners, {d: n for d, (_s, n) in held.items()})
+    _forget(conn, (REPOSITORY, repository_id))
+
+
+def _forget(conn: Connection, scope: Scope) -> None:
+    kind, scope_id = scope
+    conn.execute(delete(UsageRef).where(UsageRef.scope_kind == kind, UsageRef.scope_id == scope_id))
+    conn.execute(
+        delete(StorageUsage).where(
+            StorageUsage.scope_kind == kind, StorageUsage.scope_id == scope_id
+        )
+    )
+
+
+def project_repositories(conn: Connection, path: str) -> list[int]:
+    """Ids of the repositories a project at ``path`` owns (whether or not it exists yet)."""
+    escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    stmt = select(Repository.id, Repository.name).where(
+        (Repository.name == path) | Repository.name.like(escaped + "/%", escape="\\")
+    )
+    return [rid for rid, name in conn.execute(stmt) if path in accounts.project_candidates(name)]
+
+
+def attach_project(conn: Connection, project_id: int) -> None:
+    """A new project now owns the repositories its path names: count them in it and in
+    the namespaces above it (they exist already when auth is off)."""
+    path = conn.scalar(select(Project.path).where(Project.id == project_id))
+    repositories = project_repositories(conn, path) if path else []
+    if repositories:
+        scopes = owner_scopes(conn, path)
+        for repository_id in repositories:
+            _hold(conn, scopes, holdings(conn, repository_id))
+
+
+def detach_project(conn: Connection, project_id: int) -> None:
+    """Before a project is deleted: its repositories stop counting in the namespaces
+    above it; its own counter and limit go."""
+    path = conn.scalar(select(Project.path).where(Project.id == project_id))
+    if path is not None:
+        above = [s for s in owner_scopes(conn, path) if s[0] == NAMESPACE]
+        for repository_id in project_repositories(conn, path):
+            held = holdings(conn, repository_id)
+            if held and above:
+                _release(conn, above, {d: n for d, (_s, n) in held.items()})
+    _forget(conn, (PROJECT, project_id))
+
+
+# --- reading and limits ---------------------------------------------------------------
+
+
+def counters(conn: Connection, scopes: list[Scope]) -> dict[Scope, Counter]:
+    """The counters of ``scopes``; a scope that never held anything counts 0, no limit."""
+    if not scopes:
+        return {}
+    stmt = select(
+        StorageUsage.scope_kind,
+        StorageUsage.scope_id,
+        StorageUsage.used_bytes,
+        StorageUsage.limit_bytes,
+    ).where(tuple_(StorageUsage.scope_kind, StorageUsage.scope_id).in_(scopes))
+    found = {(k, i): Counter((k, i), used, limit) for k, i, used, limit in conn.execute(stmt)}
+    return {s: found.get(s, Counter(s, 0, None)) for s in scopes}
+
+
+def set_limit(conn: Connection, scope: Scope, limit: int | None) -> None:
+    """Set (or with None remove) a project's or namespace's limit."""
+    kind, scope_id = scope
+    stmt = insert_for(conn, StorageUsage).values(
+        scope_kind=kind, scope_id=scope_id, used_bytes=0, limit_bytes=limit
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["scope_kind", "scope_id"], set_={"limit_bytes": limit}
+        )
+    )
+
+
+def limited_paths(conn: Connection) -> frozenset[str]:
+    """Paths of every project and namespace that has a limit (a short list)."""
+    limited = select(StorageUsage.scope_kind, StorageUsage.scope_id).where(
+        StorageUsage.limit_bytes.is_not(None)
+    )
+    found = set()
+    for kind, scope_id in conn.execute(limited):
+        table = Project if kind == PROJECT else Namespace
+        if kind in (PROJECT, NAMESPACE):
+            found.add(conn.scalar(select(table.path).where(table.id == scope_id)))
+    return frozenset(p for p in found if p is not None)
+
+
+def room(conn: Connection, repository: str, digest: str | None = None) -> Room | None:
+    """What a push into ``repository`` may still store (None: no limit applies). A
+    scope that already holds ``digest`` does not count: the blob costs it nothing."""
+    scopes = owner_scopes(conn, repository)
+    limited = [c for c in counters(conn, scopes).values() if c.limit is not None]
+    if digest is not None and limited:
+        held = conn.execute(
+            select(UsageRef.scope_kind, UsageRef.scope_id).where(
+                _in([c.scope for c in limited]), UsageRef.digest == digest
+            )
+        )
+        holders = {(k, i) for k, i in held}
+        limited = [c for c in limited if c.scope not in holders]
+    if not limited:
+        return None
+    return _room(conn, min(limited, key=lambda c: (c.limit or 0) - c.used))
+
+
+def _room(conn: Connection, counter: Counter) -> Room:
+    kind, scope_id = counter.scope
+    if kind == PROJECT:
+        path = conn.scalar(select(Project.path).where(Project.id == scope_id))
+        label = "project"
+    else:
+        path, ns_kind = conn.execute(
+            select(Namespace.path, Namespace.kind).where(Namespace.id == scope_id)
+        ).one()
+        label = "group" if ns_kind == "group" else "namespace"
+    limit = counter.limit or 0
+    return Room(max(limit - counter.used, 0), label, path or "?", counter.used, limit)
