@@ -105,7 +105,9 @@ def create_app(
     registry = build_registry(settings, db, store)
     access, service, auth_routes = build_access(settings, db)
     policies = PullPolicies(db)  # one per process: the API's changes clear the pulls' cache
-    api = build_api(Api(db, settings, service, RegistryAdmin(db, store), policies))
+    api = build_api(
+        Api(db, settings, service, RegistryAdmin(db, store), policies, quota=registry.quota)
+    )
     ctx = Context(
         registry=registry,
         access=access,

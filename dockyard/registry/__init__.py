@@ -14,6 +14,7 @@ from dockyard.db.engine import Database
 from dockyard.registry.blobs import Blobs
 from dockyard.registry.catalog import Catalog
 from dockyard.registry.manifests import Manifests
+from dockyard.registry.quota import Quota
 from dockyard.registry.uploads import Uploads
 from dockyard.storage import BlobStore
 
@@ -24,14 +25,17 @@ class Registry:
     uploads: Uploads
     manifests: Manifests
     catalog: Catalog
+    quota: Quota
 
 
 def build_registry(settings: Settings, db: Database, store: BlobStore) -> Registry:
+    quota = Quota(db)  # one per process: setting a limit here clears its cache
     return Registry(
         blobs=Blobs(db, store),
-        uploads=Uploads(db, store),
+        uploads=Uploads(db, store, quota),
         manifests=Manifests(
             db, max_bytes=settings.max_manifest_bytes, scan_on_push=settings.scan_on_push
         ),
         catalog=Catalog(db),
+        quota=quota,
     )

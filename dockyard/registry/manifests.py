@@ -16,6 +16,7 @@ from dockyard.oci.digest import Digest, digest_bytes, looks_like_digest, parse_d
 from dockyard.oci.errors import Code, RegistryError
 from dockyard.oci.manifest import Manifest, accepts, parse_manifest
 from dockyard.oci.names import check_tag, is_valid_tag
+from dockyard.registry.quota import enforced
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ class Manifests:
         subject = manifest.subject.digest if manifest.subject else None
         references = {str(d.digest): "blob" for d in manifest.blobs}
         references.update({str(d.digest): "manifest" for d in manifest.manifests})
-        with self._db.session(write=True) as session:
+        with enforced(), self._db.session(write=True) as session:
             repository_id = repositories.ensure(session, repository)
             total_size = _check_references(session, repository_id, manifest)
             manifest_id = manifest_rows.store(
@@ -132,6 +133,7 @@ class Manifests:
                 references=references,
                 total_size=total_size,
                 platforms=_platforms(manifest),
+                enforce="under",  # refused only once the project or a group is over
             )
             if ref.tag is not None:
                 tag_rows.point(session, repository_id, ref.tag, manifest_id)

@@ -20,8 +20,10 @@ from dockyard.db.engine import Database
 from dockyard.db.queries import blobs as blob_rows
 from dockyard.db.queries import repositories
 from dockyard.db.queries import uploads as upload_rows
+from dockyard.db.queries.usage import Room
 from dockyard.oci.digest import Digest
 from dockyard.oci.errors import Code, RegistryError
+from dockyard.registry.quota import Quota, check_bytes, enforced
 from dockyard.storage import BlobStore, StorageError, UploadWriter
 
 RUNNING_HASHES_KEPT = 4096
@@ -65,16 +67,28 @@ class Receiver:
     """Writes one request's body into a session, hashing as it goes."""
 
     def __init__(
-        self, uploads: Uploads, status: UploadStatus, writer: UploadWriter, algorithm: str
+        self,
+        uploads: Uploads,
+        status: UploadStatus,
+        writer: UploadWriter,
+        algorithm: str,
+        room: Room | None = None,
     ) -> None:
         self._uploads = uploads
         self.status = status
         self._writer = writer
         self._algorithm = algorithm
         self._hasher = uploads.hashes.take(status.id, status.size, algorithm)
+        self._room = room  # the storage limit's room when the request began (None: none)
         self.received = 0
 
+    def expect(self, length: int | None) -> None:
+        """Refuse, before reading, a body whose declared length would pass the limit."""
+        if length is not None:
+            check_bytes(self._room, self.status.size + length)
+
     def write(self, chunk: bytes) -> None:
+        check_bytes(self._room, self.status.size + self.received + len(chunk))
         self._writer.write(chunk)
         if self._hasher is not None:
             self._hasher.update(chunk)  # type: ignore[attr-defined]
@@ -113,13 +127,18 @@ def _is_uuid(value: str) -> bool:
 
 
 class Uploads:
-    def __init__(self, db: Database, store: BlobStore) -> None:
+    def __init__(self, db: Database, store: BlobStore, quota: Quota | None = None) -> None:
         self._db = db
         self.store = store
         self.hashes = _RunningHashes()
+        self.quota = quota or Quota(db)
 
-    def start(self, repository: str, owner: str | None = None) -> UploadStatus:
-        """Open a session bound to ``repository`` and to whoever opened it."""
+    def start(
+        self, repository: str, owner: str | None = None, digest: Digest | None = None
+    ) -> UploadStatus:
+        """Open a session bound to ``repository`` and to whoever opened it; refused when
+        the storage limit has no room left (unless ``digest`` is stored there already)."""
+        self.quota.check_start(repository, str(digest) if digest else None)
         upload_id = str(uuid.uuid4())
         self.store.begin_upload(upload_id)
         try:
@@ -147,12 +166,18 @@ class Uploads:
         except StorageError:
             raise _unknown(upload_id) from None
 
-    def receiver(self, status: UploadStatus, algorithm: str = "sha256") -> Receiver:
+    def room(self, repository: str, digest: Digest | None = None) -> Room | None:
+        """The storage limit's room for a request's body (None: no limit applies)."""
+        return self.quota.room(repository, str(digest) if digest else None)
+
+    def receiver(
+        self, status: UploadStatus, algorithm: str = "sha256", room: Room | None = None
+    ) -> Receiver:
         try:
             writer = self.store.append(status.id, status.size)
         except StorageError as error:
             raise self._unavailable(status.id, error) from None
-        return Receiver(self, status, writer, algorithm)
+        return Receiver(self, status, writer, algorithm, room)
 
     def _unavailable(self, upload_id: str, error: StorageError) -> RegistryError:
         """A session another request holds or moved (416 with its Range), or one now gone."""
@@ -172,6 +197,7 @@ class Uploads:
         """Verify the session against ``digest`` and turn it into a linked blob; its size."""
         try:
             size = self.store.upload_size(status.id)
+            self.quota.check_fits(status.repository, size, str(digest))
             hasher = self.hashes.take(status.id, size, digest.algorithm)
             if hasher is None:
                 hasher = hashlib.new(digest.algorithm)
@@ -187,9 +213,11 @@ class Uploads:
             self.store.commit(status.id, digest)
         except StorageError as error:  # a concurrent request holds or ended the session
             raise self._unavailable(status.id, error) from None
-        with self._db.session(write=True) as session:
+        # The limit again, exact: the bytes are committed, but no row points at them
+        # unless this transaction commits (a refusal leaves them to gc's orphan pass).
+        with enforced(), self._db.session(write=True) as session:
             repository_id = repositories.ensure(session, status.repository)
-            blob_rows.record_and_link(session, repository_id, str(digest), size)
+            blob_rows.record_and_link(session, repository_id, str(digest), size, "fit")
             upload_rows.remove(session, status.id)
         return size
 
@@ -239,8 +267,9 @@ class Uploads:
                         break
         if size is None:
             return None
-        with self._db.session(write=True) as session:
-            blob_rows.link(session, repositories.ensure(session, repository), str(digest))
+        with enforced(), self._db.session(write=True) as session:
+            target = repositories.ensure(session, repository)
+            blob_rows.link(session, target, str(digest), size, "fit")  # held: free
         return size
 
     def purge_idle(self, idle: timedelta) -> int:

@@ -341,3 +341,9 @@ def _room(conn: Connection, counter: Counter) -> Room:
         label = "group" if ns_kind == "group" else "namespace"
     limit = counter.limit or 0
     return Room(max(limit - counter.used, 0), label, path or "?", counter.used, limit)
+
+
+def namespace_scopes(conn: Connection, paths: list[str]) -> dict[str, Scope]:
+    """Path -> scope of those of ``paths`` that are namespaces."""
+    stmt = select(Namespace.path, Namespace.id).where(Namespace.path.in_(paths))
+    return {path: (NAMESPACE, i) for path, i in conn.execute(stmt)}

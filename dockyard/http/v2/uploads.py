@@ -90,11 +90,13 @@ class Endpoints:
             if await run(self.uploads.mount, name, digest, source, may_read) is not None:
                 return _created(name, digest)
         digest = _digest_param(request) if "digest" in request.query_params else None
-        status = await run(self.uploads.start, name, _owner(principal))
+        status = await run(self.uploads.start, name, _owner(principal), digest)
         if digest is None:
             return Response(status_code=202, headers=_session_headers(status))
         try:
-            await receive(request, self.uploads.receiver(status, digest.algorithm), None, False)
+            room = await self.ctx.read(self.uploads.room, name, digest)
+            receiver = self.uploads.receiver(status, digest.algorithm, room)
+            await receive(request, receiver, None, False)
             await run(self.uploads.finish, status, digest)
         except BaseException:
             await run(self.uploads.cancel, status)  # a one-request push leaves no session
@@ -115,7 +117,8 @@ class Endpoints:
         upload_id = request.path_params["upload_id"]
         status = await self.ctx.read(self.uploads.status, name, upload_id, _owner(principal))
         expected = _declared_range(request, status)
-        size = await receive(request, self.uploads.receiver(status), expected)
+        room = await self.ctx.read(self.uploads.room, name)
+        size = await receive(request, self.uploads.receiver(status, room=room), expected)
         await run(self.uploads.touch, status.id)
         done = UploadStatus(status.id, name, size)
         return Response(status_code=202, headers=_session_headers(done))
@@ -133,7 +136,8 @@ class Endpoints:
         )
         before = status
         if expected is not None or has_body:
-            receiver = self.uploads.receiver(status, digest.algorithm)
+            room = await self.ctx.read(self.uploads.room, name, digest)
+            receiver = self.uploads.receiver(status, digest.algorithm, room)
             size = await receive(request, receiver, expected, durable=False)
             status = UploadStatus(status.id, name, size)
         try:
