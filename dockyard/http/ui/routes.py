@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.account_views import AccountViews
+from dockyard.http.ui.group_views import GroupViews
 from dockyard.http.ui.pages import HERE, NotAllowed, Ui, back
 from dockyard.http.ui.project_views import ProjectViews
 from dockyard.http.ui.repository_views import RepositoryViews
@@ -96,6 +97,7 @@ def routes(ui: Ui) -> list[Route | Mount]:
         Route("/p/{project:path}/-/settings", page(projects.settings), methods=["GET"]),
         Route("/p/{project:path}/-/settings", page(projects.change), methods=["POST"]),
         Route("/p/{project:path}", page(projects.project)),
+        Route("/g/{group:path}", page(GroupViews(ui).group)),
         Route("/r/{repository:path}/-/tags/{tag}", page(repositories.tag)),
         Route(
             "/r/{repository:path}/-/delete-tags", page(repositories.delete_tags), methods=["POST"]
