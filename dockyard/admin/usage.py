@@ -7,11 +7,12 @@ The numbers are the counters the registry keeps exact as it pushes and deletes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dockyard.admin import NotFound
 from dockyard.db.engine import Database
-from dockyard.db.queries import accounts, tokens, usage
+from dockyard.db.queries import accounts, tokens, usage, usage_recount
 from dockyard.db.records import ProjectRecord
 from dockyard.sizes import MAX_BYTES, format_size
 from dockyard.validation import InvalidInput
@@ -132,3 +133,43 @@ def set_group_limit(db: Database, path: str, limit: int | None, actor: str) -> U
 
 def _shown(limit: int | None) -> str:
     return "no limit" if limit is None else f"{limit} bytes ({format_size(limit)})"
+
+
+@dataclass(frozen=True)
+class RecountReport:
+    repositories: int
+    findings: list[usage_recount.Finding]
+    dry_run: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+@dataclass(frozen=True)
+class Progress:
+    start: Callable[[int], None]  # the number of repositories to count
+    advance: Callable[[int], None]  # how many more are done
+
+
+def recount(db: Database, progress: Progress | None = None, dry_run: bool = False) -> RecountReport:
+    """Recount every counter from the links and manifests, one top-level namespace (or
+    batch of repositories without a project) per transaction; repair what was off
+    unless ``dry_run``. Safe while the server runs."""
+    with db.session() as conn:
+        plan = usage_recount.plan(conn)
+    if progress:
+        progress.start(plan.repositories)
+    findings: list[usage_recount.Finding] = []
+    units = [(usage_recount.tree_unit, top, plan.weights.get(top, 0)) for top in plan.trees]
+    units += [(usage_recount.loose_unit, ids, len(ids)) for ids in plan.loose]
+    for load, key, weight in units:
+        with db.session(write=True) as conn:
+            usage_recount.lock(conn)
+            findings += usage_recount.check(conn, load(conn, key), dry_run)
+        if progress:
+            progress.advance(weight)
+    with db.session(write=True) as conn:
+        usage_recount.lock(conn)
+        findings += usage_recount.drop_stale(conn, dry_run)
+    return RecountReport(plan.repositories, findings, dry_run)

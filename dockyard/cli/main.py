@@ -17,6 +17,7 @@ from dockyard.cli import (
     admin_commands,
     maintenance_commands,
     scan_commands,
+    usage_commands,
     vulndb_commands,
     worker_commands,
 )
@@ -31,6 +32,7 @@ maintenance_commands.register(app)
 vulndb_commands.register(app)
 worker_commands.register(app)
 scan_commands.register(app)
+usage_commands.register(app)
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
 
