@@ -98,6 +98,9 @@ def test_linking_twice_counts_once(db: Database, project: str) -> None:
     for _ in range(3):
         push_blob(db, f"{project}/api", layer, 500)
     assert totals(db, project) == [500, 500, 500]
+    with db.session() as conn:
+        rid = repositories.find_id(conn, f"{project}/api")
+        assert usage.holdings(conn, rid) == {layer: (500, 1)}
 
 
 def test_manifests_count_their_payload_and_go_with_their_delete(db: Database, project: str) -> None:

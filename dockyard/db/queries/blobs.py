@@ -58,12 +58,14 @@ def link(
     enforce: str | None = None,
 ) -> bool:
     """Link the blob to the repository (once) and count it in the usage; False if it was."""
-    result = conn.execute(
+    # RETURNING, not rowcount: psycopg reports 1 for a skipped ON CONFLICT DO NOTHING.
+    inserted = conn.execute(
         insert_for(conn, RepositoryBlob)
         .values(repository_id=repository_id, digest=digest, created_at=datetime.now(UTC))
         .on_conflict_do_nothing(index_elements=["repository_id", "digest"])
-    )
-    if not result.rowcount:
+        .returning(RepositoryBlob.digest)
+    ).first()
+    if inserted is None:
         return False
     usage.on_link(conn, repository_id, digest, size, enforce)
     return True

@@ -79,7 +79,7 @@ def store(
         payload=payload,
         created_at=datetime.now(UTC),
     )
-    # RETURNING, not rowcount: PostgreSQL's implicit RETURNING of the id hides rowcount.
+    # RETURNING, not rowcount: psycopg reports 1 for a skipped ON CONFLICT DO NOTHING.
     inserted = conn.execute(
         stmt.on_conflict_do_nothing(index_elements=["repository_id", "digest"]).returning(
             Manifest.id
