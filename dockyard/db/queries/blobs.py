@@ -58,7 +58,7 @@ def link(
     enforce: str | None = None,
 ) -> bool:
     """Link the blob to the repository (once) and count it in the usage; False if it was."""
-    # RETURNING, not rowcount: psycopg reports 1 for a skipped ON CONFLICT DO NOTHING.
+    # RETURNING, not rowcount: on PostgreSQL an INSERT reports rowcount -1 (unknown).
     inserted = conn.execute(
         insert_for(conn, RepositoryBlob)
         .values(repository_id=repository_id, digest=digest, created_at=datetime.now(UTC))

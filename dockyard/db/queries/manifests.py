@@ -79,7 +79,7 @@ def store(
         payload=payload,
         created_at=datetime.now(UTC),
     )
-    # RETURNING, not rowcount: psycopg reports 1 for a skipped ON CONFLICT DO NOTHING.
+    # RETURNING, not rowcount: on PostgreSQL an INSERT reports rowcount -1 (unknown).
     inserted = conn.execute(
         stmt.on_conflict_do_nothing(index_elements=["repository_id", "digest"]).returning(
             Manifest.id
