@@ -19,8 +19,13 @@ class Bar:
     over: bool
 
     @property
+    def low(self) -> int:
+        """Up to 75% of the limit the meter shows fine; above, a warning."""
+        return (self.limit or 0) * 3 // 4
+
+    @property
     def high(self) -> int:
-        """Where the meter turns to a warning: 90% of the limit."""
+        """From 90% of the limit the meter shows danger."""
         return (self.limit or 0) * 9 // 10
 
 
@@ -29,7 +34,7 @@ def bar(usage: admin_usage.Usage) -> Bar:
     used, limit = usage.used_bytes, usage.limit_bytes
     if limit is None:
         text = f"{format_size(used)} used, no limit"
-    elif used > limit or (limit == 0 and used == 0):
+    elif used >= limit:  # new uploads are refused from here on (dockyard/registry/quota.py)
         text = f"{format_size(used)} used of {format_size(limit)}: pushes are refused"
     else:
         text = f"{format_size(used)} used of {format_size(limit)} ({used * 100 // limit}%)"
