@@ -99,11 +99,9 @@ def recount(
                 f"{format_size(f.new_bytes)} ({f.new_bytes}), {f.refs_fixed} digests fixed"
             )
         action = "would be repaired" if dry_run else "repaired"
-        verdict = (
-            "every counter was exact"
-            if report.ok
-            else f"{len(report.findings)} counters were off ({action})"
-        )
+        off = len(report.findings)
+        counters = "1 counter was" if off == 1 else f"{off} counters were"
+        verdict = "every counter was exact" if report.ok else f"{counters} off ({action})"
         typer.echo(f"counted {report.repositories} repositories: {verdict}")
     if not report.ok:
         raise typer.Exit(1)
