@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import bindparam, delete, literal, select, text, tuple_, union_all, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Blob, Namespace, Project, Repository, StorageUsage, UsageRef
@@ -64,19 +65,81 @@ class QuotaExceeded(Exception):
         self.needed = needed
 
 
+# The hot path of every push: statements built once and executed with bound parameters,
+# so SQLAlchemy compiles each once, and one round trip per step (on PostgreSQL each costs
+# more than the work): the scopes, the digest's holdings in all of them, their counters.
+_NAME = select(Repository.name).where(Repository.id == bindparam("rid"))
+_OWNERS = union_all(
+    select(literal(PROJECT), Project.id, Project.path).where(
+        Project.path.in_(bindparam("candidates", expanding=True))
+    ),
+    select(literal(NAMESPACE), Namespace.id, Namespace.path).where(
+        Namespace.path.in_(bindparam("prefixes", expanding=True))
+    ),
+)
+_SIZE = select(Blob.size).where(Blob.digest == bindparam("digest"))
+_IN_SCOPE = (
+    UsageRef.scope_kind == bindparam("kind"),
+    UsageRef.scope_id == bindparam("sid"),
+    UsageRef.digest.in_(bindparam("digests", expanding=True)),
+)
+_TAKE = (
+    update(UsageRef)
+    .where(*_IN_SCOPE)
+    .values(refs=UsageRef.refs - bindparam("n"))
+    .returning(UsageRef.size, UsageRef.refs)
+)
+_DROP = delete(UsageRef).where(*_IN_SCOPE, UsageRef.refs <= 0)
+_UPSERTS: dict[tuple[str, int], Any] = {}
+
+
+def _upsert(what: str, rows: int) -> Any:
+    """A multi-row upsert of ``rows`` scopes: ``hold`` adds ``n`` holdings of a digest
+    (returning each scope's count), ``add`` adds ``delta{j}`` bytes (returning each
+    scope's usage and limit). Rows are locked in the order given.
+
+    Plain SQL, the same on SQLite and PostgreSQL: SQLAlchemy compiles a multi-row VALUES
+    anew on every call, which cost more than the whole statement."""
+    found = _UPSERTS.get((what, rows))
+    if found is not None:
+        return found
+    if what == "hold":
+        values = ", ".join(f"(:kind{j}, :sid{j}, :digest, :size, :n)" for j in range(rows))
+        sql = (
+            "INSERT INTO usage_refs (scope_kind, scope_id, digest, size, refs) "
+            f"VALUES {values} ON CONFLICT (scope_kind, scope_id, digest) "
+            "DO UPDATE SET refs = usage_refs.refs + excluded.refs "
+            "RETURNING scope_kind, scope_id, refs"
+        )
+    else:
+        values = ", ".join(f"(:kind{j}, :sid{j}, :delta{j})" for j in range(rows))
+        sql = (
+            "INSERT INTO storage_usage (scope_kind, scope_id, used_bytes) "
+            f"VALUES {values} ON CONFLICT (scope_kind, scope_id) "
+            "DO UPDATE SET used_bytes = storage_usage.used_bytes + excluded.used_bytes "
+            "RETURNING scope_kind, scope_id, used_bytes, limit_bytes"
+        )
+    found = _UPSERTS[(what, rows)] = text(sql)
+    return found
+
+
 def owner_scopes(conn: Connection, repository: str) -> list[Scope]:
     """The project that owns a repository name and the namespaces above it (none
-    without a project)."""
-    project = accounts.longest_project(conn, accounts.project_candidates(repository))
-    if project is None:
+    without a project), in one query."""
+    candidates = accounts.project_candidates(repository)
+    prefixes = accounts.ancestor_paths(repository)
+    found = conn.execute(_OWNERS, {"candidates": candidates, "prefixes": prefixes}).all()
+    projects = [(path, i) for kind, i, path in found if kind == PROJECT]
+    if not projects:
         return []
-    above = accounts.ancestor_paths(project.path)
-    ids = conn.scalars(select(Namespace.id).where(Namespace.path.in_(above)))
-    return [(PROJECT, project.id), *((NAMESPACE, i) for i in ids)]
+    path, project_id = max(projects, key=lambda p: len(p[0]))
+    above = set(accounts.ancestor_paths(path))
+    namespaces = [i for kind, i, p in found if kind == NAMESPACE and p in above]
+    return [(PROJECT, project_id), *((NAMESPACE, i) for i in sorted(namespaces))]
 
 
 def _scopes(conn: Connection, repository_id: int) -> list[Scope]:
-    name = conn.scalar(select(Repository.name).where(Repository.id == repository_id))
+    name = conn.scalar(_NAME, {"rid": repository_id})
     if name is None:
         return []
     return sorted([(REPOSITORY, repository_id), *owner_scopes(conn, name)])
@@ -87,22 +150,16 @@ def _in(scopes: list[Scope]):  # noqa: ANN202 - a SQL clause
 
 
 def _add(conn: Connection, deltas: dict[Scope, int]) -> list[Counter]:
-    """Add each delta to its scope's counter (created at 0); the counters after."""
+    """Add each delta to its scope's counter (created at 0), in scope order; the
+    counters after."""
     changed = sorted((scope, d) for scope, d in deltas.items() if d)
     if not changed:
         return []
-    rows = [{"scope_kind": k, "scope_id": i, "used_bytes": d} for (k, i), d in changed]
-    stmt = insert_for(conn, StorageUsage).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["scope_kind", "scope_id"],
-        set_={"used_bytes": StorageUsage.used_bytes + stmt.excluded.used_bytes},
-    ).returning(
-        StorageUsage.scope_kind,
-        StorageUsage.scope_id,
-        StorageUsage.used_bytes,
-        StorageUsage.limit_bytes,
-    )
-    return [Counter((k, i), used, limit) for k, i, used, limit in conn.execute(stmt)]
+    values = {}
+    for j, ((kind, scope_id), delta) in enumerate(changed):
+        values.update({f"kind{j}": kind, f"sid{j}": scope_id, f"delta{j}": delta})
+    rows = conn.execute(_upsert("add", len(changed)), values)
+    return [Counter((k, i), used, limit) for k, i, used, limit in rows]
 
 
 def on_link(
@@ -123,17 +180,12 @@ def on_link(
     if not scopes:
         return
     if size is None:
-        size = conn.scalar(select(Blob.size).where(Blob.digest == digest)) or 0
-    rows = [
-        {"scope_kind": k, "scope_id": i, "digest": digest, "size": size, "refs": 1}
-        for k, i in scopes
-    ]
-    stmt = insert_for(conn, UsageRef).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["scope_kind", "scope_id", "digest"],
-        set_={"refs": UsageRef.refs + 1},
-    ).returning(UsageRef.scope_kind, UsageRef.scope_id, UsageRef.refs)
-    grown = {(k, i): size for k, i, refs in conn.execute(stmt) if refs == 1}
+        size = conn.scalar(_SIZE, {"digest": digest}) or 0
+    values: dict[str, object] = {"digest": digest, "size": size, "n": 1}
+    for j, (kind, scope_id) in enumerate(scopes):
+        values.update({f"kind{j}": kind, f"sid{j}": scope_id})
+    held = conn.execute(_upsert("hold", len(scopes)), values)
+    grown = {(k, i): size for k, i, refs in held if refs == 1}  # new in these scopes
     counters = _add(conn, grown)
     if enforce is not None and size:
         _enforce(conn, counters, size, enforce)
@@ -166,22 +218,14 @@ def _release(conn: Connection, scopes: list[Scope], holdings: dict[str, int]) ->
     by_count: dict[int, list[str]] = defaultdict(list)
     for digest, count in sorted(holdings.items()):
         by_count[count].append(digest)
-    for count, digests in by_count.items():
-        for start in range(0, len(digests), BATCH):
-            batch = digests[start : start + BATCH]
-            stmt = (
-                update(UsageRef)
-                .where(_in(scopes), UsageRef.digest.in_(batch))
-                .values(refs=UsageRef.refs - count)
-                .returning(UsageRef.scope_kind, UsageRef.scope_id, UsageRef.size, UsageRef.refs)
-            )
-            for kind, scope_id, size, refs in conn.execute(stmt):
-                if refs <= 0:
-                    freed[(kind, scope_id)] -= size
-            gone = delete(UsageRef).where(
-                _in(scopes), UsageRef.digest.in_(batch), UsageRef.refs <= 0
-            )
-            conn.execute(gone)
+    for kind, scope_id in sorted(scopes):
+        for count, digests in by_count.items():
+            for start in range(0, len(digests), BATCH):
+                values = {"kind": kind, "sid": scope_id, "digests": digests[start : start + BATCH]}
+                for size, refs in conn.execute(_TAKE, {**values, "n": count}):
+                    if refs <= 0:
+                        freed[(kind, scope_id)] -= size
+                conn.execute(_DROP, values)
     _add(conn, freed)
 
 
