@@ -78,15 +78,18 @@ class Quota:
             self._limited, self._read_at = found, now
         return found
 
+    def surely_unlimited(self, repository: str) -> bool:
+        """True when the cached list, still fresh, says no limit applies: the caller
+        needs no query and no worker thread to know it."""
+        with self._lock:
+            fresh = self._read_at is not None and self._clock() - self._read_at < self._ttl
+            limited = self._limited
+        return fresh and not _applies(limited, repository)
+
     def room(self, repository: str, digest: str | None = None) -> Room | None:
         """What a push into ``repository`` may still store; None when no limit applies
         (or ``digest`` is already held by every limited scope)."""
-        limited = self._limited_paths()
-        if not limited:
-            return None
-        candidates = project_candidates(repository)
-        paths = set(candidates).union(*(ancestor_paths(c) for c in candidates))
-        if not paths & limited:
+        if not _applies(self._limited_paths(), repository):
             return None
         with self._db.session() as conn:
             return usage.room(conn, repository, digest)
@@ -102,6 +105,14 @@ class Quota:
         left = self.room(repository, digest)
         if left is not None and size > left.bytes:
             raise denied(left)
+
+
+def _applies(limited: frozenset[str], repository: str) -> bool:
+    """Whether any limited path could be the repository's project or a group above it."""
+    if not limited:
+        return False
+    candidates = project_candidates(repository)
+    return not limited.isdisjoint(set(candidates).union(*map(ancestor_paths, candidates)))
 
 
 def check_bytes(room: Room | None, size: int) -> None:

@@ -343,16 +343,17 @@ def set_limit(conn: Connection, scope: Scope, limit: int | None) -> None:
 
 
 def limited_paths(conn: Connection) -> frozenset[str]:
-    """Paths of every project and namespace that has a limit (a short list)."""
-    limited = select(StorageUsage.scope_kind, StorageUsage.scope_id).where(
-        StorageUsage.limit_bytes.is_not(None)
+    """Paths of every project and namespace that has a limit (a short list), in one query."""
+    limited = StorageUsage.limit_bytes.is_not(None)
+    projects = select(Project.path).join(
+        StorageUsage,
+        (StorageUsage.scope_kind == PROJECT) & (StorageUsage.scope_id == Project.id) & limited,
     )
-    found = set()
-    for kind, scope_id in conn.execute(limited):
-        table = Project if kind == PROJECT else Namespace
-        if kind in (PROJECT, NAMESPACE):
-            found.add(conn.scalar(select(table.path).where(table.id == scope_id)))
-    return frozenset(p for p in found if p is not None)
+    namespaces = select(Namespace.path).join(
+        StorageUsage,
+        (StorageUsage.scope_kind == NAMESPACE) & (StorageUsage.scope_id == Namespace.id) & limited,
+    )
+    return frozenset(conn.scalars(union_all(projects, namespaces)))
 
 
 def room(conn: Connection, repository: str, digest: str | None = None) -> Room | None:

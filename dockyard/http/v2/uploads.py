@@ -13,6 +13,7 @@ from dockyard.http.v2.common import Context, receive, repository, run
 from dockyard.oci.digest import Digest, parse_digest
 from dockyard.oci.errors import Code, RegistryError
 from dockyard.oci.names import check_name
+from dockyard.registry.quota import Room
 from dockyard.registry.uploads import UploadStatus
 
 # ASCII digits, at most 18 of them: beyond that no session could ever be that long.
@@ -77,6 +78,12 @@ class Endpoints:
         self.ctx = ctx
         self.uploads = ctx.registry.uploads
 
+    async def _room(self, name: str, digest: Digest | None = None) -> Room | None:
+        """The storage limit's room for a body; no query (nor thread) when none applies."""
+        if self.uploads.quota.surely_unlimited(name):
+            return None
+        return await self.ctx.read(self.uploads.room, name, digest)
+
     async def start(self, request: Request) -> Response:
         """POST: mount, monolithic push (?digest=), or a new session."""
         name = repository(request)
@@ -94,8 +101,9 @@ class Endpoints:
         if digest is None:
             return Response(status_code=202, headers=_session_headers(status))
         try:
-            room = await self.ctx.read(self.uploads.room, name, digest)
-            receiver = self.uploads.receiver(status, digest.algorithm, room)
+            receiver = self.uploads.receiver(
+                status, digest.algorithm, await self._room(name, digest)
+            )
             await receive(request, receiver, None, False)
             await run(self.uploads.finish, status, digest)
         except BaseException:
@@ -117,8 +125,8 @@ class Endpoints:
         upload_id = request.path_params["upload_id"]
         status = await self.ctx.read(self.uploads.status, name, upload_id, _owner(principal))
         expected = _declared_range(request, status)
-        room = await self.ctx.read(self.uploads.room, name)
-        size = await receive(request, self.uploads.receiver(status, room=room), expected)
+        receiver = self.uploads.receiver(status, room=await self._room(name))
+        size = await receive(request, receiver, expected)
         await run(self.uploads.touch, status.id)
         done = UploadStatus(status.id, name, size)
         return Response(status_code=202, headers=_session_headers(done))
@@ -136,8 +144,9 @@ class Endpoints:
         )
         before = status
         if expected is not None or has_body:
-            room = await self.ctx.read(self.uploads.room, name, digest)
-            receiver = self.uploads.receiver(status, digest.algorithm, room)
+            receiver = self.uploads.receiver(
+                status, digest.algorithm, await self._room(name, digest)
+            )
             size = await receive(request, receiver, expected, durable=False)
             status = UploadStatus(status.id, name, size)
         try:

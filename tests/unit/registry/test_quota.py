@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from dockyard.admin import accounts
 from dockyard.admin import usage as admin_usage
@@ -67,3 +68,26 @@ def test_a_changed_limit_reaches_the_pre_checks_at_once(parts) -> None:
     uploads.quota.changed()  # what the REST API does after setting a limit
     with pytest.raises(RegistryError, match="quota exceeded: 0 B used of 0 B"):
         uploads.start(f"{project}/api")
+
+
+def test_no_limit_above_a_repository_costs_no_query(parts) -> None:
+    db, uploads, project = parts
+    other = project.split("/")[0] + "-other"
+    accounts.create_group(db, other)
+    accounts.create_project(db, f"{other}/app")
+    admin_usage.set_project_limit(db, f"{other}/app", 10, "api")
+    quota = uploads.quota
+    assert not quota.surely_unlimited(f"{project}/api")  # nothing read yet
+    statements: list[str] = []
+    listen = lambda *args: args[2].startswith("SELECT") and statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        assert quota.room(f"{project}/api") is None  # reads the limited paths once
+        assert len(statements) == 1
+        assert quota.surely_unlimited(f"{project}/api")
+        assert quota.room(f"{project}/api/deep") is None
+        assert len(statements) == 1  # the cached list answered
+        assert not quota.surely_unlimited(f"{other}/app/api")
+        assert quota.room(f"{other}/app/api").bytes == 10
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
