@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from dockyard.admin import NotFound
 from dockyard.db.engine import Database
-from dockyard.db.queries import accounts, tokens, usage, usage_recount
+from dockyard.db.queries import accounts, tokens, usage, usage_limits, usage_recount
 from dockyard.db.records import ProjectRecord
 from dockyard.sizes import MAX_BYTES, format_size
 from dockyard.validation import InvalidInput
@@ -41,7 +41,7 @@ def _group_scope(conn: object, path: str) -> tuple[usage.Scope, str]:
 
 
 def _usage(conn: object, kind: str, path: str, scope: usage.Scope) -> Usage:
-    counter = usage.counters(conn, [scope])[scope]
+    counter = usage_limits.counters(conn, [scope])[scope]
     return Usage(kind, path, counter.used, counter.limit)
 
 
@@ -67,20 +67,18 @@ def repository_usage(db: Database, repository_id: int, name: str) -> Usage:
 def projects_usage(db: Database, projects: list[ProjectRecord]) -> dict[int, Usage]:
     """Project id -> usage, in one query (listings)."""
     with db.session() as conn:
-        found = usage.counters(conn, [(usage.PROJECT, p.id) for p in projects])
+        found = usage_limits.counters(conn, [(usage.PROJECT, p.id) for p in projects])
+    counted = {p.id: found[(usage.PROJECT, p.id)] for p in projects}
     return {
-        p.id: Usage(
-            "project", p.path, found[(usage.PROJECT, p.id)].used, found[(usage.PROJECT, p.id)].limit
-        )
-        for p in projects
+        p.id: Usage("project", p.path, counted[p.id].used, counted[p.id].limit) for p in projects
     }
 
 
 def groups_usage(db: Database, paths: list[str]) -> dict[str, Usage]:
     """Group path -> usage, in two queries (listings)."""
     with db.session() as conn:
-        scopes = usage.namespace_scopes(conn, paths)
-        found = usage.counters(conn, list(scopes.values()))
+        scopes = usage_limits.namespace_scopes(conn, paths)
+        found = usage_limits.counters(conn, list(scopes.values()))
     return {p: Usage("group", p, found[s].used, found[s].limit) for p, s in scopes.items()}
 
 
@@ -94,8 +92,8 @@ def applicable(db: Database, path: str, kind: str = "project") -> list[Usage]:
             scope, ns_kind = _group_scope(conn, path)
             found = [_usage(conn, "group" if ns_kind == "group" else "namespace", path, scope)]
         above = accounts.ancestor_paths(path)
-        scopes = usage.namespace_scopes(conn, above)
-        counters = usage.counters(conn, list(scopes.values()))
+        scopes = usage_limits.namespace_scopes(conn, above)
+        counters = usage_limits.counters(conn, list(scopes.values()))
     for ancestor in reversed(above):
         scope = scopes.get(ancestor)
         counter = counters.get(scope) if scope else None
@@ -114,7 +112,7 @@ def set_project_limit(db: Database, path: str, limit: int | None, actor: str) ->
     _check_limit(limit)
     with db.session(write=True) as conn:
         scope = _project_scope(conn, path)
-        usage.set_limit(conn, scope, limit)
+        usage_limits.set_limit(conn, scope, limit)
         tokens.audit(conn, actor, "storage_limit", f"project {path}", None, _shown(limit))
         return _usage(conn, "project", path, scope)
 
@@ -126,7 +124,7 @@ def set_group_limit(db: Database, path: str, limit: int | None, actor: str) -> U
         scope, kind = _group_scope(conn, path)
         if kind != "group":
             raise NotFound(f"no group {path!r} ({path} is a user's namespace)")
-        usage.set_limit(conn, scope, limit)
+        usage_limits.set_limit(conn, scope, limit)
         tokens.audit(conn, actor, "storage_limit", f"group {path}", None, _shown(limit))
         return _usage(conn, "group", path, scope)
 

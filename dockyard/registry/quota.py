@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from dockyard.db.engine import Database
-from dockyard.db.queries import usage
+from dockyard.db.queries import usage_limits
 from dockyard.db.queries.accounts import ancestor_paths, project_candidates
 from dockyard.db.queries.usage import QuotaExceeded, Room
 from dockyard.oci.errors import Code, RegistryError
@@ -73,7 +73,7 @@ class Quota:
             if self._read_at is not None and now - self._read_at < self._ttl:
                 return self._limited
         with self._db.session() as conn:
-            found = usage.limited_paths(conn)
+            found = usage_limits.limited_paths(conn)
         with self._lock:
             self._limited, self._read_at = found, now
         return found
@@ -92,7 +92,7 @@ class Quota:
         if not _applies(self._limited_paths(), repository):
             return None
         with self._db.session() as conn:
-            return usage.room(conn, repository, digest)
+            return usage_limits.room(conn, repository, digest)
 
     def check_start(self, repository: str, digest: str | None = None) -> None:
         """Refuse a new upload into a scope that is at or over its limit."""

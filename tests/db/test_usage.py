@@ -7,10 +7,12 @@ import uuid
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import delete
 
 from dockyard.admin import accounts
 from dockyard.db.engine import Database
-from dockyard.db.queries import blobs, management, manifests, repositories, usage
+from dockyard.db.models import Manifest, RepositoryBlob
+from dockyard.db.queries import blobs, management, manifests, repositories, usage, usage_limits
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +65,14 @@ def used(db: Database, path: str) -> dict[str, int]:
         rid = repositories.find_id(conn, path)
         if rid is not None:
             scopes.append((usage.REPOSITORY, rid))
-        found = usage.counters(conn, scopes)
+        found = usage_limits.counters(conn, scopes)
     return {kind + str(i): c.used for (kind, i), c in found.items()}
 
 
 def totals(db: Database, project: str) -> list[int]:
     """[project, sub-group, group] usage."""
     with db.session() as conn:
-        found = usage.counters(conn, usage.owner_scopes(conn, project))
+        found = usage_limits.counters(conn, usage.owner_scopes(conn, project))
     ordered = sorted(found.items(), key=lambda item: (item[0][0] != "p", -item[0][1]))
     return [c.used for _s, c in ordered]
 
@@ -155,7 +157,7 @@ def test_a_project_created_after_its_images_counts_them(db: Database) -> None:
     with db.session() as conn:
         group_id = usage.owner_scopes(conn, f"{group}/x/y")
         assert group_id == []  # no project, no scopes
-        found = usage.counters(conn, [("n", accounts_id(conn, group))])
+        found = usage_limits.counters(conn, [("n", accounts_id(conn, group))])
     assert [c.used for c in found.values()] == [0]
 
 
@@ -168,7 +170,7 @@ def accounts_id(conn: object, path: str) -> int:
 def test_a_blob_past_a_limit_is_refused_and_nothing_changes(db: Database, project: str) -> None:
     with db.session(write=True) as conn:
         scopes = usage.owner_scopes(conn, project)
-        usage.set_limit(conn, scopes[0], 1000)
+        usage_limits.set_limit(conn, scopes[0], 1000)
     push_blob(db, f"{project}/api", digest(), 900, enforce="fit")
     with pytest.raises(usage.QuotaExceeded) as refused:
         push_blob(db, f"{project}/api", digest(), 101, enforce="fit")
@@ -197,15 +199,34 @@ def test_a_blob_the_scope_holds_already_is_free(db: Database, project: str) -> N
     push_blob(db, f"{project}/api", layer, 800)
     with db.session(write=True) as conn:
         group_scope = ("n", accounts_id(conn, group))
-        usage.set_limit(conn, group_scope, 800)
+        usage_limits.set_limit(conn, group_scope, 800)
     push_blob(db, f"{project}/web", layer, 800, enforce="fit")  # dedupe: costs nothing
     with db.session() as conn:
-        assert usage.room(conn, f"{project}/web", layer) is None
-        left = usage.room(conn, f"{project}/web")
+        assert usage_limits.room(conn, f"{project}/web", layer) is None
+        left = usage_limits.room(conn, f"{project}/web")
         assert (left.kind, left.path, left.bytes) == ("group", group, 0)
-        assert usage.limited_paths(conn) >= {group}
-        usage_rows_free = usage.room(conn, "nobody/owns/this/one")
+        assert usage_limits.limited_paths(conn) >= {group}
+        usage_rows_free = usage_limits.room(conn, "nobody/owns/this/one")
     assert usage_rows_free is None
     with db.session(write=True) as conn:
-        usage.set_limit(conn, group_scope, None)
-        assert group not in usage.limited_paths(conn)
+        usage_limits.set_limit(conn, group_scope, None)
+        assert group not in usage_limits.limited_paths(conn)
+
+
+def test_a_batch_of_removals_counts_like_one_by_one(db: Database, project: str) -> None:
+    """What garbage collection calls after deleting links and manifests in bulk."""
+    shared, own, manifest = digest(), digest(), digest()
+    push_blob(db, f"{project}/api", shared, 100)
+    push_blob(db, f"{project}/web", shared, 100)
+    push_blob(db, f"{project}/web", own, 10)
+    store_manifest(db, f"{project}/web", b"m" * 7, manifest)
+    with db.session(write=True) as conn:
+        api = repositories.find_id(conn, f"{project}/api")
+        web = repositories.find_id(conn, f"{project}/web")
+        conn.execute(delete(RepositoryBlob).where(RepositoryBlob.repository_id == web))
+        conn.execute(delete(Manifest).where(Manifest.repository_id == web))
+        usage.on_unlink_many(conn, [(web, shared), (web, own), (web, manifest)])
+    assert totals(db, project) == [100, 100, 100]
+    with db.session() as conn:
+        assert usage.holdings(conn, web) == {}
+        assert usage.holdings(conn, api) == {shared: (100, 1)}

@@ -8,9 +8,9 @@ sum of the sizes of the digests a scope holds. Every function takes the caller's
 connection, so the counters change in the transaction that changes what they count:
 
 - ``on_link(conn, repository_id, digest, size)`` after a link or manifest row is inserted,
-  ``on_unlink(conn, repository_id, digest)`` after one is deleted. Code that inserts or
-  deletes those rows MUST call them; ``blobs.link``/``blobs.unlink`` and
-  ``manifests.store``/``manifests.remove`` do.
+  ``on_unlink(conn, repository_id, digest)`` after one is deleted (``on_unlink_many`` for
+  a batch). Code that inserts or deletes those rows MUST call them; ``blobs.link``/
+  ``blobs.unlink`` and ``manifests.store``/``manifests.remove`` do.
 - ``on_repository_removed`` before a repository row is deleted (its rows cascade away);
   ``attach_project``/``detach_project`` when a project is created or deleted (which
   repositories a project owns follows from their names).
@@ -23,6 +23,7 @@ row's lock makes the limit check at the end of a push exact.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,7 +202,7 @@ def _enforce(conn: Connection, counters: list[Counter], size: int, rule: str) ->
             refused.append(Counter(counter.scope, before, counter.limit))
     if refused:
         tightest = min(refused, key=lambda c: (c.limit or 0) - c.used)
-        raise QuotaExceeded(_room(conn, tightest), size)
+        raise QuotaExceeded(describe(conn, tightest), size)
 
 
 def on_unlink(conn: Connection, repository_id: int, digest: str) -> None:
@@ -210,6 +211,18 @@ def on_unlink(conn: Connection, repository_id: int, digest: str) -> None:
     if not scopes:
         return
     _release(conn, scopes, {digest: 1})
+
+
+def on_unlink_many(conn: Connection, removed: Iterable[tuple[int, str]]) -> None:
+    """``on_unlink`` for many (repository id, digest) holdings at once (a garbage
+    collection pass deleting links or manifests in bulk); one holding per pair."""
+    by_repository: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for repository_id, digest in removed:
+        by_repository[repository_id][digest] += 1
+    for repository_id in sorted(by_repository):
+        scopes = _scopes(conn, repository_id)
+        if scopes:
+            _release(conn, scopes, by_repository[repository_id])
 
 
 def _release(conn: Connection, scopes: list[Scope], holdings: dict[str, int]) -> None:
@@ -312,69 +325,8 @@ def detach_project(conn: Connection, project_id: int) -> None:
     _forget(conn, (PROJECT, project_id))
 
 
-# --- reading and limits ---------------------------------------------------------------
-
-
-def counters(conn: Connection, scopes: list[Scope]) -> dict[Scope, Counter]:
-    """The counters of ``scopes``; a scope that never held anything counts 0, no limit."""
-    if not scopes:
-        return {}
-    stmt = select(
-        StorageUsage.scope_kind,
-        StorageUsage.scope_id,
-        StorageUsage.used_bytes,
-        StorageUsage.limit_bytes,
-    ).where(tuple_(StorageUsage.scope_kind, StorageUsage.scope_id).in_(scopes))
-    found = {(k, i): Counter((k, i), used, limit) for k, i, used, limit in conn.execute(stmt)}
-    return {s: found.get(s, Counter(s, 0, None)) for s in scopes}
-
-
-def set_limit(conn: Connection, scope: Scope, limit: int | None) -> None:
-    """Set (or with None remove) a project's or namespace's limit."""
-    kind, scope_id = scope
-    stmt = insert_for(conn, StorageUsage).values(
-        scope_kind=kind, scope_id=scope_id, used_bytes=0, limit_bytes=limit
-    )
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["scope_kind", "scope_id"], set_={"limit_bytes": limit}
-        )
-    )
-
-
-def limited_paths(conn: Connection) -> frozenset[str]:
-    """Paths of every project and namespace that has a limit (a short list), in one query."""
-    limited = StorageUsage.limit_bytes.is_not(None)
-    projects = select(Project.path).join(
-        StorageUsage,
-        (StorageUsage.scope_kind == PROJECT) & (StorageUsage.scope_id == Project.id) & limited,
-    )
-    namespaces = select(Namespace.path).join(
-        StorageUsage,
-        (StorageUsage.scope_kind == NAMESPACE) & (StorageUsage.scope_id == Namespace.id) & limited,
-    )
-    return frozenset(conn.scalars(union_all(projects, namespaces)))
-
-
-def room(conn: Connection, repository: str, digest: str | None = None) -> Room | None:
-    """What a push into ``repository`` may still store (None: no limit applies). A
-    scope that already holds ``digest`` does not count: the blob costs it nothing."""
-    scopes = owner_scopes(conn, repository)
-    limited = [c for c in counters(conn, scopes).values() if c.limit is not None]
-    if digest is not None and limited:
-        held = conn.execute(
-            select(UsageRef.scope_kind, UsageRef.scope_id).where(
-                _in([c.scope for c in limited]), UsageRef.digest == digest
-            )
-        )
-        holders = {(k, i) for k, i in held}
-        limited = [c for c in limited if c.scope not in holders]
-    if not limited:
-        return None
-    return _room(conn, min(limited, key=lambda c: (c.limit or 0) - c.used))
-
-
-def _room(conn: Connection, counter: Counter) -> Room:
+def describe(conn: Connection, counter: Counter) -> Room:
+    """The counter as a refusal shows it: the scope's kind and path, its room left."""
     kind, scope_id = counter.scope
     if kind == PROJECT:
         path = conn.scalar(select(Project.path).where(Project.id == scope_id))
@@ -386,9 +338,3 @@ def _room(conn: Connection, counter: Counter) -> Room:
         label = "group" if ns_kind == "group" else "namespace"
     limit = counter.limit or 0
     return Room(max(limit - counter.used, 0), label, path or "?", counter.used, limit)
-
-
-def namespace_scopes(conn: Connection, paths: list[str]) -> dict[str, Scope]:
-    """Path -> scope of those of ``paths`` that are namespaces."""
-    stmt = select(Namespace.path, Namespace.id).where(Namespace.path.in_(paths))
-    return {path: (NAMESPACE, i) for path, i in conn.execute(stmt)}
