@@ -208,9 +208,8 @@ def _enforce(conn: Connection, counters: list[Counter], size: int, rule: str) ->
 def on_unlink(conn: Connection, repository_id: int, digest: str) -> None:
     """Count a removed holding of ``digest`` by the repository."""
     scopes = _scopes(conn, repository_id)
-    if not scopes:
-        return
-    _release(conn, scopes, {digest: 1})
+    if scopes:
+        _add(conn, _release(conn, scopes, {digest: 1}))
 
 
 def on_unlink_many(conn: Connection, removed: Iterable[tuple[int, str]]) -> None:
@@ -219,14 +218,22 @@ def on_unlink_many(conn: Connection, removed: Iterable[tuple[int, str]]) -> None
     by_repository: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for repository_id, digest in removed:
         by_repository[repository_id][digest] += 1
+    freed: dict[Scope, int] = defaultdict(int)
     for repository_id in sorted(by_repository):
         scopes = _scopes(conn, repository_id)
         if scopes:
-            _release(conn, scopes, by_repository[repository_id])
+            _merge(freed, _release(conn, scopes, by_repository[repository_id]))
+    _add(conn, freed)  # the counters last, once: the lock order of the module docstring
 
 
-def _release(conn: Connection, scopes: list[Scope], holdings: dict[str, int]) -> None:
-    """Take ``holdings`` (digest -> how many) away from each scope; free what reaches 0."""
+def _merge(total: dict[Scope, int], more: dict[Scope, int]) -> None:
+    for scope, delta in more.items():
+        total[scope] += delta
+
+
+def _release(conn: Connection, scopes: list[Scope], holdings: dict[str, int]) -> dict[Scope, int]:
+    """Take ``holdings`` (digest -> how many) away from each scope and drop what reaches
+    0; the bytes each scope frees (for ``_add``, which the caller runs last)."""
     freed: dict[Scope, int] = defaultdict(int)
     by_count: dict[int, list[str]] = defaultdict(list)
     for digest, count in sorted(holdings.items()):
@@ -239,11 +246,14 @@ def _release(conn: Connection, scopes: list[Scope], holdings: dict[str, int]) ->
                     if refs <= 0:
                         freed[(kind, scope_id)] -= size
                 conn.execute(_DROP, values)
-    _add(conn, freed)
+    return freed
 
 
-def _hold(conn: Connection, scopes: list[Scope], holdings: dict[str, tuple[int, int]]) -> None:
-    """Add ``holdings`` (digest -> (size, how many)) to each scope."""
+def _hold(
+    conn: Connection, scopes: list[Scope], holdings: dict[str, tuple[int, int]]
+) -> dict[Scope, int]:
+    """Add ``holdings`` (digest -> (size, how many)) to each scope; the bytes each gains
+    (for ``_add``, which the caller runs last)."""
     grown: dict[Scope, int] = defaultdict(int)
     items = sorted(holdings.items())
     for kind, scope_id in sorted(scopes):
@@ -261,7 +271,7 @@ def _hold(conn: Connection, scopes: list[Scope], holdings: dict[str, tuple[int, 
                 size, count = holdings[digest]
                 if refs == count:  # nothing was there before
                     grown[(kind, scope_id)] += size
-    _add(conn, grown)
+    return grown
 
 
 def holdings(conn: Connection, repository_id: int) -> dict[str, tuple[int, int]]:
@@ -278,7 +288,7 @@ def on_repository_removed(conn: Connection, repository_id: int) -> None:
     name = conn.scalar(select(Repository.name).where(Repository.id == repository_id))
     owners = owner_scopes(conn, name) if name is not None else []
     if held and owners:
-        _release(conn, owners, {d: n for d, (_s, n) in held.items()})
+        _add(conn, _release(conn, owners, {d: n for d, (_s, n) in held.items()}))
     _forget(conn, (REPOSITORY, repository_id))
 
 
@@ -308,8 +318,10 @@ def attach_project(conn: Connection, project_id: int) -> None:
     repositories = project_repositories(conn, path) if path else []
     if repositories:
         scopes = owner_scopes(conn, path)
+        grown: dict[Scope, int] = defaultdict(int)
         for repository_id in repositories:
-            _hold(conn, scopes, holdings(conn, repository_id))
+            _merge(grown, _hold(conn, scopes, holdings(conn, repository_id)))
+        _add(conn, grown)
 
 
 def detach_project(conn: Connection, project_id: int) -> None:
@@ -318,10 +330,12 @@ def detach_project(conn: Connection, project_id: int) -> None:
     path = conn.scalar(select(Project.path).where(Project.id == project_id))
     if path is not None:
         above = [s for s in owner_scopes(conn, path) if s[0] == NAMESPACE]
+        freed: dict[Scope, int] = defaultdict(int)
         for repository_id in project_repositories(conn, path):
             held = holdings(conn, repository_id)
             if held and above:
-                _release(conn, above, {d: n for d, (_s, n) in held.items()})
+                _merge(freed, _release(conn, above, {d: n for d, (_s, n) in held.items()}))
+        _add(conn, freed)
     _forget(conn, (PROJECT, project_id))
 
 
