@@ -15,7 +15,7 @@ from dockyard.auth.passwords import MIN_LENGTH, hash_password, password_problem,
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
-from dockyard.db.queries import accounts, management, sessions
+from dockyard.db.queries import accounts, management, sessions, usage
 from dockyard.db.queries import tokens as token_rows
 from dockyard.db.records import ProjectRecord, UserRecord
 from dockyard.oci.errors import Code, RegistryError
@@ -221,6 +221,7 @@ def create_project(db: Database, path: str, visibility: str = "private") -> Proj
         if accounts.project_by_path(conn, path) or accounts.namespace_by_path(conn, path):
             raise AdminError(f"{path!r} already exists")
         project_id = accounts.create_project(conn, namespace.id, path, visibility)
+        usage.attach_project(conn, project_id)  # images pushed there before (auth off)
         return accounts.project_by_id(conn, project_id)
 
 
@@ -252,6 +253,7 @@ def delete_project(db: Database, path: str) -> None:
     with db.session(write=True) as conn:
         for repository in management.repositories(conn, [path]):
             management.schedule_deletion(conn, repository.id)
+        usage.detach_project(conn, project.id)
         accounts.delete_project(conn, project.id)
 
 

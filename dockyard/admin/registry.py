@@ -1,4 +1,4 @@
-"""Managing image repositories and tags: listings, details, deletes, usage."""
+"""Managing image repositories and tags: listings, details, deletes."""
 
 from __future__ import annotations
 
@@ -155,10 +155,6 @@ class RegistryAdmin:
         if not dry_run and chosen:
             self.delete_tags(repository_id, chosen)
         return chosen
-
-    def usage(self, prefixes: list[str]) -> int:
-        with self._db.session() as conn:
-            return management.usage(conn, prefixes)
 
 
 def _badge(artifact_type: str) -> str:

@@ -21,16 +21,11 @@ from dockyard.db.engine import Database
 from dockyard.db.queries import accounts
 from dockyard.db.queries import sessions as session_rows
 from dockyard.db.queries import tokens as token_rows
+from dockyard.db.queries.accounts import project_candidates
 from dockyard.db.records import ProjectRecord, TokenRecord
 from dockyard.oci.errors import Code, RegistryError
 
 RECHECK_SECONDS = 10.0
-
-
-def project_candidates(repository: str) -> list[str]:
-    """Project paths a repository may belong to: itself or up to two levels above it."""
-    parts = repository.split("/")
-    return ["/".join(parts[:k]) for k in (len(parts), len(parts) - 1, len(parts) - 2) if k >= 2]
 
 
 def _usable(record: TokenRecord | None, kind: str) -> bool:

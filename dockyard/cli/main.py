@@ -19,6 +19,7 @@ from dockyard.cli import (
     gc_commands,
     maintenance_commands,
     scan_commands,
+    usage_commands,
     vulndb_commands,
     worker_commands,
 )
@@ -35,6 +36,7 @@ vulndb_commands.register(app)
 worker_commands.register(app)
 scan_commands.register(app)
 cleanup_commands.register(app)
+usage_commands.register(app)
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
 

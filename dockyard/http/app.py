@@ -110,7 +110,7 @@ def create_app(
     policies = PullPolicies(db)  # one per process: the API's changes clear the pulls' cache
     # Tag protection plugs in as ``may_delete`` here and in workers/kinds.py (cleanups()).
     cleanup = Cleanups(db, admin, may_delete=allow_all)
-    api = build_api(Api(db, settings, service, admin, policies, cleanup))
+    api = build_api(Api(db, settings, service, admin, policies, cleanup, quota=registry.quota))
     ctx = Context(
         registry=registry,
         access=access,

@@ -15,6 +15,7 @@ from dockyard.db.engine import Database
 from dockyard.registry.blobs import Blobs
 from dockyard.registry.catalog import Catalog
 from dockyard.registry.manifests import Manifests
+from dockyard.registry.quota import Quota
 from dockyard.registry.uploads import Uploads
 from dockyard.storage import BlobStore
 
@@ -25,14 +26,19 @@ class Registry:
     uploads: Uploads
     manifests: Manifests
     catalog: Catalog
+    quota: Quota
 
 
 def build_registry(settings: Settings, db: Database, store: BlobStore) -> Registry:
     delay = timedelta(seconds=settings.gc_review_delay_seconds)
+    quota = Quota(db)  # one per process: setting a limit here clears its cache
     return Registry(
         blobs=Blobs(db, store, gc_delay=delay),
         uploads=Uploads(
-            db, store, gc_delay=max(delay, timedelta(seconds=settings.gc_upload_grace_seconds))
+            db,
+            store,
+            quota,
+            gc_delay=max(delay, timedelta(seconds=settings.gc_upload_grace_seconds)),
         ),
         manifests=Manifests(
             db,
@@ -41,4 +47,5 @@ def build_registry(settings: Settings, db: Database, store: BlobStore) -> Regist
             gc_delay=delay,
         ),
         catalog=Catalog(db),
+        quota=quota,
     )

@@ -18,6 +18,7 @@ from dockyard.oci.digest import Digest, digest_bytes, looks_like_digest, parse_d
 from dockyard.oci.errors import Code, RegistryError
 from dockyard.oci.manifest import Manifest, accepts, parse_manifest
 from dockyard.oci.names import check_tag, is_valid_tag
+from dockyard.registry.quota import enforced
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,7 @@ class Manifests:
                 references=references,
                 total_size=total_size,
                 platforms=_platforms(manifest),
+                enforce="under",  # refused only once the project or a group is over
             )
             moved_from = None
             if ref.tag is not None:
@@ -151,7 +153,8 @@ class Manifests:
             if self.scan_on_push:
                 _queue_scans(session, repository, str(digest), manifest)
 
-        self._db.transact(write)
+        with enforced():
+            self._db.transact(write)
         return Stored(digest, subject)
 
     def _gc_after_put(

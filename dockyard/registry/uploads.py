@@ -21,8 +21,10 @@ from dockyard.db.queries import blobs as blob_rows
 from dockyard.db.queries import gc as gc_rows
 from dockyard.db.queries import repositories
 from dockyard.db.queries import uploads as upload_rows
+from dockyard.db.queries.usage import Room
 from dockyard.oci.digest import Digest
 from dockyard.oci.errors import Code, RegistryError
+from dockyard.registry.quota import Quota, check_bytes, enforced
 from dockyard.storage import BlobStore, StorageError, UploadWriter
 
 RUNNING_HASHES_KEPT = 4096
@@ -66,16 +68,28 @@ class Receiver:
     """Writes one request's body into a session, hashing as it goes."""
 
     def __init__(
-        self, uploads: Uploads, status: UploadStatus, writer: UploadWriter, algorithm: str
+        self,
+        uploads: Uploads,
+        status: UploadStatus,
+        writer: UploadWriter,
+        algorithm: str,
+        room: Room | None = None,
     ) -> None:
         self._uploads = uploads
         self.status = status
         self._writer = writer
         self._algorithm = algorithm
         self._hasher = uploads.hashes.take(status.id, status.size, algorithm)
+        self._room = room  # the storage limit's room when the request began (None: none)
         self.received = 0
 
+    def expect(self, length: int | None) -> None:
+        """Refuse, before reading, a body whose declared length would pass the limit."""
+        if length is not None:
+            check_bytes(self._room, self.status.size + length)
+
     def write(self, chunk: bytes) -> None:
+        check_bytes(self._room, self.status.size + self.received + len(chunk))
         self._writer.write(chunk)
         if self._hasher is not None:
             self._hasher.update(chunk)  # type: ignore[attr-defined]
@@ -115,15 +129,24 @@ def _is_uuid(value: str) -> bool:
 
 class Uploads:
     def __init__(
-        self, db: Database, store: BlobStore, gc_delay: timedelta = timedelta(days=1)
+        self,
+        db: Database,
+        store: BlobStore,
+        quota: Quota | None = None,
+        gc_delay: timedelta = timedelta(days=1),
     ) -> None:
         self._db = db
         self.store = store
         self.hashes = _RunningHashes()
+        self.quota = quota or Quota(db)
         self._gc_delay = gc_delay  # a fresh blob no manifest references waits this long
 
-    def start(self, repository: str, owner: str | None = None) -> UploadStatus:
-        """Open a session bound to ``repository`` and to whoever opened it."""
+    def start(
+        self, repository: str, owner: str | None = None, digest: Digest | None = None
+    ) -> UploadStatus:
+        """Open a session bound to ``repository`` and to whoever opened it; refused when
+        the storage limit has no room left (unless ``digest`` is stored there already)."""
+        self.quota.check_start(repository, str(digest) if digest else None)
         upload_id = str(uuid.uuid4())
         self.store.begin_upload(upload_id)
         try:
@@ -151,12 +174,18 @@ class Uploads:
         except StorageError:
             raise _unknown(upload_id) from None
 
-    def receiver(self, status: UploadStatus, algorithm: str = "sha256") -> Receiver:
+    def room(self, repository: str, digest: Digest | None = None) -> Room | None:
+        """The storage limit's room for a request's body (None: no limit applies)."""
+        return self.quota.room(repository, str(digest) if digest else None)
+
+    def receiver(
+        self, status: UploadStatus, algorithm: str = "sha256", room: Room | None = None
+    ) -> Receiver:
         try:
             writer = self.store.append(status.id, status.size)
         except StorageError as error:
             raise self._unavailable(status.id, error) from None
-        return Receiver(self, status, writer, algorithm)
+        return Receiver(self, status, writer, algorithm, room)
 
     def _unavailable(self, upload_id: str, error: StorageError) -> RegistryError:
         """A session another request holds or moved (416 with its Range), or one now gone."""
@@ -176,6 +205,7 @@ class Uploads:
         """Verify the session against ``digest`` and turn it into a linked blob; its size."""
         try:
             size = self.store.upload_size(status.id)
+            self.quota.check_fits(status.repository, size, str(digest))
             hasher = self.hashes.take(status.id, size, digest.algorithm)
             if hasher is None:
                 hasher = hashlib.new(digest.algorithm)
@@ -191,19 +221,22 @@ class Uploads:
             # The bytes become the blob inside the transaction that records it, under the
             # digest's lock: garbage collection deleting an old copy of the same digest
             # either finishes before (and we write it afresh) or sees our row and stops.
+            # The limit is checked again there, exactly (under the counter's row lock),
+            # before the bytes move: a refusal leaves the session as it was.
             committed = []  # a retried transaction must not move the bytes twice
 
             def record(session: object) -> None:
                 gc_rows.lock_digest(session, str(digest))
+                repository_id = repositories.ensure(session, status.repository)
+                blob_rows.record_and_link(session, repository_id, str(digest), size, "fit")
                 if not committed:
                     self.store.commit(status.id, digest)
                     committed.append(True)
-                repository_id = repositories.ensure(session, status.repository)
-                blob_rows.record_and_link(session, repository_id, str(digest), size)
                 upload_rows.remove(session, status.id)
                 self._linked(session, repository_id, str(digest), "uploaded")
 
-            self._db.transact(record)
+            with enforced():
+                self._db.transact(record)
         except StorageError as error:  # a concurrent request holds or ended the session
             raise self._unavailable(status.id, error) from None
         return size
@@ -266,11 +299,12 @@ class Uploads:
             if blob_rows.hold(session, str(digest)) is None:  # collected meanwhile: upload
                 return None
             repository_id = repositories.ensure(session, repository)
-            blob_rows.link(session, repository_id, str(digest))
+            blob_rows.link(session, repository_id, str(digest), size, "fit")  # held: free
             self._linked(session, repository_id, str(digest), "mounted")
             return size
 
-        return self._db.transact(link)
+        with enforced():
+            return self._db.transact(link)
 
     def purge_idle(self, idle: timedelta) -> int:
         """End sessions untouched for ``idle``; how many were purged."""

@@ -39,9 +39,9 @@ def age_tags(registry: AuthRegistry, repository: str, ages: dict[str, timedelta]
 
 def test_repositories_of_a_project(registry: AuthRegistry, project: str) -> None:
     shared = os.urandom(300)
-    push_image(registry, f"{project}/api", "v1", layers=[shared, os.urandom(100)])
-    push_image(registry, f"{project}/api", "v2", layers=[shared])
-    push_image(registry, f"{project}/web", "v1", layers=[shared])
+    api_v1 = push_image(registry, f"{project}/api", "v1", layers=[shared, os.urandom(100)])
+    api_v2 = push_image(registry, f"{project}/api", "v2", layers=[shared])
+    web_v1 = push_image(registry, f"{project}/web", "v1", layers=[shared])
     resp = registry.client.get(
         f"/api/v1/projects/{project}/registry/repositories", headers=auth(registry.admin_pat)
     )
@@ -54,11 +54,13 @@ def test_repositories_of_a_project(registry: AuthRegistry, project: str) -> None
     usage = registry.client.get(
         f"/api/v1/projects/{project}/usage", headers=auth(registry.admin_pat)
     ).json()["size"]
-    # the shared layer (300 bytes) counts once across both repositories; both images
-    # use the same config blob, which counts once too
+    # sizes count blobs and manifests; the shared layer (300 bytes) counts once across
+    # both repositories, and so does the config both v1 images use
+    config_v1, config_v2 = (len(json.dumps(p.config).encode()) for p in (api_v1, api_v2))
     web = rows[f"{project}/web"]
-    config = web["size"] - 300
-    assert usage == api["size"] + web["size"] - 300 - config
+    assert web["size"] == 300 + config_v1 + len(web_v1.body)
+    assert api["size"] == 400 + config_v1 + config_v2 + len(api_v1.body) + len(api_v2.body)
+    assert usage == api["size"] + web["size"] - 300 - config_v1
     filtered = registry.client.get(
         f"/api/v1/projects/{project}/registry/repositories?name=we",
         headers=auth(registry.admin_pat),

@@ -26,6 +26,7 @@ from dockyard.db.models.registry import (
     Upload,
 )
 from dockyard.db.models.scans import Scan, ScanFinding, ScanPackage
+from dockyard.db.models.usage import StorageUsage, UsageRef
 from dockyard.db.models.vulndb import Advisory, AdvisoryImport, AffectedRange
 
 __all__ = [
@@ -54,9 +55,11 @@ __all__ = [
     "Scan",
     "ScanFinding",
     "ScanPackage",
+    "StorageUsage",
     "Tag",
     "Token",
     "Upload",
+    "UsageRef",
     "User",
     "VulnerabilityException",
     "VulnerabilityPolicy",

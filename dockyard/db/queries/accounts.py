@@ -112,6 +112,15 @@ def longest_project(conn: Connection, candidates: list[str]) -> ProjectRecord | 
     return ProjectRecord(*row) if row else None
 
 
+def project_candidates(repository: str) -> list[str]:
+    """Project paths a repository may belong to: itself or up to two levels above it.
+
+    Projects never nest (a project path is never also a namespace), so at most one of
+    them exists: the repository's project."""
+    parts = repository.split("/")
+    return ["/".join(parts[:k]) for k in (len(parts), len(parts) - 1, len(parts) - 2) if k >= 2]
+
+
 def list_projects(conn: Connection) -> list[ProjectRecord]:
     return [ProjectRecord(*row) for row in conn.execute(select(*_PROJECT).order_by(Project.path))]
 

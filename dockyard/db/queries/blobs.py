@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Blob, Repository, RepositoryBlob
+from dockyard.db.queries import usage
 from dockyard.db.queries._upsert import insert_for
 from dockyard.db.records import BlobRow
 
@@ -29,10 +30,13 @@ def linked_size(conn: Connection, repository: str, digest: str) -> int | None:
     return conn.scalar(_LINKED_SIZE, {"repository": repository, "digest": digest})
 
 
-def record_and_link(conn: Connection, repository_id: int, digest: str, size: int) -> None:
+def record_and_link(
+    conn: Connection, repository_id: int, digest: str, size: int, enforce: str | None = None
+) -> None:
     """Record a verified blob (once) and link it to the repository (once).
 
     The bytes were just committed afresh, so a blob marked unavailable is healed.
+    ``enforce``: see ``usage.on_link``.
     """
     now = datetime.now(UTC)
     insert = insert_for(conn, Blob).values(digest=digest, size=size, created_at=now)
@@ -43,15 +47,28 @@ def record_and_link(conn: Connection, repository_id: int, digest: str, size: int
             where=Blob.unavailable.is_not(None),
         )
     )
-    link(conn, repository_id, digest)
+    link(conn, repository_id, digest, size, enforce)
 
 
-def link(conn: Connection, repository_id: int, digest: str) -> None:
-    conn.execute(
+def link(
+    conn: Connection,
+    repository_id: int,
+    digest: str,
+    size: int | None = None,
+    enforce: str | None = None,
+) -> bool:
+    """Link the blob to the repository (once) and count it in the usage; False if it was."""
+    # RETURNING, not rowcount: on PostgreSQL an INSERT reports rowcount -1 (unknown).
+    inserted = conn.execute(
         insert_for(conn, RepositoryBlob)
         .values(repository_id=repository_id, digest=digest, created_at=datetime.now(UTC))
         .on_conflict_do_nothing(index_elements=["repository_id", "digest"])
-    )
+        .returning(RepositoryBlob.digest)
+    ).first()
+    if inserted is None:
+        return False
+    usage.on_link(conn, repository_id, digest, size, enforce)
+    return True
 
 
 def linked_in(conn: Connection, repository_id: int, digests: list[str]) -> dict[str, int]:
@@ -95,12 +112,16 @@ def repositories_holding(conn: Connection, digest: str, limit: int = 50) -> list
 
 
 def unlink(conn: Connection, repository_id: int, digest: str) -> bool:
+    """Remove the link (and its share of the usage); False if there was none."""
     result = conn.execute(
         delete(RepositoryBlob).where(
             RepositoryBlob.repository_id == repository_id, RepositoryBlob.digest == digest
         )
     )
-    return bool(result.rowcount)
+    if not result.rowcount:
+        return False
+    usage.on_unlink(conn, repository_id, digest)
+    return True
 
 
 def page(conn: Connection, after: str, limit: int) -> list[BlobRow]:

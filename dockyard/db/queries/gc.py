@@ -33,6 +33,7 @@ from dockyard.db.models import (
     RepositoryBlob,
     Tag,
 )
+from dockyard.db.queries import usage
 from dockyard.db.queries._upsert import insert_for
 
 # --- queueing (called in the transactions of pushes and deletes) ----------------------
@@ -192,7 +193,13 @@ def referrers_of(conn: Connection, repository_id: int, digest: str) -> list[str]
 
 
 def delete_manifest(conn: Connection, manifest_id: int) -> None:
+    """Delete the manifest (its tags and references cascade) and its share of the usage."""
+    found = conn.execute(
+        select(Manifest.repository_id, Manifest.digest).where(Manifest.id == manifest_id)
+    ).first()
     conn.execute(delete(Manifest).where(Manifest.id == manifest_id))
+    if found is not None:
+        usage.on_unlink(conn, found[0], found[1])
 
 
 # --- blob links -----------------------------------------------------------------------
@@ -422,6 +429,7 @@ def delete_manifests(conn: Connection, doomed: dict) -> tuple[list, list]:
     )
     manifests += [tuple(r) for r in conn.execute(referrers)]
     conn.execute(delete(Manifest).where(Manifest.id.in_(ids)))
+    usage.on_unlink_many(conn, list(doomed))
     return links, [k for k in manifests if k not in doomed]
 
 
@@ -451,11 +459,13 @@ def links_in_use(conn: Connection, keys: set) -> set:
 
 
 def delete_links(conn: Connection, keys: set) -> None:
+    """Delete the links, and their share of the storage usage."""
     conn.execute(
         delete(RepositoryBlob).where(
             tuple_(RepositoryBlob.repository_id, RepositoryBlob.digest).in_(list(keys))
         )
     )
+    usage.on_unlink_many(conn, sorted(keys))
 
 
 def lock_blobs(conn: Connection, digests: list[str]) -> tuple[dict, set]:

@@ -1,5 +1,5 @@
 """Queries behind the management API and UI: listings with counts, sizes and dates,
-server-side filtering, sorting and paging, storage usage, repository deletion."""
+server-side filtering, sorting and paging, repository deletion."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
-from dockyard.db.models import Blob, Manifest, Repository, RepositoryBlob, Tag
+from dockyard.db.models import Manifest, Repository, StorageUsage, Tag
 from dockyard.db.queries import gc
+from dockyard.db.queries import usage as usage_rows
 from dockyard.db.records_management import RepositoryRow, TagRow
 
 TAG_SORTS = {"name": (Tag.name,), "pushed_at": (Tag.updated_at, Tag.name)}
@@ -27,11 +28,14 @@ def _repository_stats():  # noqa: ANN202 - a select
     last_pushed = (
         select(func.max(Tag.updated_at)).where(Tag.repository_id == Repository.id).scalar_subquery()
     )
-    size = (
-        select(func.coalesce(func.sum(Blob.size), 0))
-        .join(RepositoryBlob, RepositoryBlob.digest == Blob.digest)
-        .where(RepositoryBlob.repository_id == Repository.id)
-        .scalar_subquery()
+    size = func.coalesce(  # the maintained counter: blobs and manifests, each digest once
+        select(StorageUsage.used_bytes)
+        .where(
+            StorageUsage.scope_kind == usage_rows.REPOSITORY,
+            StorageUsage.scope_id == Repository.id,
+        )
+        .scalar_subquery(),
+        0,
     )
     return select(
         Repository.id,
@@ -174,22 +178,6 @@ def manifest_payload(conn: Connection, repository_id: int, digest: str) -> tuple
     return (row[0], row[1]) if row else None
 
 
-def usage(conn: Connection, prefixes: list[str]) -> int:
-    """Bytes of distinct blobs linked anywhere under ``prefixes``: a shared layer counts once."""
-    if not prefixes:
-        return 0
-    linked = (
-        select(RepositoryBlob.digest)
-        .join(Repository, Repository.id == RepositoryBlob.repository_id)
-        .where(or_(*(_under(p) for p in prefixes)))
-        .distinct()
-    )
-    return (
-        conn.scalar(select(func.coalesce(func.sum(Blob.size), 0)).where(Blob.digest.in_(linked)))
-        or 0
-    )
-
-
 def schedule_deletion(conn: Connection, repository_id: int) -> bool:
     result = conn.execute(
         update(Repository)
@@ -230,9 +218,11 @@ def claim_deletion(conn: Connection, repository_id: int) -> bool:
 
 
 def delete_repository(conn: Connection, repository_id: int, review_after: datetime) -> None:
-    """Everything of the repository goes in one statement (cascades): all or nothing. The
-    blobs it linked are queued for garbage collection (other repositories may hold them)."""
+    """Everything of the repository goes in one statement (cascades): all or nothing. Its
+    usage leaves its project and groups in the same transaction, and the blobs it linked
+    are queued for garbage collection (other repositories may hold them)."""
     gc.review_blobs(conn, gc.manifest_links(conn, repository_id), review_after, "repo_deleted")
+    usage_rows.on_repository_removed(conn, repository_id)
     conn.execute(delete(Repository).where(Repository.id == repository_id))
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Manifest, ManifestReference, Repository, Tag
+from dockyard.db.queries import usage
 from dockyard.db.queries._upsert import insert_for
 from dockyard.db.records import ManifestRecord, ReferrerRecord
 
@@ -62,8 +63,11 @@ def store(
     references: dict[str, str],
     total_size: int,
     platforms: str | None,
+    enforce: str | None = None,
 ) -> int:
-    """Insert the manifest (idempotent on repository+digest) and its references; its id."""
+    """Insert the manifest (idempotent on repository+digest) and its references; its id.
+
+    A new manifest counts in the usage (``enforce``: see ``usage.on_link``)."""
     stmt = insert_for(conn, Manifest).values(
         repository_id=repository_id,
         digest=digest,
@@ -78,7 +82,14 @@ def store(
         payload=payload,
         created_at=datetime.now(UTC),
     )
-    conn.execute(stmt.on_conflict_do_nothing(index_elements=["repository_id", "digest"]))
+    # RETURNING, not rowcount: on PostgreSQL an INSERT reports rowcount -1 (unknown).
+    inserted = conn.execute(
+        stmt.on_conflict_do_nothing(index_elements=["repository_id", "digest"]).returning(
+            Manifest.id
+        )
+    ).first()
+    if inserted is not None:
+        usage.on_link(conn, repository_id, digest, len(payload), enforce)
     manifest_id = conn.scalars(
         select(Manifest.id).where(
             Manifest.repository_id == repository_id, Manifest.digest == digest

@@ -24,6 +24,7 @@ from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.http.requestlog import record_denial, record_principal
+from dockyard.registry.quota import Quota
 from dockyard.validation import InvalidInput
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -80,6 +81,7 @@ class Api:
     registry: RegistryAdmin
     policies: PullPolicies
     cleanup: Cleanups
+    quota: Quota | None = None  # the registry's pre-check cache, cleared when a limit changes
 
     async def call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - passes through
         return await run_in_threadpool(fn, *args, **kwargs)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from dockyard.admin import accounts, members
 from dockyard.admin import tokens as admin_tokens
+from dockyard.admin import usage as admin_usage
 from dockyard.admin.vuln_policy import NO_POLICY
 from dockyard.auth.principal import Principal
 from dockyard.db.queries.policies import PolicyRow
@@ -17,9 +18,11 @@ from dockyard.http.api.deps import api, caller, forbidden
 router = APIRouter(tags=["projects and groups"])
 
 
-def _project(record, abilities, policy: PolicyRow = NO_POLICY) -> schemas.ProjectOut:  # noqa: ANN001
+def _project(record, abilities, policy: PolicyRow = NO_POLICY, usage=None) -> schemas.ProjectOut:  # noqa: ANN001
     shown = policy
     return schemas.ProjectOut(
+        storage_limit_bytes=usage.limit_bytes if usage else None,
+        storage_used_bytes=usage.used_bytes if usage else 0,
         id=record.id,
         path=record.path,
         visibility=record.visibility,
@@ -41,7 +44,8 @@ async def list_projects(request: Request, principal: Principal = Depends(caller)
     else:
         visible = await ctx.call(ctx.service.visible_projects, principal)
     policies = await ctx.call(ctx.policies.policies, [p for p, _ in visible])
-    return [_project(p, a, policies[p.id]) for p, a in visible]
+    usages = await ctx.call(admin_usage.projects_usage, ctx.db, [p for p, _ in visible])
+    return [_project(p, a, policies[p.id], usages[p.id]) for p, a in visible]
 
 
 @router.post("/projects", response_model=schemas.ProjectOut, status_code=201)
@@ -55,7 +59,8 @@ async def create_project(
     if ctx.service is not None and not principal.is_admin and namespace != principal.name:
         await guards.group(ctx, principal, namespace, "manage")
     record = await ctx.call(accounts.create_project, ctx.db, body.path, body.visibility)
-    return _project(record, ["read", "admin"])
+    usage = await ctx.call(admin_usage.project_usage, ctx.db, record.path)
+    return _project(record, ["read", "admin"], usage=usage)
 
 
 @router.get("/projects/{project:path}/members", response_model=list[schemas.MemberOut])
@@ -286,7 +291,8 @@ async def get_project(
     ctx = api(request)
     record = await guards.project(ctx, principal, project, "read")
     policy = await ctx.call(ctx.policies.settings, record)
-    return _project(record, await _abilities(request, principal, project, "read"), policy)
+    usage = await ctx.call(admin_usage.project_usage, ctx.db, record.path)
+    return _project(record, await _abilities(request, principal, project, "read"), policy, usage)
 
 
 @router.patch("/projects/{project:path}", response_model=schemas.ProjectOut)
@@ -297,13 +303,17 @@ async def update_project(
     principal: Principal = Depends(caller),
 ) -> schemas.ProjectOut:
     """Change only what the body names: ``visibility`` takes the Owner role,
-    ``vulnerability_policy`` (itself partial) the Maintainer role."""
+    ``vulnerability_policy`` (itself partial) the Maintainer role,
+    ``storage_limit_bytes`` (null removes the limit) an administrator."""
     ctx = api(request)
     record = await guards.project(ctx, principal, project, "read")
     if body.visibility is not None:
         await guards.project(ctx, principal, project, "admin")
     if body.vulnerability_policy is not None:
         await guards.project(ctx, principal, project, "manage_policy")
+    new_limit = "storage_limit_bytes" in body.model_fields_set
+    if new_limit:
+        guards.admin_only(principal)
     if body.visibility is not None:
         record = await ctx.call(accounts.set_visibility, ctx.db, project, body.visibility)
     if body.vulnerability_policy is not None:
@@ -311,8 +321,14 @@ async def update_project(
             include=body.vulnerability_policy.model_fields_set
         )
         await ctx.call(ctx.policies.update, record, changes, principal.actor)
+    if new_limit:
+        limit = body.storage_limit_bytes
+        await ctx.call(admin_usage.set_project_limit, ctx.db, project, limit, principal.actor)
+        if ctx.quota is not None:
+            ctx.quota.changed()
     policy = await ctx.call(ctx.policies.settings, record)
-    return _project(record, await _abilities(request, principal, project, "read"), policy)
+    usage = await ctx.call(admin_usage.project_usage, ctx.db, record.path)
+    return _project(record, await _abilities(request, principal, project, "read"), policy, usage)
 
 
 @router.delete("/projects/{project:path}", status_code=204)
@@ -333,7 +349,16 @@ async def list_groups(request: Request, principal: Principal = Depends(caller)):
         paths = [
             p for p in paths if "read" in await ctx.call(ctx.service.group_abilities, principal, p)
         ]
-    return [schemas.GroupOut(path=p) for p in paths]
+    usages = await ctx.call(admin_usage.groups_usage, ctx.db, paths)
+    return [_group(usages[p]) for p in paths]
+
+
+def _group(usage: admin_usage.Usage) -> schemas.GroupOut:
+    return schemas.GroupOut(
+        path=usage.path,
+        storage_limit_bytes=usage.limit_bytes,
+        storage_used_bytes=usage.used_bytes,
+    )
 
 
 @router.post("/groups", response_model=schemas.GroupOut, status_code=201)
@@ -389,3 +414,33 @@ async def remove_group_member(
     await guards.group(ctx, principal, group, "manage")
     await ctx.call(members.remove_member, ctx.db, username, group, principal)
     return Response(status_code=204)
+
+
+# After every /groups/{group}/... route: {group:path} would swallow their suffixes.
+@router.get("/groups/{group:path}", response_model=schemas.GroupOut)
+async def get_group(
+    group: str, request: Request, principal: Principal = Depends(caller)
+) -> schemas.GroupOut:
+    ctx = api(request)
+    await guards.group(ctx, principal, group, "read")
+    return _group(await ctx.call(admin_usage.group_usage, ctx.db, group))
+
+
+@router.patch("/groups/{group:path}", response_model=schemas.GroupOut)
+async def update_group(
+    group: str,
+    body: schemas.GroupUpdate,
+    request: Request,
+    principal: Principal = Depends(caller),
+) -> schemas.GroupOut:
+    """Change only what the body names: ``storage_limit_bytes`` (null removes the limit)
+    takes an administrator."""
+    ctx = api(request)
+    await guards.group(ctx, principal, group, "read")
+    if "storage_limit_bytes" in body.model_fields_set:
+        guards.admin_only(principal)
+        limit = body.storage_limit_bytes
+        await ctx.call(admin_usage.set_group_limit, ctx.db, group, limit, principal.actor)
+        if ctx.quota is not None:
+            ctx.quota.changed()
+    return _group(await ctx.call(admin_usage.group_usage, ctx.db, group))

@@ -12,6 +12,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from dockyard.admin import usage as admin_usage
 from dockyard.admin.cleanup import CleanupRules
 from dockyard.auth.principal import Principal
 from dockyard.http.api import convert, guards, schemas
@@ -67,7 +68,7 @@ async def project_usage(
 ) -> schemas.Usage:
     ctx = api(request)
     await guards.project(ctx, principal, project, "read")
-    return schemas.Usage(path=project, size=await ctx.call(ctx.registry.usage, [project]))
+    return _usage(await ctx.call(admin_usage.project_usage, ctx.db, project))
 
 
 @router.get("/groups/{group:path}/usage", response_model=schemas.Usage)
@@ -76,7 +77,11 @@ async def group_usage(
 ) -> schemas.Usage:
     ctx = api(request)
     await guards.group(ctx, principal, group, "read")
-    return schemas.Usage(path=group, size=await ctx.call(ctx.registry.usage, [group]))
+    return _usage(await ctx.call(admin_usage.group_usage, ctx.db, group))
+
+
+def _usage(usage: admin_usage.Usage) -> schemas.Usage:
+    return schemas.Usage(path=usage.path, size=usage.used_bytes, limit_bytes=usage.limit_bytes)
 
 
 @router.get("/registry/repositories/{repository_id}", response_model=schemas.RepositoryOut)
@@ -94,7 +99,7 @@ async def repository_usage(
 ) -> schemas.Usage:
     ctx = api(request)
     row = await guards.repository(ctx, principal, repository_id, "read")
-    return schemas.Usage(path=row.name, size=row.size)
+    return _usage(await ctx.call(admin_usage.repository_usage, ctx.db, row.id, row.name))
 
 
 @router.delete(

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 # Database ids are 32-bit on every engine we support; larger ones cannot exist.
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -48,8 +48,29 @@ class GroupCreate(BaseModel):
     path: str = Field(min_length=1, max_length=255)
 
 
+StorageLimit = Annotated[
+    StrictInt | None,
+    Field(
+        ge=0,
+        le=2**63 - 1,
+        description="Bytes a push may bring the usage to; null: no limit. Administrators only.",
+    ),
+]
+
+
 class GroupOut(BaseModel):
     path: str
+    storage_limit_bytes: int | None = None
+    storage_used_bytes: int = Field(
+        default=0, description="Bytes its projects and subgroups hold, each blob once."
+    )
+
+
+class GroupUpdate(BaseModel):
+    """A partial change: only the fields sent are changed."""
+
+    model_config = ConfigDict(extra="forbid")
+    storage_limit_bytes: StorageLimit = None
 
 
 class ProjectCreate(BaseModel):
@@ -80,11 +101,13 @@ class VulnerabilityPolicyOut(BaseModel):
 
 
 class ProjectUpdate(BaseModel):
-    """A partial change: visibility (Owner), vulnerability_policy (Maintainer)."""
+    """A partial change: visibility (Owner), vulnerability_policy (Maintainer),
+    storage_limit_bytes (administrators; null removes the limit)."""
 
     model_config = ConfigDict(extra="forbid")
     visibility: Visibility | None = None
     vulnerability_policy: VulnerabilityPolicyIn | None = None
+    storage_limit_bytes: StorageLimit = None
 
 
 class ProjectOut(BaseModel):
@@ -93,6 +116,10 @@ class ProjectOut(BaseModel):
     visibility: Visibility
     abilities: list[str] = []
     vulnerability_policy: VulnerabilityPolicyOut = VulnerabilityPolicyOut()
+    storage_limit_bytes: int | None = None
+    storage_used_bytes: int = Field(
+        default=0, description="Bytes its images hold: blobs and manifests, each once."
+    )
 
 
 class VulnerabilityExceptionIn(BaseModel):
@@ -217,4 +244,10 @@ class DeletedTags(BaseModel):
 
 class Usage(BaseModel):
     path: str
-    size: int = Field(description="Bytes of distinct blobs: a layer shared by images counts once.")
+    size: int = Field(
+        description="Bytes of distinct blobs and manifests: a layer shared by images counts once."
+    )
+    limit_bytes: int | None = Field(
+        default=None,
+        description="The project's or group's own storage limit (repositories have none).",
+    )

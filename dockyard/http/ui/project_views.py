@@ -11,6 +11,7 @@ from dockyard.admin import tokens as admin_tokens
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.cleanup_views import settings_context
 from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
+from dockyard.http.ui.usage_bars import usage_bars
 from dockyard.validation import InvalidInput, parse_id
 
 ALL_ABILITIES = frozenset(
@@ -80,7 +81,7 @@ class ProjectViews:
                 key=lambda r: r.last_pushed_at.timestamp() if r.last_pushed_at else 0, reverse=True
             )
         project = await self.ui.call(admin_accounts.find_project, self.ui.db, path)
-        usage = await self.ui.call(self.ui.registry.usage, [path])
+        bars = await usage_bars(self.ui, path)
         return self.ui.render(
             request,
             "project.html",
@@ -90,7 +91,7 @@ class ProjectViews:
             repositories=rows,
             name=name_filter,
             sort=sort,
-            usage=usage,
+            usage_bars=bars,
         )
 
     async def settings(self, request: Request, viewer: Principal) -> Response:

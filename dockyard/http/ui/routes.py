@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.account_views import AccountViews
 from dockyard.http.ui.cleanup_views import cleanup_routes
+from dockyard.http.ui.group_views import GroupViews
 from dockyard.http.ui.pages import HERE, NotAllowed, Ui, back
 from dockyard.http.ui.project_views import ProjectViews
 from dockyard.http.ui.repository_views import RepositoryViews
@@ -110,6 +111,7 @@ def routes(ui: Ui) -> list[Route | Mount]:
             page(vulnerabilities.rescan),
             methods=["POST"],
         ),
+        Route("/g/{group:path}", page(GroupViews(ui).group)),
         Route("/r/{repository:path}/-/tags/{tag}", page(repositories.tag)),
         Route(
             "/r/{repository:path}/-/delete-tags", page(repositories.delete_tags), methods=["POST"]

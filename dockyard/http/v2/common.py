@@ -125,6 +125,7 @@ async def receive(
         length = declared_length(request)
         if expected is not None and length is not None and expected != length:
             raise _length_mismatch(expected, length, "Content-Range")
+        receiver.expect(length)  # a body that cannot fit the storage limit is not read
         async for chunk in body(request):
             if expected is not None and receiver.received + len(chunk) > expected:
                 raise _length_mismatch(expected, receiver.received + len(chunk), "Content-Range")

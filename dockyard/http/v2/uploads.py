@@ -13,6 +13,7 @@ from dockyard.http.v2.common import Context, receive, repository, run
 from dockyard.oci.digest import Digest, parse_digest
 from dockyard.oci.errors import Code, RegistryError
 from dockyard.oci.names import check_name
+from dockyard.registry.quota import Room
 from dockyard.registry.uploads import UploadStatus
 
 # ASCII digits, at most 18 of them: beyond that no session could ever be that long.
@@ -77,6 +78,12 @@ class Endpoints:
         self.ctx = ctx
         self.uploads = ctx.registry.uploads
 
+    async def _room(self, name: str, digest: Digest | None = None) -> Room | None:
+        """The storage limit's room for a body; no query (nor thread) when none applies."""
+        if self.uploads.quota.surely_unlimited(name):
+            return None
+        return await self.ctx.read(self.uploads.room, name, digest)
+
     async def start(self, request: Request) -> Response:
         """POST: mount, monolithic push (?digest=), or a new session."""
         name = repository(request)
@@ -90,11 +97,14 @@ class Endpoints:
             if await run(self.uploads.mount, name, digest, source, may_read) is not None:
                 return _created(name, digest)
         digest = _digest_param(request) if "digest" in request.query_params else None
-        status = await run(self.uploads.start, name, _owner(principal))
+        status = await run(self.uploads.start, name, _owner(principal), digest)
         if digest is None:
             return Response(status_code=202, headers=_session_headers(status))
         try:
-            await receive(request, self.uploads.receiver(status, digest.algorithm), None, False)
+            receiver = self.uploads.receiver(
+                status, digest.algorithm, await self._room(name, digest)
+            )
+            await receive(request, receiver, None, False)
             await run(self.uploads.finish, status, digest)
         except BaseException:
             await run(self.uploads.cancel, status)  # a one-request push leaves no session
@@ -115,7 +125,8 @@ class Endpoints:
         upload_id = request.path_params["upload_id"]
         status = await self.ctx.read(self.uploads.status, name, upload_id, _owner(principal))
         expected = _declared_range(request, status)
-        size = await receive(request, self.uploads.receiver(status), expected)
+        receiver = self.uploads.receiver(status, room=await self._room(name))
+        size = await receive(request, receiver, expected)
         await run(self.uploads.touch, status.id)
         done = UploadStatus(status.id, name, size)
         return Response(status_code=202, headers=_session_headers(done))
@@ -133,7 +144,9 @@ class Endpoints:
         )
         before = status
         if expected is not None or has_body:
-            receiver = self.uploads.receiver(status, digest.algorithm)
+            receiver = self.uploads.receiver(
+                status, digest.algorithm, await self._room(name, digest)
+            )
             size = await receive(request, receiver, expected, durable=False)
             status = UploadStatus(status.id, name, size)
         try:

@@ -1,0 +1,38 @@
+"""A group's page: its storage against the limit, and the projects in it the viewer sees."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dockyard.admin import NotFound
+from dockyard.admin import usage as admin_usage
+from dockyard.auth.principal import Principal
+from dockyard.http.ui.pages import NotAllowed, Ui
+from dockyard.http.ui.project_views import ProjectViews
+from dockyard.http.ui.usage_bars import bar, usage_bars
+
+
+class GroupViews:
+    def __init__(self, ui: Ui) -> None:
+        self.ui = ui
+        self.projects = ProjectViews(ui)
+
+    async def group(self, request: Request, viewer: Principal) -> Response:
+        path = request.path_params["group"]
+        if self.ui.service is not None:
+            abilities = await self.ui.call(self.ui.service.group_abilities, viewer, path)
+            if "read" not in abilities:
+                raise NotAllowed(path)
+        try:
+            bars = await usage_bars(self.ui, path, "group")
+        except NotFound:
+            raise NotAllowed(path) from None
+        visible = [
+            p for p, _ in await self.projects.visible(viewer) if p.path.startswith(path + "/")
+        ]
+        usages = await self.ui.call(admin_usage.projects_usage, self.ui.db, visible)
+        rows = [(p, bar(usages[p.id])) for p in visible]
+        return self.ui.render(
+            request, "group.html", viewer=viewer, group=path, usage_bars=bars, projects=rows
+        )
