@@ -15,6 +15,7 @@ from dockyard.db.models.base import Base
 from dockyard.db.models.gc import GcBlobReview, GcLinkReview, GcManifestReview, GcStorageDelete
 from dockyard.db.models.jobs import Job
 from dockyard.db.models.policies import VulnerabilityException, VulnerabilityPolicy
+from dockyard.db.models.protection import TagProtectionRule
 from dockyard.db.models.registry import (
     Blob,
     Manifest,
@@ -52,6 +53,7 @@ __all__ = [
     "ScanFinding",
     "ScanPackage",
     "Tag",
+    "TagProtectionRule",
     "Token",
     "Upload",
     "User",
