@@ -14,6 +14,8 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.admin.registry import RegistryAdmin
+from dockyard.admin.tag_protection import TagProtection
+from dockyard.admin.tag_rules import TagRules
 from dockyard.admin.vuln_policy import PullPolicies
 from dockyard.auth.keys import ensure_signing_key, session_secret
 from dockyard.auth.registry_tokens import TokenSigner
@@ -107,6 +109,8 @@ def create_app(
     access, service, auth_routes = build_access(settings, db)
     admin = RegistryAdmin(db, store, timedelta(seconds=settings.gc_review_delay_seconds))
     policies = PullPolicies(db)  # one per process: the API's changes clear the pulls' cache
+    protection = TagProtection(db, auth_on=service is not None)  # likewise for pushes
+    tag_rules = TagRules(db, protection)
     api = build_api(
         Api(
             db,
@@ -114,6 +118,8 @@ def create_app(
             service,
             admin,
             policies,
+            protection,
+            tag_rules,
         )
     )
     ctx = Context(
@@ -122,6 +128,7 @@ def create_app(
         settings=settings,
         inline_reads=db.is_sqlite,
         policies=policies,
+        protection=protection,
     )
 
     @contextlib.asynccontextmanager
@@ -143,6 +150,8 @@ def create_app(
         service,
         admin,
         make_templates(),
+        protection,
+        tag_rules,
     )
     web = Starlette(
         routes=[*auth_routes, Mount("/api/v1", app=api), *ui_routes(ui)],

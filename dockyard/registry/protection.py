@@ -231,6 +231,15 @@ class TagGuard:
         if refused is not None:
             raise _denied(refused, tag)
 
+    def check_delete(
+        self, session: object, repository_id: int, tag: str | None, digest: object | None
+    ) -> None:
+        """A delete by tag or by digest (exactly one is given)."""
+        if tag is not None:
+            self.check_tag_delete(session, repository_id, tag)
+        else:
+            self.check_manifest_delete(session, repository_id, str(digest))
+
     def check_tag_delete(self, session: object, repository_id: int, tag: str) -> None:
         """403 DENIED when the tag exists and the caller may not delete it."""
         refused = self.rules.delete_refusal(tag, self.level)

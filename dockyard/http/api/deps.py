@@ -17,6 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from dockyard.admin import AdminError, Conflict, Forbidden, NotFound, TooManyAttempts
 from dockyard.admin.registry import RegistryAdmin
+from dockyard.admin.tag_protection import TagProtection
+from dockyard.admin.tag_rules import TagRules
 from dockyard.admin.vuln_policy import PullPolicies
 from dockyard.auth.principal import Principal
 from dockyard.auth.service import AccessService
@@ -78,6 +80,8 @@ class Api:
     service: AccessService | None  # None when auth is off
     registry: RegistryAdmin
     policies: PullPolicies
+    protection: TagProtection
+    tag_rules: TagRules
 
     async def call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - passes through
         return await run_in_threadpool(fn, *args, **kwargs)

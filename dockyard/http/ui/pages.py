@@ -15,6 +15,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from dockyard.admin.registry import RegistryAdmin
+from dockyard.admin.tag_protection import TagProtection
+from dockyard.admin.tag_rules import TagRules
 from dockyard.auth.principal import Principal
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
@@ -63,6 +65,8 @@ class Ui:
     service: AccessService | None
     registry: RegistryAdmin
     templates: Jinja2Templates
+    protection: TagProtection
+    tag_rules: TagRules
 
     async def call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - passes through
         return await run_in_threadpool(fn, *args, **kwargs)
