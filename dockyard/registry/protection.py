@@ -47,6 +47,8 @@ def compile_pattern(pattern: str) -> Any:
         raise InvalidPattern(f"tag_name_pattern must be 1 to {MAX_PATTERN} characters")
     try:
         return re2.compile(pattern, _OPTIONS)
+    except UnicodeEncodeError:  # a lone surrogate, which JSON can carry
+        raise InvalidPattern("tag_name_pattern must be valid Unicode text") from None
     except re2.error as error:
         reason = error.args[0] if error.args else "invalid"
         reason = reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
@@ -78,7 +80,10 @@ class Rule:
         )
 
     def matches(self, tag: str) -> bool:
-        return self.matcher.fullmatch(tag) is not None
+        try:
+            return self.matcher.fullmatch(tag) is not None
+        except UnicodeEncodeError:  # not a tag name any push could have made
+            return False
 
     def level(self, action: str) -> int:
         """The least level this rule lets ``action`` ("push" or "delete"); above admin
