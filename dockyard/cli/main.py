@@ -17,6 +17,7 @@ from dockyard.cli import (
     admin_commands,
     gc_commands,
     maintenance_commands,
+    protection_commands,
     scan_commands,
     vulndb_commands,
     worker_commands,
@@ -33,6 +34,7 @@ gc_commands.register(app)
 vulndb_commands.register(app)
 worker_commands.register(app)
 scan_commands.register(app)
+protection_commands.register(app)
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
 
