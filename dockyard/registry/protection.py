@@ -114,10 +114,10 @@ class Protection:
     @property
     def summary(self) -> str:
         if self.immutable:
-            return "immutable: no one may move or delete this tag"
+            return "no one may move or delete this tag"
         return (
-            f"protected: {self.minimum_access_level_for_push} and above may push, "
-            f"{self.minimum_access_level_for_delete} and above may delete"
+            f"{self.minimum_access_level_for_push} and above may push it, "
+            f"{self.minimum_access_level_for_delete} and above may delete it"
         )
 
 

@@ -67,6 +67,9 @@ class RepositoryViews:
             limit=per_page * page_number,
         )
         badges = await self.ui.call(self.ui.registry.badges, row.id, [t.digest for t in shown.rows])
+        locks = await self.ui.call(
+            self.ui.protection.protections, name, [t.name for t in shown.rows]
+        )
         return self.ui.render(
             request,
             "repository.html",
@@ -76,6 +79,7 @@ class RepositoryViews:
             tags=shown.rows,
             total=shown.total,
             badges=badges,
+            locks=locks,
             sort=sort,
             sorts=SORTS,
             per_page=per_page,
@@ -93,6 +97,7 @@ class RepositoryViews:
         except NotFound:
             raise NotAllowed(tag) from None
         raw = json.dumps(detail.manifest, indent=2)
+        locks = await self.ui.call(self.ui.protection.protections, name, [tag])
         return self.ui.render(
             request,
             "tag.html",
@@ -101,6 +106,7 @@ class RepositoryViews:
             abilities=abilities,
             detail=detail,
             raw=raw,
+            lock=locks.get(tag),
         )
 
     async def delete_tags(self, request: Request, viewer: Principal) -> Response:
@@ -121,6 +127,9 @@ class RepositoryViews:
             chosen = [t.name for t in everything.rows]
         if not chosen:
             return back(f"/r/{name}", "nothing selected", request)
+        refusal = await self.ui.call(self.ui.protection.delete_refusal, viewer, name, chosen)
+        if refusal is not None:
+            return back(f"/r/{name}", f"nothing deleted: {refusal}", request)
         if not form.get("confirmed"):
             return self.ui.render(
                 request, "confirm_delete.html", viewer=viewer, repository=row, tags=chosen
@@ -136,6 +145,11 @@ class RepositoryViews:
         form = await checked_form(request)
         if form.get("confirm_name") != name:
             return back(f"/r/{name}", "type the repository path to confirm", request)
+        refusal = await self.ui.call(
+            self.ui.protection.repository_delete_refusal, viewer, name, row.id
+        )
+        if refusal is not None:
+            return back(f"/r/{name}", refusal, request)
         try:
             await self.ui.call(self.ui.registry.schedule_delete, row.id)
         except AdminError as error:

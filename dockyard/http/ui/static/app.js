@@ -34,6 +34,13 @@ function humanSize(size) {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+// The lock the server renders for a protected or immutable tag (templates/lock_badge.html).
+function lockBadge(protection) {
+  if (!protection) return "";
+  const label = protection.immutable ? "immutable" : "protected";
+  return ` <span class="badge lock ${label}"><span aria-hidden="true">🔒</span> ${label}</span>`;
+}
+
 // Delete the selection through the REST API and update the table in place.
 document.getElementById("tags-form")?.addEventListener("submit", async (event) => {
   const form = event.currentTarget;
@@ -74,7 +81,7 @@ document.getElementById("load-more")?.addEventListener("click", async (event) =>
     const repo = form.dataset.repository;
     row.innerHTML = (selectable ? `<td><input type="checkbox" name="tags" value="${escapeHtml(tag.name)}" aria-label="Select ${escapeHtml(tag.name)}"></td>` : "") +
       `<td><a href="/r/${escapeHtml(repo)}/-/tags/${encodeURIComponent(tag.name)}">${escapeHtml(tag.name)}</a>` +
-      tag.platforms.map((p) => ` <span class="badge platform">${escapeHtml(p)}</span>`).join("") + `</td>` +
+      tag.platforms.map((p) => ` <span class="badge platform">${escapeHtml(p)}</span>`).join("") + lockBadge(tag.protection) + `</td>` +
       `<td><code title="${escapeHtml(tag.digest)}">${escapeHtml(tag.digest.slice(7, 19))}</code></td>` +
       `<td>${humanSize(tag.size)}</td><td title="${escapeHtml(tag.pushed_at)}">${escapeHtml(tag.pushed_at.slice(0, 19).replace("T", " "))}</td>` +
       `<td><button type="button" class="copy small" data-copy="docker pull ${escapeHtml(form.dataset.host)}/${escapeHtml(repo)}:${escapeHtml(tag.name)}">Copy pull</button></td>`;
