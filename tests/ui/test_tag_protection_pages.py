@@ -26,7 +26,7 @@ def locks(html: str) -> dict[str, str]:
     """Tag name -> the text of its lock badge, from the repository page."""
     found = {}
     for row in re.findall(r'<tr data-tag="([^"]+)">(.*?)</tr>', html, re.S):
-        badge = re.search(r'class="badge lock (\w+)"[^>]*>.*?</span> (\w+)</span>', row[1], re.S)
+        badge = re.search(r'class="badge lock (\w+)"[^>]*>.*?</svg> (\w+)</span>', row[1], re.S)
         if badge:
             found[row[0]] = badge.group(2)
     return found
@@ -92,7 +92,7 @@ def test_developers_get_no_settings_and_owners_add_immutable_rules(
     assert "tags matching &#39;v1&#39; are now immutable" in added.text
     assert locks(client.get(f"/r/{project}/app").text) == {"v1": "immutable"}
     tag = client.get(f"/r/{project}/app/-/tags/v1").text
-    assert re.search(r'id="tag-protection">.*immutable</span> no one may move or delete', tag, re.S)
+    assert re.search(r'id="tag-protection">.*</svg> immutable</span> no one may move or delete', tag, re.S)
     assert 'id="tag-protection"' not in client.get(f"/r/{project}/app/-/tags/v2").text
 
 

@@ -38,7 +38,9 @@ function humanSize(size) {
 function lockBadge(protection) {
   if (!protection) return "";
   const label = protection.immutable ? "immutable" : "protected";
-  return ` <span class="badge lock ${label}"><span aria-hidden="true">🔒</span> ${label}</span>`;
+  const icon = '<svg class="lock-icon" aria-hidden="true" viewBox="0 0 16 16" width="11" height="11">' +
+    '<path fill="currentColor" d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z"/></svg>';
+  return ` <span class="badge lock ${label}">${icon} ${label}</span>`;
 }
 
 // Delete the selection through the REST API and update the table in place.
