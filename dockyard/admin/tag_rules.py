@@ -58,19 +58,15 @@ def _describe(rule: rows.TagRuleRow) -> str:
     )
 
 
-def _check_level(project: ProjectRecord, rule: rows.TagRuleRow | None, level: int, **new) -> None:  # noqa: ANN003
-    """Forbidden unless a caller at ``level`` may add or remove this rule."""
-    immutable = rule.immutable if rule else new["immutable"]
+def _check_level(
+    project: ProjectRecord, immutable: bool, levels: tuple[str | None, ...], level: int
+) -> None:
+    """Forbidden unless a caller at ``level`` may add or remove such a rule."""
     if immutable:
         if level < roles.OWNER:
             raise Forbidden(f"only an Owner of {project.path} may add or remove immutable rules")
         return
-    names = (
-        (rule.minimum_access_level_for_push, rule.minimum_access_level_for_delete)
-        if rule
-        else (new["push"], new["delete"])
-    )
-    needed = max(LEVELS[n] for n in names if n is not None)
+    needed = max(LEVELS[name] for name in levels if name is not None)
     if level < needed:
         raise Forbidden(
             f"only {role_name(needed)} and above may add or remove a rule that requires "
@@ -100,7 +96,7 @@ class TagRules:
         """A new rule; ``level``: the caller's access level in the project, ``actor``:
         how the audit log names them."""
         validate(pattern, push, delete, immutable)
-        _check_level(project, None, level, immutable=immutable, push=push, delete=delete)
+        _check_level(project, immutable, (push, delete), level)
         kind = "immutable" if immutable else "protection"
         with self._db.session(write=True) as conn:
             if rows.count_rules(conn, project.id, immutable) >= MAX_RULES:
@@ -127,7 +123,8 @@ class TagRules:
             found = rows.rule(conn, project.id, rule_id)
             if found is None:
                 raise NotFound(f"no tag protection rule {rule_id} in {project.path}")
-            _check_level(project, found, level)
+            levels = (found.minimum_access_level_for_push, found.minimum_access_level_for_delete)
+            _check_level(project, found.immutable, levels, level)
             rows.delete_rule(conn, project.id, rule_id)
             audit_rows.audit(
                 conn,
