@@ -71,11 +71,14 @@ class TagProtection:
             role = accounts.best_role(conn, principal.user_id, project) if project else 0
         return roles.tag_access_level(principal, role)
 
-    def guard(self, principal: Principal, repository: str, reference: str) -> TagGuard | None:
-        """What a /v2 push or delete of ``reference`` must pass, or None when no rule can
-        apply (then the caller's level is never looked up)."""
+    def guard(
+        self, principal: Principal, repository: str, reference: str, delete: bool = False
+    ) -> TagGuard | None:
+        """What a /v2 push (or ``delete``) of ``reference`` must pass, or None when no rule
+        can apply: then the caller's level is never looked up. A push by digest creates no
+        tag; a delete by digest takes the manifest's tags along."""
         found = self.rules(repository)
-        if found is None or not found.may_apply(reference):
+        if found is None or not found.may_apply(reference, delete):
             return None
         return TagGuard(found, self.level(principal, repository))
 

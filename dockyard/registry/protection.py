@@ -140,10 +140,13 @@ class RuleSet:
     def matching(self, tag: str) -> list[Rule]:
         return [r for r in self.rules if r.matches(tag)]
 
-    def may_apply(self, reference: str) -> bool:
-        """Whether a write or delete of ``reference`` could meet a rule (a digest: the
-        tags on it are known only in the database)."""
-        return looks_like_digest(reference) or bool(self.matching(reference))
+    def may_apply(self, reference: str, delete: bool = False) -> bool:
+        """Whether a push (or ``delete``) of ``reference`` could meet a rule. A push by
+        digest creates no tag; a delete by digest takes the manifest's tags along, which
+        only the database knows."""
+        if looks_like_digest(reference):
+            return delete
+        return bool(self.matching(reference))
 
     def push_refusal(self, tag: str, level: int, exists: bool) -> tuple[Rule, str] | None:
         """Why creating (``exists`` false) or moving the tag is refused, or None. As in

@@ -98,14 +98,17 @@ class Endpoints:
         if not self.ctx.settings.delete_enabled:
             raise RegistryError(Code.UNSUPPORTED, "deletes are disabled on this registry")
         reference = request.path_params["reference"]
-        guard = await self._guard(principal, name, reference)
+        guard = await self._guard(principal, name, reference, delete=True)
         await run(self.manifests.delete, name, reference, guard)
         await self.ctx.access.audit(request, principal, "delete", f"{name}:{reference}")
         return Response(status_code=202)
 
-    async def _guard(self, principal: Principal, name: str, reference: str) -> TagGuard | None:
+    async def _guard(
+        self, principal: Principal, name: str, reference: str, delete: bool = False
+    ) -> TagGuard | None:
         """The tag protection rules this write must pass; None, from a cache, when the
         project has none or none matches the tag."""
         if self.ctx.protection is None:
             return None
-        return await self.ctx.read(self.ctx.protection.guard, principal, name, reference)
+        guard = self.ctx.protection.guard
+        return await self.ctx.read(guard, principal, name, reference, delete)

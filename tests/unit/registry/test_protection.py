@@ -90,10 +90,13 @@ def test_the_level_is_checked_before_immutability_as_in_gitlab() -> None:
     assert "immutable" in found.delete_refusal("v1", policy.ADMIN)[1]  # no one deletes it
 
 
-def test_a_digest_may_meet_any_rule_a_tag_only_its_own() -> None:
+def test_a_delete_by_digest_may_meet_any_rule_a_tag_only_its_own() -> None:
     found = rules(("v.*", "maintainer", "maintainer", False))
-    assert found.may_apply("sha256:" + "a" * 64)
-    assert found.may_apply("v2") and not found.may_apply("main")
+    digest = "sha256:" + "a" * 64
+    assert found.may_apply(digest, delete=True) and not found.may_apply(digest)
+    assert found.may_apply("v2") and found.may_apply("v2", delete=True)
+    assert not found.may_apply("main")
+    assert not rules((".*", None, None, True)).may_apply(digest)  # a push by digest: no tag
 
 
 @pytest.mark.parametrize(
