@@ -92,7 +92,8 @@ def test_developers_get_no_settings_and_owners_add_immutable_rules(
     assert "tags matching &#39;v1&#39; are now immutable" in added.text
     assert locks(client.get(f"/r/{project}/app").text) == {"v1": "immutable"}
     tag = client.get(f"/r/{project}/app/-/tags/v1").text
-    assert re.search(r'id="tag-protection">.*</svg> immutable</span> no one may move or delete', tag, re.S)
+    shown = r'id="tag-protection">.*</svg> immutable</span> no one may move or delete'
+    assert re.search(shown, tag, re.S)
     assert 'id="tag-protection"' not in client.get(f"/r/{project}/app/-/tags/v2").text
 
 
