@@ -117,6 +117,13 @@ class TagProtection:
 
     # --- the cleanup policies' seam -------------------------------------------------
 
+    def cleanup_refusal(self, project_path: str, repository: str, tag_name: str) -> str | None:
+        """Why a cleanup policy keeps ``tag_name``, or None to delete it: the shape of
+        ``may_delete`` in dockyard/admin/cleanup_service.py. Rules are per project, so
+        ``repository`` changes nothing."""
+        found = self.rules(project_path)
+        return found.cleanup_refusal(tag_name) if found is not None else None
+
     def deletable_by_cleanup(self, project_path: str, tag_name: str) -> bool:
         """Whether a cleanup policy may delete ``tag_name`` in the project: never when a
         rule matches it, protected or immutable, as in GitLab."""

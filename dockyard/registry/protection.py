@@ -191,9 +191,18 @@ class RuleSet:
         immutable = any(r.immutable for r in matching)
         return Protection(immutable, push, delete, tuple(r.id for r in matching))
 
+    def cleanup_refusal(self, tag: str) -> str | None:
+        """Why a cleanup policy keeps the tag, or None: cleanup never deletes a tag any
+        rule matches, protected or immutable (GitLab's rule)."""
+        matching = self.matching(tag)
+        if not matching:
+            return None
+        rule = _strictest(matching, "delete")
+        kind = "immutable" if rule.immutable else "protected"
+        return f"{kind} by {rule.named}: cleanup policies never delete protected tags"
+
     def deletable_by_cleanup(self, tag: str) -> bool:
-        """Cleanup policies never delete a protected or immutable tag (GitLab's rule)."""
-        return not self.matching(tag)
+        return self.cleanup_refusal(tag) is None
 
 
 def _needs(tag: str, rule: Rule, action: str, level: int) -> str:

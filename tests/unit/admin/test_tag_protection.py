@@ -46,6 +46,13 @@ def test_cleanup_never_deletes_a_protected_or_immutable_tag(db: Database, projec
     assert [t for t in ("v1", "release-2", "dev-3", "xv1") if keep(t)] == ["dev-3", "xv1"]
     assert not protection.deletable_by_cleanup(project, "release-2")
     assert protection.deletable_by_cleanup(project, "nightly")
+    said = protection.cleanup_refusal(project, f"{project}/api", "release-2")
+    assert said is not None and said.startswith("immutable by rule ")
+    assert said.endswith(
+        "(tag_name_pattern 'release-.*'): cleanup policies never delete protected tags"
+    )
+    assert protection.cleanup_refusal(project, f"{project}/api", "v1").startswith("protected")
+    assert protection.cleanup_refusal(project, f"{project}/api", "nightly") is None
 
 
 class Unreachable:
