@@ -18,6 +18,7 @@ from dockyard.auth.principal import Principal
 from dockyard.db.records import ProjectRecord
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
+ADMIN = 60  # GitLab's access level of an instance administrator (tag protection rules)
 ROLES = {
     "guest": GUEST,
     "reporter": REPORTER,
@@ -90,6 +91,16 @@ def actions_for(principal: Principal, project: ProjectRecord | None, role: int) 
             return public | (_scoped(ALL, principal.scopes) - {"delete"})
         case _:
             return frozenset({"pull"}) if project.visibility == "public" else NOTHING
+
+
+def tag_access_level(principal: Principal, role: int) -> int:
+    """The level tag protection rules compare with: a person's best role in the project,
+    and a CI job's, which acts as its user; an admin's is ADMIN. Deploy tokens, the
+    scanner and anonymous callers hold no role, so no protected tag is theirs to change.
+    """
+    if principal.kind not in ("user", "job"):
+        return 0
+    return ADMIN if principal.is_admin else role
 
 
 def may_list_catalog(principal: Principal, public_projects: bool) -> bool:

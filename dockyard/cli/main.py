@@ -18,6 +18,7 @@ from dockyard.cli import (
     cleanup_commands,
     gc_commands,
     maintenance_commands,
+    protection_commands,
     scan_commands,
     usage_commands,
     vulndb_commands,
@@ -37,6 +38,7 @@ worker_commands.register(app)
 scan_commands.register(app)
 cleanup_commands.register(app)
 usage_commands.register(app)
+protection_commands.register(app)
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
 

@@ -13,8 +13,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dockyard.admin.cleanup_service import Cleanups, allow_all
+from dockyard.admin.cleanup_service import Cleanups
 from dockyard.admin.registry import RegistryAdmin
+from dockyard.admin.tag_protection import TagProtection
+from dockyard.admin.tag_rules import TagRules
 from dockyard.admin.vuln_policy import PullPolicies
 from dockyard.auth.keys import ensure_signing_key, session_secret
 from dockyard.auth.registry_tokens import TokenSigner
@@ -108,15 +110,29 @@ def create_app(
     access, service, auth_routes = build_access(settings, db)
     admin = RegistryAdmin(db, store, timedelta(seconds=settings.gc_review_delay_seconds))
     policies = PullPolicies(db)  # one per process: the API's changes clear the pulls' cache
-    # Tag protection plugs in as ``may_delete`` here and in workers/kinds.py (cleanups()).
-    cleanup = Cleanups(db, admin, may_delete=allow_all)
-    api = build_api(Api(db, settings, service, admin, policies, cleanup, quota=registry.quota))
+    protection = TagProtection(db, auth_on=service is not None)  # likewise for pushes
+    tag_rules = TagRules(db, protection)
+    cleanup = Cleanups(db, admin, may_delete=protection.cleanup_refusal)
+    api = build_api(
+        Api(
+            db,
+            settings,
+            service,
+            admin,
+            policies,
+            cleanup,
+            protection,
+            tag_rules,
+            quota=registry.quota,
+        )
+    )
     ctx = Context(
         registry=registry,
         access=access,
         settings=settings,
         inline_reads=db.is_sqlite,
         policies=policies,
+        protection=protection,
     )
 
     @contextlib.asynccontextmanager
@@ -132,7 +148,7 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             db.dispose()
 
-    ui = Ui(db, settings, service, admin, make_templates(), cleanup)
+    ui = Ui(db, settings, service, admin, make_templates(), cleanup, protection, tag_rules)
     web = Starlette(
         routes=[*auth_routes, Mount("/api/v1", app=api), *ui_routes(ui)],
         exception_handlers=WEB_HANDLERS,

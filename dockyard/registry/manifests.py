@@ -18,6 +18,7 @@ from dockyard.oci.digest import Digest, digest_bytes, looks_like_digest, parse_d
 from dockyard.oci.errors import Code, RegistryError
 from dockyard.oci.manifest import Manifest, accepts, parse_manifest
 from dockyard.oci.names import check_tag, is_valid_tag
+from dockyard.registry.protection import TagGuard
 from dockyard.registry.quota import enforced
 
 
@@ -111,7 +112,16 @@ class Manifests:
         self.scan_on_push = scan_on_push
         self.gc_delay = gc_delay  # how long what loses its last reference waits for GC
 
-    def put(self, repository: str, reference: str, payload: bytes, content_type: str) -> Stored:
+    def put(
+        self,
+        repository: str,
+        reference: str,
+        payload: bytes,
+        content_type: str,
+        guard: TagGuard | None = None,
+    ) -> Stored:
+        """Store the manifest and point the tag at it; ``guard``: the tag protection rules
+        the caller's push must pass (None: no rule can apply)."""
         ref = Reference.parse(reference)
         manifest = parse_manifest(payload, content_type)
         digest = manifest.digest
@@ -129,6 +139,8 @@ class Manifests:
 
         def write(session: object) -> None:
             repository_id = repositories.ensure(session, repository)
+            if guard is not None and ref.tag is not None:
+                guard.check_push(session, repository_id, ref.tag, str(digest))
             total_size = _check_references(session, repository_id, manifest)
             manifest_id = manifest_rows.store(
                 session,
@@ -196,8 +208,9 @@ class Manifests:
             )
         return record
 
-    def delete(self, repository: str, reference: str) -> None:
-        """Delete a tag (by tag) or the manifest and every tag on it (by digest)."""
+    def delete(self, repository: str, reference: str, guard: TagGuard | None = None) -> None:
+        """Delete a tag (by tag) or the manifest and every tag on it (by digest), if
+        ``guard``'s tag protection rules let the caller."""
         ref = Reference.lookup(reference)
 
         def remove(session: object) -> bool:
@@ -205,6 +218,8 @@ class Manifests:
             if repository_id is None:
                 raise RegistryError(Code.NAME_UNKNOWN, detail={"name": repository})
             after = datetime.now(UTC) + self.gc_delay
+            if guard is not None:
+                guard.check_delete(session, repository_id, ref.tag, ref.digest)
             if ref.digest is not None:
                 return self._delete_manifest(session, repository_id, str(ref.digest), after)
             untagged = gc_rows.tagged_digests(session, repository_id, [reference])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dockyard.admin.cleanup_service import Cleanups, allow_all
+from dockyard.admin.cleanup_service import Cleanups
 from dockyard.admin.registry import RegistryAdmin
+from dockyard.admin.tag_protection import TagProtection
 from dockyard.auth.scanner_tokens import scanner_authorization
 from dockyard.config import Settings
 from dockyard.db.engine import Database
@@ -44,10 +45,11 @@ def external_scanner(settings: Settings) -> ExternalScanner | None:
 
 
 def cleanups(settings: Settings, db: Database, store: BlobStore) -> Cleanups:
-    """Cleanup policies as the jobs and the CLI run them. ``may_delete`` is where tag
-    protection plugs in: (project, repository, tag) -> None to delete, or why it stays."""
+    """Cleanup policies as the jobs and the CLI run them; protected and immutable tags are
+    kept (``may_delete`` answers why)."""
     admin = RegistryAdmin(db, store, timedelta(seconds=settings.gc_review_delay_seconds))
-    return Cleanups(db, admin, may_delete=allow_all)
+    protection = TagProtection(db, auth_on=settings.auth != "none")
+    return Cleanups(db, admin, may_delete=protection.cleanup_refusal)
 
 
 def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, JobKind]:

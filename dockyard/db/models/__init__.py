@@ -16,6 +16,7 @@ from dockyard.db.models.cleanup import CleanupPolicy, CleanupRun
 from dockyard.db.models.gc import GcBlobReview, GcLinkReview, GcManifestReview, GcStorageDelete
 from dockyard.db.models.jobs import Job
 from dockyard.db.models.policies import VulnerabilityException, VulnerabilityPolicy
+from dockyard.db.models.protection import TagProtectionRule
 from dockyard.db.models.registry import (
     Blob,
     Manifest,
@@ -57,6 +58,7 @@ __all__ = [
     "ScanPackage",
     "StorageUsage",
     "Tag",
+    "TagProtectionRule",
     "Token",
     "Upload",
     "UsageRef",

@@ -9,7 +9,15 @@ from starlette.exceptions import HTTPException
 
 from dockyard import __version__
 from dockyard.admin import AdminError
-from dockyard.http.api import cleanup, gc, projects, registry, users, vulnerabilities
+from dockyard.http.api import (
+    cleanup,
+    gc,
+    projects,
+    protection,
+    registry,
+    users,
+    vulnerabilities,
+)
 from dockyard.http.api.deps import (
     Api,
     ApiError,
@@ -67,7 +75,7 @@ def build_api(context: Api) -> FastAPI:
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
     # registry first: its routes are longer than the catch-all /projects/{project:path}
-    for module in (users, registry, gc, cleanup, vulnerabilities, projects):
+    for module in (users, registry, gc, cleanup, protection, vulnerabilities, projects):
         app.include_router(module.router)
     add_docs_page(app)
     return app

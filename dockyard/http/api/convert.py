@@ -7,6 +7,7 @@ import json
 from dockyard.db.records import TokenRecord
 from dockyard.db.records_management import RepositoryRow, TagRow
 from dockyard.http.api import schemas
+from dockyard.registry.protection import Protection
 
 
 def token(record: TokenRecord, username: str | None = None) -> schemas.TokenOut:
@@ -37,7 +38,9 @@ def repository(row: RepositoryRow, host: str) -> schemas.RepositoryOut:
     )
 
 
-def tag(row: TagRow, repository_name: str, host: str) -> schemas.TagOut:
+def tag(
+    row: TagRow, repository_name: str, host: str, protection: Protection | None = None
+) -> schemas.TagOut:
     return schemas.TagOut(
         name=row.name,
         location=f"{host}/{repository_name}:{row.name}",
@@ -48,4 +51,14 @@ def tag(row: TagRow, repository_name: str, host: str) -> schemas.TagOut:
         pushed_at=row.pushed_at,
         platforms=json.loads(row.platforms) if row.platforms else [],
         referrer_count=row.referrers,
+        protection=_protection(protection) if protection else None,
+    )
+
+
+def _protection(found: Protection) -> schemas.TagProtectionOut:
+    return schemas.TagProtectionOut(
+        immutable=found.immutable,
+        minimum_access_level_for_push=found.minimum_access_level_for_push,
+        minimum_access_level_for_delete=found.minimum_access_level_for_delete,
+        rule_ids=list(found.rule_ids),
     )

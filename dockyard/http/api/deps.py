@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from dockyard.admin import AdminError, Conflict, Forbidden, NotFound, TooManyAttempts
 from dockyard.admin.cleanup_service import Cleanups
 from dockyard.admin.registry import RegistryAdmin
+from dockyard.admin.tag_protection import TagProtection
+from dockyard.admin.tag_rules import TagRules
 from dockyard.admin.vuln_policy import PullPolicies
 from dockyard.auth.principal import Principal
 from dockyard.auth.service import AccessService
@@ -81,6 +83,8 @@ class Api:
     registry: RegistryAdmin
     policies: PullPolicies
     cleanup: Cleanups
+    protection: TagProtection
+    tag_rules: TagRules
     quota: Quota | None = None  # the registry's pre-check cache, cleared when a limit changes
 
     async def call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - passes through

@@ -110,7 +110,12 @@ async def delete_repository(
 ) -> schemas.RepositoryOut:
     """Schedule the deletion; the repository's ``status`` tells how it goes."""
     ctx = api(request)
-    await guards.repository(ctx, principal, repository_id, "delete")
+    row = await guards.repository(ctx, principal, repository_id, "delete")
+    refusal = await ctx.call(
+        ctx.protection.repository_delete_refusal, principal, row.name, repository_id
+    )
+    if refusal is not None:
+        raise ApiError(403, "denied", refusal)
     row = await ctx.call(ctx.registry.schedule_delete, repository_id)
     return convert.repository(row, registry_host(request, ctx))
 
@@ -166,7 +171,8 @@ async def list_tags(
         query["offset"] = (page - 1) * per_page
     found = await ctx.call(ctx.registry.tags, repository_id, **query)
     host = registry_host(request, ctx)
-    rows = [convert.tag(r, repo.name, host) for r in found.rows]
+    locks = await ctx.call(ctx.protection.protections, repo.name, [r.name for r in found.rows])
+    rows = [convert.tag(r, repo.name, host, locks.get(r.name)) for r in found.rows]
     pages = max(1, math.ceil(found.total / per_page))
     response.headers.update({"X-Total": str(found.total), "X-Per-Page": str(per_page)})
     if pagination == "keyset":
@@ -197,7 +203,8 @@ async def tag_detail(
     ctx = api(request)
     repo = await guards.repository(ctx, principal, repository_id, "read")
     detail = await ctx.call(ctx.registry.tag_detail, repository_id, tag)
-    base = convert.tag(detail.tag, repo.name, registry_host(request, ctx))
+    locks = await ctx.call(ctx.protection.protections, repo.name, [tag])
+    base = convert.tag(detail.tag, repo.name, registry_host(request, ctx), locks.get(tag))
     return schemas.TagDetailOut(
         **base.model_dump(),
         manifest=detail.manifest,
@@ -215,6 +222,7 @@ async def delete_tag(
     ctx = api(request)
     repo = await guards.repository(ctx, principal, repository_id, "delete")
     await ctx.call(ctx.registry.tag, repository_id, tag)
+    await _may_delete(request, principal, repo.name, [tag])
     await ctx.call(ctx.registry.delete_tags, repository_id, [tag])
     await _audit(request, principal, f"{repo.name}:{tag}")
     return Response(status_code=204)
@@ -232,6 +240,7 @@ async def delete_selected_tags(
     """Delete exactly the listed tags (what the UI's bulk selection sends)."""
     ctx = api(request)
     repo = await guards.repository(ctx, principal, repository_id, "delete")
+    await _may_delete(request, principal, repo.name, body.tags)
     await ctx.call(ctx.registry.delete_tags, repository_id, body.tags)
     await _audit(request, principal, f"{repo.name}: {len(body.tags)} tags")
     return schemas.DeletedTags(tags=body.tags, dry_run=False)
@@ -247,14 +256,28 @@ async def bulk_delete(
     principal: Principal = Depends(caller),
 ) -> schemas.DeletedTags:
     """Delete by rules: RE2 patterns (matched in full), keep_n newest, older_than; never
-    'latest'. ``dry_run`` lists what would go and deletes nothing."""
+    'latest'. ``dry_run`` lists what would go and deletes nothing. A chosen tag the
+    caller may not delete (a protected or immutable one) refuses the whole request, the
+    dry run too, so it predicts the real one: exclude it with ``name_regex_keep``."""
     ctx = api(request)
     repo = await guards.repository(ctx, principal, repository_id, "delete")
     rules = CleanupRules(body.name_regex_delete, body.name_regex_keep, body.keep_n, body.older_than)
-    chosen = await ctx.call(ctx.registry.bulk_delete, repository_id, rules, body.dry_run)
+    chosen = await ctx.call(ctx.registry.bulk_delete, repository_id, rules, True)
+    await _may_delete(request, principal, repo.name, chosen)
+    if not body.dry_run and chosen:
+        await ctx.call(ctx.registry.delete_tags, repository_id, chosen)
     if not body.dry_run:
         await _audit(request, principal, f"{repo.name}: {len(chosen)} tags by rule")
     return schemas.DeletedTags(tags=chosen, dry_run=body.dry_run)
+
+
+async def _may_delete(request: Request, principal: Principal, name: str, tags: list[str]) -> None:
+    """403 ``denied`` naming the rule when one of ``tags`` is immutable, or protected
+    above the caller's access level; nothing is deleted then."""
+    ctx = api(request)
+    refusal = await ctx.call(ctx.protection.delete_refusal, principal, name, tags)
+    if refusal is not None:
+        raise ApiError(403, "denied", refusal)
 
 
 async def _audit(request: Request, principal: Principal, target: str) -> None:

@@ -205,6 +205,15 @@ class RepositoryOut(BaseModel):
     last_pushed_at: datetime | None
 
 
+class TagProtectionOut(BaseModel):
+    """The tag protection rules matching a tag, added up (the strictest applies)."""
+
+    immutable: bool
+    minimum_access_level_for_push: str | None
+    minimum_access_level_for_delete: str | None
+    rule_ids: list[int]
+
+
 class TagOut(BaseModel):
     name: str
     location: str
@@ -215,6 +224,9 @@ class TagOut(BaseModel):
     pushed_at: datetime
     platforms: list[str]
     referrer_count: int
+    protection: TagProtectionOut | None = Field(
+        default=None, description="null unless a tag protection rule matches the tag"
+    )
 
 
 class TagDetailOut(TagOut):

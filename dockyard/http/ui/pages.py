@@ -16,6 +16,8 @@ from starlette.templating import Jinja2Templates
 
 from dockyard.admin.cleanup_service import Cleanups
 from dockyard.admin.registry import RegistryAdmin
+from dockyard.admin.tag_protection import TagProtection
+from dockyard.admin.tag_rules import TagRules
 from dockyard.auth.principal import Principal
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
@@ -65,6 +67,8 @@ class Ui:
     registry: RegistryAdmin
     templates: Jinja2Templates
     cleanup: Cleanups
+    protection: TagProtection
+    tag_rules: TagRules
 
     async def call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - passes through
         return await run_in_threadpool(fn, *args, **kwargs)

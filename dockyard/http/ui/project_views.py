@@ -102,6 +102,9 @@ class ProjectViews:
         project = await self.ui.call(admin_accounts.find_project, self.ui.db, path)
         listed = await self.ui.call(members.list_members, self.ui.db, path)
         tokens = await self.ui.call(admin_tokens.list_tokens, self.ui.db, project=path)
+        rules = []
+        if "manage_policy" in abilities:
+            rules = await self.ui.call(self.ui.tag_rules.list, project)
         return self.ui.render(
             request,
             "settings.html",
@@ -110,6 +113,7 @@ class ProjectViews:
             abilities=abilities,
             members=listed,
             deploy_tokens=[t for t in tokens if t.kind == "deploy"],
+            tag_rules=rules,
             created=request.session.pop("new_token", None),
             **await settings_context(self.ui, project, abilities),
         )
@@ -126,6 +130,8 @@ class ProjectViews:
             "remove_member": "manage_members",
             "create_deploy_token": "manage_tokens",
             "revoke_token": "manage_tokens",
+            "add_tag_rule": "manage_policy",
+            "remove_tag_rule": "manage_policy",
         }.get(action)
         if need is None or need not in abilities:
             raise NotAllowed(path)
@@ -145,6 +151,8 @@ class ProjectViews:
         abilities: frozenset[str],
     ) -> str:
         db, call = self.ui.db, self.ui.call
+        if action in ("add_tag_rule", "remove_tag_rule"):
+            return await self._tag_rule(viewer, path, action, form)
         if action == "visibility":
             await call(admin_accounts.set_visibility, db, path, str(form.get("visibility")))
             return "visibility saved"
@@ -174,3 +182,29 @@ class ProjectViews:
         if token_id in {t.id for t in tokens if t.kind == "deploy"}:
             await call(admin_tokens.revoke, db, token_id, viewer.name)
         return "token revoked"
+
+    async def _tag_rule(self, viewer: Principal, path: str, action: str, form: dict) -> str:
+        """Add or remove a tag protection rule; an immutable rule ignores the role fields."""
+        call = self.ui.call
+        project = await call(admin_accounts.find_project, self.ui.db, path)
+        level = await call(self.ui.protection.level, viewer, path)
+        if action == "remove_tag_rule":
+            rule_id = parse_id(form.get("rule_id"), "rule_id")
+            await call(self.ui.tag_rules.remove, project, rule_id, level, viewer.actor)
+            return "tag protection rule removed"
+        immutable = bool(form.get("immutable"))
+        push, delete = (
+            (None, None)
+            if immutable
+            else (
+                form.get("minimum_access_level_for_push") or None,
+                form.get("minimum_access_level_for_delete") or None,
+            )
+        )
+        pattern = str(form.get("tag_name_pattern") or "")
+        rule = await call(
+            self.ui.tag_rules.add, project, pattern, push, delete, immutable, level, viewer.actor
+        )
+        return f"tags matching '{rule.tag_name_pattern}' are now " + (
+            "immutable" if immutable else "protected"
+        )

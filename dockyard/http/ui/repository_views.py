@@ -70,6 +70,9 @@ class RepositoryViews:
         scans = await self.ui.call(
             Vulnerabilities(self.ui.db).states, row.id, {t.digest: t.media_type for t in shown.rows}
         )
+        locks = await self.ui.call(
+            self.ui.protection.protections, name, [t.name for t in shown.rows]
+        )
         return self.ui.render(
             request,
             "repository.html",
@@ -80,6 +83,7 @@ class RepositoryViews:
             total=shown.total,
             badges=badges,
             scans=scans,
+            locks=locks,
             sort=sort,
             sorts=SORTS,
             per_page=per_page,
@@ -100,6 +104,7 @@ class RepositoryViews:
         scans = await self.ui.call(
             Vulnerabilities(self.ui.db).states, row.id, {detail.tag.digest: detail.tag.media_type}
         )
+        locks = await self.ui.call(self.ui.protection.protections, name, [tag])
         return self.ui.render(
             request,
             "tag.html",
@@ -109,6 +114,7 @@ class RepositoryViews:
             detail=detail,
             raw=raw,
             scan=scans[detail.tag.digest],
+            lock=locks.get(tag),
         )
 
     async def delete_tags(self, request: Request, viewer: Principal) -> Response:
@@ -129,6 +135,9 @@ class RepositoryViews:
             chosen = [t.name for t in everything.rows]
         if not chosen:
             return back(f"/r/{name}", "nothing selected", request)
+        refusal = await self.ui.call(self.ui.protection.delete_refusal, viewer, name, chosen)
+        if refusal is not None:
+            return back(f"/r/{name}", f"nothing deleted: {refusal}", request)
         if not form.get("confirmed"):
             return self.ui.render(
                 request, "confirm_delete.html", viewer=viewer, repository=row, tags=chosen
@@ -144,6 +153,11 @@ class RepositoryViews:
         form = await checked_form(request)
         if form.get("confirm_name") != name:
             return back(f"/r/{name}", "type the repository path to confirm", request)
+        refusal = await self.ui.call(
+            self.ui.protection.repository_delete_refusal, viewer, name, row.id
+        )
+        if refusal is not None:
+            return back(f"/r/{name}", refusal, request)
         try:
             await self.ui.call(self.ui.registry.schedule_delete, row.id)
         except AdminError as error:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
+from dockyard.admin.tag_protection import TagProtection
 from dockyard.admin.vuln_policy import PullPolicies
 from dockyard.config import Settings
 from dockyard.http.access import AccessPolicy
@@ -30,6 +31,7 @@ class Context:
     settings: Settings
     inline_reads: bool = False
     policies: PullPolicies | None = None  # vulnerability policies that may refuse a pull
+    protection: TagProtection | None = None  # tag protection rules a push or delete meets
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """A short metadata read. On SQLite it runs inline: the local query costs less

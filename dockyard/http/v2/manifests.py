@@ -10,6 +10,7 @@ from dockyard.auth.principal import Principal
 from dockyard.http.access import DELETE, PULL, PUSH
 from dockyard.http.v2.common import Context, body, declared_length, repository, run
 from dockyard.oci.errors import Code, RegistryError
+from dockyard.registry.protection import TagGuard
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -78,9 +79,9 @@ class Endpoints:
         principal = await self.ctx.access.authorize(request, name, PUSH)
         payload = await read_limited(request, self.manifests.max_bytes)
         content_type = request.headers.get("content-type", "")
-        stored = await run(
-            self.manifests.put, name, request.path_params["reference"], payload, content_type
-        )
+        reference = request.path_params["reference"]
+        guard = await self._guard(principal, name, reference)
+        stored = await run(self.manifests.put, name, reference, payload, content_type, guard)
         headers = {
             "Location": f"/v2/{name}/manifests/{stored.digest}",
             "Docker-Content-Digest": str(stored.digest),
@@ -97,6 +98,17 @@ class Endpoints:
         if not self.ctx.settings.delete_enabled:
             raise RegistryError(Code.UNSUPPORTED, "deletes are disabled on this registry")
         reference = request.path_params["reference"]
-        await run(self.manifests.delete, name, reference)
+        guard = await self._guard(principal, name, reference, delete=True)
+        await run(self.manifests.delete, name, reference, guard)
         await self.ctx.access.audit(request, principal, "delete", f"{name}:{reference}")
         return Response(status_code=202)
+
+    async def _guard(
+        self, principal: Principal, name: str, reference: str, delete: bool = False
+    ) -> TagGuard | None:
+        """The tag protection rules this write must pass; None, from a cache, when the
+        project has none or none matches the tag."""
+        if self.ctx.protection is None:
+            return None
+        guard = self.ctx.protection.guard
+        return await self.ctx.read(guard, principal, name, reference, delete)
