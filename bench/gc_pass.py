@@ -75,8 +75,8 @@ def fill(db: Database, root: Path, blobs: int, manifests: int) -> None:
                       for d in mine]  # fmt: skip
             references += [{"manifest_id": m + 1, "digest": d, "kind": "blob"} for d in mine]
             if m % 2 == 0:
-                tags.append({"repository_id": repository_id, "name": f"t{m}",
-                             "manifest_id": m + 1, "created_at": now, "updated_at": now})  # fmt: skip
+                tag = {"repository_id": repository_id, "name": f"t{m}", "manifest_id": m + 1}
+                tags.append({**tag, "created_at": now, "updated_at": now})
         for table, rows in ((Manifest, manifest_rows), (RepositoryBlob, links),
                             (ManifestReference, references), (Tag, tags)):  # fmt: skip
             for start in range(0, len(rows), 5000):

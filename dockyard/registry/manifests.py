@@ -244,7 +244,7 @@ class Manifests:
         gc_rows.review_manifests(
             session, repository_id, children + referrers, after, "parent_deleted"
         )
-        scan_rows.forget_unused(session, digest)
+        scan_rows.forget_unused_many(session, [digest])
         return True
 
     def referrers(

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
-from dockyard.db.engine import normalise_url
 from tests.integration.clients import ClientSandbox
 from tests.integration.conftest import LiveServer
+from tests.integration.gc_checks import blobs, pull_each
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -104,27 +103,9 @@ def test_kill_during_collection_and_deletes_loses_nothing_referenced(
         deleter.join(30)
         http.close()
 
-    sandbox = ClientSandbox(server.host, tmp_path / "clients")
-    for (repo, tag), digest in sorted(kept.items()):
-        out = tmp_path / "pulled" / repo / tag
-        out.parent.mkdir(parents=True, exist_ok=True)
-        sandbox.skopeo_copy(sandbox.docker_ref(repo, tag), f"oci:{out}:{tag}", "--preserve-digests")
-        assert json.loads((out / "index.json").read_text())["manifests"][0]["digest"] == digest
-
+    pull_each(ClientSandbox(server.host, tmp_path / "clients"), tmp_path / "pulled", kept)
     server.cli("gc", "--now")
     second = json.loads(server.cli("gc", "--now", "-o", "json"))
     assert second["manifests"] == 0 and second["blobs"] == 0 and second["orphans"] == 0
-    engine = create_engine(normalise_url(server.database_url))
-    with engine.connect() as conn:
-        rows = set(conn.execute(text("SELECT digest FROM blobs")).scalars())
-        referenced = set(
-            conn.execute(
-                text("SELECT digest FROM manifest_references WHERE kind = 'blob'")
-            ).scalars()
-        )
-    engine.dispose()
-    on_disk = {
-        f"sha256:{path.name}" for path in (server.data_dir / "blobs" / "sha256").rglob("*")
-        if path.is_file()
-    }  # fmt: skip
-    assert rows == referenced == on_disk
+    found = blobs(server)
+    assert found.rows == found.referenced == found.on_disk

@@ -25,11 +25,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
-from dockyard.db.engine import normalise_url
 from tests.integration.clients import ClientSandbox
 from tests.integration.conftest import LiveServer, fail_on_traceback
+from tests.integration.gc_checks import blobs, pull_each
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -145,32 +144,16 @@ def test_pushes_deletes_and_collection_never_lose_an_acknowledged_image(
     assert sum(p.pushed for p in pushers) >= PUSHERS
 
     live = {key: d for p in pushers for key, d in p.tags.items() if d is not None}
-    sandbox = ClientSandbox(server.host, tmp_path / "clients")
     for (repo, tag), expected in sorted(live.items()):
         head = httpx.head(f"{server.url}/v2/{repo}/manifests/{tag}", headers={"Accept": OCI})
         assert head.headers.get("docker-content-digest") == expected, (repo, tag, head)
-        out = tmp_path / "pulled" / repo / tag
-        out.parent.mkdir(parents=True, exist_ok=True)
-        sandbox.skopeo_copy(sandbox.docker_ref(repo, tag), f"oci:{out}:{tag}", "--preserve-digests")
-        index = json.loads((out / "index.json").read_text())
-        assert index["manifests"][0]["digest"] == expected
+    pull_each(ClientSandbox(server.host, tmp_path / "clients"), tmp_path / "pulled", live)
 
     server.cli("gc", "--now")
-    engine = create_engine(normalise_url(server.database_url))
-    with engine.connect() as conn:
-        collections = conn.execute(text("SELECT count(*) FROM audit_events WHERE actor = 'gc'"))
-        assert collections.scalar() > 0, "the server's collector never removed anything"
-        rows = set(conn.execute(text("SELECT digest FROM blobs")).scalars())
-        referenced = set(
-            conn.execute(
-                text("SELECT digest FROM manifest_references WHERE kind = 'blob'")
-            ).scalars()
-        )
-    engine.dispose()
-    on_disk = {
-        f"sha256:{path.name}" for path in (server.data_dir / "blobs" / "sha256").rglob("*")
-        if path.is_file()
-    }  # fmt: skip
-    assert referenced <= rows, f"referenced but gone: {referenced - rows}"
-    assert rows == on_disk, f"rows without bytes {rows - on_disk}, orphans {on_disk - rows}"
-    assert rows == referenced  # after --now nothing unreferenced is left
+    found = blobs(server)
+    assert found.gc_passes > 0, "the server's collector never removed anything"
+    assert found.referenced <= found.rows, f"referenced but gone: {found.referenced - found.rows}"
+    assert found.rows == found.on_disk, (
+        f"rows without bytes {found.rows - found.on_disk}, orphans {found.on_disk - found.rows}"
+    )
+    assert found.rows == found.referenced  # after --now nothing unreferenced is left

@@ -142,20 +142,16 @@ def claim(
     if now is not None:
         stmt = stmt.where(table.review_after <= now)
     found = [tuple(r) for r in conn.execute(stmt.with_for_update(skip_locked=True))]
-    for key in found:
-        conn.execute(update(table).where(*_match(table, key)).values(review_after=lease_until))
+    if found:
+        conn.execute(update(table).where(_keys_in(table, found)).values(review_after=lease_until))
     return found
 
 
-def drop_review(conn: Connection, table: type, key: tuple, leased: datetime) -> None:
-    """Remove a finished review, unless a push queued it again since it was claimed."""
-    conn.execute(delete(table).where(*_match(table, key), table.review_after == leased))
-
-
-def _match(table: type, key: tuple) -> list:
-    if len(key) == 2:
-        return [table.repository_id == key[0], table.digest == key[1]]
-    return [table.digest == key[0]]
+def _keys_in(table: type, keys: list[tuple]) -> object:
+    """The rows of a review table with these keys (repository id and digest, or digest)."""
+    if len(keys[0]) == 2:
+        return tuple_(table.repository_id, table.digest).in_(keys)
+    return table.digest.in_([k[0] for k in keys])
 
 
 # --- manifests ------------------------------------------------------------------------
@@ -363,13 +359,8 @@ def review_keys(conn: Connection, table: type, keys: Iterable[tuple], after: dat
 
 def drop_reviews(conn: Connection, table: type, keys: list[tuple], leased: datetime) -> None:
     """Remove finished reviews, except those a push queued again since they were claimed."""
-    if not keys:
-        return
-    if len(keys[0]) == 2:
-        match = tuple_(table.repository_id, table.digest).in_(keys)
-    else:
-        match = table.digest.in_([k[0] for k in keys])
-    conn.execute(delete(table).where(match, table.review_after == leased))
+    if keys:
+        conn.execute(delete(table).where(_keys_in(table, keys), table.review_after == leased))
 
 
 def lock_manifests(conn: Connection, keys: list[tuple]) -> tuple[dict, set]:

@@ -297,15 +297,9 @@ def repositories_with(conn: Connection, digest: str) -> list[str]:
     return list(conn.scalars(stmt))
 
 
-def forget_unused(conn: Connection, digest: str) -> None:
-    """Drop the scan of a manifest no repository holds any more (its packages and
-    findings go with it)."""
-    if conn.scalar(select(Manifest.id).where(Manifest.digest == digest).limit(1)) is None:
-        conn.execute(delete(Scan).where(Scan.digest == digest))
-
-
 def forget_unused_many(conn: Connection, digests: list[str]) -> None:
-    """``forget_unused`` for many digests in two statements."""
+    """Drop the scans of manifests no repository holds any more (their packages and
+    findings go with them)."""
     if not digests:
         return
     held = set(conn.scalars(select(Manifest.digest).where(Manifest.digest.in_(digests))))
