@@ -1,4 +1,8 @@
-"""The Markdown table: each row a metric, with the ratio oriented so > 1 favours Dockyard."""
+"""The Markdown table: each row a metric, with the ratio oriented so > 1 favours Dockyard.
+
+``splice`` puts it into docs/benchmarks.md between the run's marker comments and keeps
+everything else (hand-written sections, other runs' tables) as it is.
+"""
 
 from __future__ import annotations
 
@@ -53,4 +57,26 @@ def markdown(context: dict, results: dict) -> str:
         '"Dockyard advantage" is Dockyard ÷ Distribution where more is better and '
         "Distribution ÷ Dockyard where less is better, so above 1× always favours Dockyard.\n"
     )
-    return "# Benchmarks\n\n" + header + "\n" + "\n".join(lines) + "\n"
+    return header + "\n" + "\n".join(lines) + "\n"
+
+
+def markers(workers: int) -> tuple[str, str]:
+    """The comments around one run's block; each worker count has its own."""
+    name = "bench/run.py" if workers == 1 else f"bench/run.py --workers {workers}"
+    return f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
+
+
+def splice(document: str | None, block: str, workers: int) -> str:
+    """``document`` with the block between the run's markers replaced by ``block``.
+
+    No document yet: a new one holding just the block. A document without the markers
+    is refused rather than overwritten, so no hand-written text is ever lost."""
+    begin, end = markers(workers)
+    fenced = f"{begin}\n\n{block.strip()}\n\n{end}"  # blank lines: the table stays a table
+    if document is None:
+        return f"# Benchmarks\n\n{fenced}\n"
+    if document.count(begin) != 1 or document.count(end) != 1:
+        raise ValueError(f"expected one {begin} and one {end}; add them where the table goes")
+    head, rest = document.split(begin)
+    _, tail = rest.split(end)
+    return head + fenced + tail

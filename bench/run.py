@@ -1,6 +1,10 @@
 """Run every workload against Distribution and Dockyard in the same run; write the table.
 
-.venv/bin/python bench/run.py [--quick] [--out docs/benchmarks.md]
+.venv/bin/python bench/run.py [--quick] [--workers N] [--out docs/benchmarks.md]
+
+Only the block between ``<!-- bench/run.py: begin -->`` and ``<!-- bench/run.py: end -->``
+(``bench/run.py --workers N`` for another worker count) is replaced; the rest of the file
+is kept, and a file without the markers is left alone with an error.
 """
 
 from __future__ import annotations
@@ -108,7 +112,8 @@ def main() -> None:
     raw.mkdir(exist_ok=True)
     (raw / "latest.json").write_text(json.dumps({"context": context, "results": results}, indent=2))
     table = report.markdown(context, results)
-    Path(options.out).write_text(table)
+    out = Path(options.out)
+    out.write_text(report.splice(out.read_text() if out.exists() else None, table, options.workers))
     print(table)
 
 
