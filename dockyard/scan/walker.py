@@ -327,7 +327,8 @@ class Walker:
             except ScanFailed:
                 raise
             except Exception as error:  # one odd file must not hide the rest of the image
-                layer.notes[path] = f"{what}: {analyzer.name} could not read it ({error})"
+                why = str(error) or type(error).__name__  # MemoryError says nothing itself
+                layer.notes[path] = f"{what}: {analyzer.name} could not read it ({why})"
                 continue
             if value is not None:
                 layer.new[analyzer.name][path] = Found(layer.digest, value)

@@ -5,8 +5,9 @@ thread of a server process it held the GIL against request handling and took a c
 from pushes and pulls: with scans running, pushes and pulls ran at 0.3-0.5x their speed
 (``bench/scan_impact.py``, docs/benchmarks.md "Scanning"). So each job worker hands the
 scan to one long-lived child (started on first use, started again if it dies) that runs
-at nice 19: the kernel gives it only the CPU that serving leaves, its GIL is its own, and
-a hostile image that exhausts its memory kills the child, not the server. The job thread
+at nice 19: the kernel gives it only the CPU that serving leaves, and its GIL is its own.
+Its memory is capped (``MEMORY_LIMIT``): a file too big to parse within it is listed as not
+read, and whatever else goes wrong there kills the child, never the server. The job thread
 only waits on a pipe; matching and saving the findings stay in the job worker.
 
 The child is ``python -m dockyard.workers.scan_process``: it reads the settings, then
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import resource
 import signal
 import subprocess
 import sys
@@ -31,6 +33,12 @@ from dockyard.scan.model import Inventory
 from dockyard.storage import BlobStore
 
 NICENESS = 19  # the lowest priority an unprivileged process can take
+# Heap and anonymous mappings of the child (RLIMIT_DATA; Linux counts mmap since 4.7).
+# A realistic 1 GiB image peaks near 120 MiB and a 64 MiB fat jar nesting another near
+# 150 MiB; a hostile 63 MiB METADATA header or package.json of tiny JSON values reached
+# 850 and 410 MiB. Past the limit the analyzer's read raises MemoryError, the walker lists
+# the file as not read and goes on, so the child's RSS stays under the 300 MiB target.
+MEMORY_LIMIT = 256 * 1024**2
 
 
 class ScanProcessError(RuntimeError):
@@ -121,8 +129,15 @@ def _serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         _send(replies, reply)
 
 
+def _limit_memory(limit: int) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    capped = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (capped, capped))
+
+
 def main() -> None:
     os.nice(NICENESS)
+    _limit_memory(MEMORY_LIMIT)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; we end on EOF
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot break the pipe

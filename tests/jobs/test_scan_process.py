@@ -14,7 +14,7 @@ from dockyard.config import Settings
 from dockyard.scan.analyzer import Limits
 from dockyard.scan.scanner import ScanFailed, ScanUnsupported, scan_image
 from dockyard.storage import open_store
-from dockyard.workers.scan_process import NICENESS, ScanProcess, ScanProcessError
+from dockyard.workers.scan_process import MEMORY_LIMIT, NICENESS, ScanProcess, ScanProcessError
 from tests.scan.image import Image, file, whiteout
 from tests.scan.test_os_packages import DEBIAN_OS_RELEASE, STATUS_BASE
 
@@ -106,3 +106,24 @@ def test_closing_ends_the_child(scanner, image: Image) -> None:  # noqa: ANN001
     assert scanner.pid is None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # type: ignore[arg-type]
+
+
+def test_a_file_too_big_to_parse_within_the_memory_cap_is_listed_not_fatal(
+    scanner,
+    image: Image,  # noqa: ANN001
+) -> None:
+    # One 40 MiB header line of non-ASCII bytes: the email parser needs ~13 times that.
+    huge = b"Metadata-Version: 2.1\nName: huge\nVersion: 1\nX: " + b"\xe9" * 40 * 2**20 + b"\n\n"
+    layer = image.layer([file(f"{SITE}/huge-1.dist-info/METADATA", huge)])
+    inventory = scanner(image.store, image.manifest(), Limits())
+    assert {p.name for p in inventory.packages} == {"base-files", "libssl3", "requests"}
+    assert inventory.unsupported == (
+        f"{SITE}/huge-1.dist-info/METADATA in layer {layer}: "
+        "python could not read it (MemoryError)",
+    )
+    limits = Path(f"/proc/{scanner.pid}/limits").read_text()
+    data = next(line for line in limits.splitlines() if line.startswith("Max data size"))
+    assert data.split()[3:5] == [str(MEMORY_LIMIT), str(MEMORY_LIMIT)]
+    status = Path(f"/proc/{scanner.pid}/status").read_text()
+    peak_kib = int(next(ln for ln in status.splitlines() if ln.startswith("VmHWM")).split()[1])
+    assert peak_kib < 300 * 1024
