@@ -17,6 +17,7 @@ scanner's ``ScanFailed``, pickled (both ends are this program).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import resource
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import threading
 import weakref
+from pathlib import Path
 from typing import IO, Any
 
 from dockyard.config import Settings
@@ -92,6 +94,7 @@ class ScanProcess:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
+            start_new_session=True,  # its own autogroup, so its nice value counts (see main)
         )
         weakref.finalize(self, _stop, child)  # a dropped scanner takes its child along
         _send(child.stdin, self._settings)
@@ -135,8 +138,19 @@ def _limit_memory(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (capped, capped))
 
 
-def main() -> None:
+def _lower_priority() -> None:
+    """Nice 19, and the same for our autogroup: where the kernel groups processes by
+    session (``sched_autogroup_enabled``, the default on desktop and many server kernels),
+    a nice value only ranks a process within its session, and sessions share the CPU
+    evenly. Measured under load: niced but in the server's session, scans still took
+    40% off pushes by competing with every other session on the machine."""
     os.nice(NICENESS)
+    with contextlib.suppress(OSError):  # no autogroups here, or not allowed: nice alone
+        Path("/proc/self/autogroup").write_text(str(NICENESS))
+
+
+def main() -> None:
+    _lower_priority()
     _limit_memory(MEMORY_LIMIT)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; we end on EOF
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")

@@ -58,6 +58,10 @@ def test_the_inventory_is_the_one_a_scan_in_place_finds(scanner, image: Image) -
     assert {p.name for p in inventory.packages} == {"base-files", "libssl3", "requests"}
     assert scanner.pid is not None and scanner.pid != os.getpid()
     assert os.getpriority(os.PRIO_PROCESS, scanner.pid) == NICENESS
+    assert os.getsid(scanner.pid) == scanner.pid  # a session, hence an autogroup, of its own
+    autogroup = Path(f"/proc/{scanner.pid}/autogroup")
+    if autogroup.exists():  # kernels with CONFIG_SCHED_AUTOGROUP
+        assert autogroup.read_text().split()[-1] == str(NICENESS)
 
 
 def test_a_refused_image_raises_the_scanners_own_failure(scanner, image: Image) -> None:  # noqa: ANN001
