@@ -5,7 +5,10 @@ thread of a server process it held the GIL against request handling and took a c
 from pushes and pulls: with scans running, pushes and pulls ran at 0.3-0.5x their speed
 (``bench/scan_impact.py``, docs/benchmarks.md "Scanning"). So each job worker hands the
 scan to one long-lived child (started on first use, started again if it dies) that runs
-at nice 19: the kernel gives it only the CPU that serving leaves, and its GIL is its own.
+at the lowest priority (``_lower_priority``): the kernel gives it only the CPU that serving
+leaves, and its GIL is its own. It also reads its layers through ``quiet.QuietStore``,
+which pauses while the rest of the machine is busy: priority alone cannot stop a scan on
+the spare core from slowing the busy one next to it.
 Its memory is capped (``MEMORY_LIMIT``): a file too big to parse within it is listed as not
 read, and whatever else goes wrong there kills the child, never the server. The job thread
 only waits on a pipe; matching and saving the findings stay in the job worker.
@@ -33,6 +36,7 @@ from dockyard.config import Settings
 from dockyard.scan.analyzer import Limits
 from dockyard.scan.model import Inventory
 from dockyard.storage import BlobStore
+from dockyard.workers.quiet import QuietStore, QuietWatch
 
 NICENESS = 19  # the lowest priority an unprivileged process can take
 # Heap and anonymous mappings of the child (RLIMIT_DATA; Linux counts mmap since 4.7).
@@ -117,14 +121,15 @@ def _serve(requests: IO[bytes], replies: IO[bytes]) -> None:
     from dockyard.scan.scanner import ScanFailed, scan_image
     from dockyard.storage import open_store
 
-    store = open_store(pickle.load(requests))
+    store = QuietStore(open_store(pickle.load(requests)), QuietWatch())
     while True:
         try:
             manifest, limits = pickle.load(requests)
         except EOFError:
             return  # the job worker is gone
         try:
-            reply: tuple[str, object] = ("inventory", scan_image(store, manifest, limits))
+            inventory = scan_image(store, manifest, limits)  # type: ignore[arg-type]  # reads only
+            reply: tuple[str, object] = ("inventory", inventory)
         except ScanFailed as refused:
             reply = ("refused", refused)
         except Exception as error:  # a bug, not the image's fault: the job is retried
@@ -139,14 +144,16 @@ def _limit_memory(limit: int) -> None:
 
 
 def _lower_priority() -> None:
-    """Nice 19, and the same for our autogroup: where the kernel groups processes by
-    session (``sched_autogroup_enabled``, the default on desktop and many server kernels),
-    a nice value only ranks a process within its session, and sessions share the CPU
-    evenly. Measured under load: niced but in the server's session, scans still took
-    40% off pushes by competing with every other session on the machine."""
+    """SCHED_IDLE where there is one (Linux): a waking server thread preempts the scan at
+    once, where at nice 19 the scan kept the core for the rest of its time slice and each
+    round trip of a chunked push waited for it. Also nice 19, for our autogroup too: where
+    the kernel groups processes by session (``sched_autogroup_enabled``) a nice value only
+    ranks a process within its session, and sessions share the CPU evenly."""
     os.nice(NICENESS)
     with contextlib.suppress(OSError):  # no autogroups here, or not allowed: nice alone
         Path("/proc/self/autogroup").write_text(str(NICENESS))
+    if hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def main() -> None:

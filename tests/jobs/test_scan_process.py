@@ -58,6 +58,7 @@ def test_the_inventory_is_the_one_a_scan_in_place_finds(scanner, image: Image) -
     assert {p.name for p in inventory.packages} == {"base-files", "libssl3", "requests"}
     assert scanner.pid is not None and scanner.pid != os.getpid()
     assert os.getpriority(os.PRIO_PROCESS, scanner.pid) == NICENESS
+    assert os.sched_getscheduler(scanner.pid) == os.SCHED_IDLE  # yields to any server thread
     assert os.getsid(scanner.pid) == scanner.pid  # a session, hence an autogroup, of its own
     autogroup = Path(f"/proc/{scanner.pid}/autogroup")
     if autogroup.exists():  # kernels with CONFIG_SCHED_AUTOGROUP
