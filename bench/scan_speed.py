@@ -1,12 +1,14 @@
 """How fast the scanner reads a ~200 MB compressed image, and how much memory it takes.
 
-.venv/bin/python bench/scan_speed.py [--megabytes 200] [--image DIR] [--profile] [--repeat N]
+.venv/bin/python bench/scan_speed.py [--megabytes 200] [--image DIR] [--repeat N] [--worker]
 
 The image is built from this host's own files (see ``bench/scan_image.py``): a Debian
 base with its real dpkg database and ``/usr``, a Python ``site-packages`` with real
 ``dist-info`` folders, npm's ``node_modules`` with real ``package.json`` files, and a
 whiteout, gzip'd like Docker does. ``--image DIR`` keeps it (and reuses it next time).
-Each scan runs in a fresh child process, so its peak RSS (VmHWM) is the scan's own.
+Each scan runs in a fresh child process, so its peak RSS (VmHWM) is the scan's own;
+``--worker`` also scans through the server's scan child (``ScanProcess``); ``--profile``
+prints cProfile's top functions.
 """
 
 from __future__ import annotations
@@ -108,6 +110,33 @@ def child(root: Path, profile: bool) -> None:
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
 
 
+def through_worker(root: Path, repeat: int) -> None:
+    """The same scan the way the server runs it: in the scan child (SCHED_IDLE, memory
+    cap, pausing while the machine is busy), timed from the job worker's side."""
+    from dockyard.config import Settings
+    from dockyard.workers.scan_process import ScanProcess
+
+    manifest = json.loads((root / "manifest.json").read_text())
+    settings = Settings(data_dir=root / "store")
+    scanner = ScanProcess(settings)
+    try:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            inventory = scanner(FilesystemStore(root / "store"), manifest, Limits())
+            seconds = time.perf_counter() - started
+            status = Path(f"/proc/{scanner.pid}/status").read_text().splitlines()
+            hwm = next(line for line in status if line.startswith("VmHWM:")).split()[1]
+            result = {
+                "via": "scan child",
+                "seconds": round(seconds, 2),
+                "child_peak_rss_mib": round(int(hwm) / 1024, 1),
+                "packages": len(inventory.packages),
+            }
+            print(json.dumps(result), flush=True)
+    finally:
+        scanner.close()
+
+
 def describe(manifest: dict) -> str:
     layers = manifest["layers"]
     compressed = sum(layer["size"] for layer in layers) / 1024**2
@@ -125,6 +154,7 @@ def main() -> None:
     parser.add_argument("--image", type=Path, help="build the image here once, then reuse it")
     parser.add_argument("--repeat", type=int, default=3, help="scans, each in a new process")
     parser.add_argument("--profile", action="store_true", help="cProfile the scan (slower)")
+    parser.add_argument("--worker", action="store_true", help="also scan in the scan child")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -143,6 +173,8 @@ def main() -> None:
         command = [sys.executable, __file__, "--child", str(root)]
         for _ in range(args.repeat):
             subprocess.run(command + (["--profile"] if args.profile else []), check=True)
+        if args.worker:
+            through_worker(root, args.repeat)
         print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
