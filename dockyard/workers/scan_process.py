@@ -2,7 +2,7 @@
 
 Reading layers is CPU work in Python (inflating, tar headers, parsing metadata). On a
 thread of a server process it held the GIL against request handling and took a core
-from pushes and pulls: with scans running, pushes and pulls ran at 0.3-0.5x their speed
+from pushes and pulls: with scans running, pushes and manifest GETs ran at 0.43-0.56x
 (``bench/scan_impact.py``, docs/benchmarks.md "Scanning"). So each job worker hands the
 scan to one long-lived child (started on first use, started again if it dies) that runs
 at the lowest priority (``_lower_priority``): the kernel gives it only the CPU that serving

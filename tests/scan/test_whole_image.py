@@ -67,6 +67,4 @@ def test_files_past_the_read_limit_are_passed_over_not_fatal(image: Image) -> No
 
     found = {(p.ecosystem, p.name, p.version, p.layer_digest) for p in inventory.packages}
     assert found == {("PyPI", "requests", "2.19.1", app)}
-    assert inventory.unsupported == (
-        "opt/app/fat.jar: larger than the 10000-byte read limit",
-    )
+    assert inventory.unsupported == ("opt/app/fat.jar: larger than the 10000-byte read limit",)
