@@ -1,55 +1,41 @@
 """How fast the scanner reads a ~200 MB compressed image, and how much memory it takes.
 
-.venv/bin/python bench/scan_speed.py [--megabytes 200] [--files 20000]
+.venv/bin/python bench/scan_speed.py [--megabytes 200] [--image DIR] [--repeat N] [--worker]
 
-The image is synthetic but shaped like a Debian base with extras: the host's real dpkg
-status file, os-release, many small files and enough incompressible bytes to reach the
-size; a second layer rewrites the status file. The scan runs in a child process so its
-peak RSS is its own.
+The image is built from this host's own files (see ``bench/scan_image.py``): a Debian
+base with its real dpkg database and ``/usr``, a Python ``site-packages`` with real
+``dist-info`` folders, npm's ``node_modules`` with real ``package.json`` files, and a
+whiteout, gzip'd like Docker does. ``--image DIR`` keeps it (and reuses it next time).
+Each scan runs in a fresh child process, so its peak RSS (VmHWM) is the scan's own;
+``--worker`` also scans through the server's scan child (``ScanProcess``); ``--profile``
+prints cProfile's top functions.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import hashlib
-import io
 import json
 import os
-import resource
+import pstats
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import scan_image  # noqa: E402
 from dockyard.oci.digest import Digest  # noqa: E402
 from dockyard.scan.analyzer import Limits  # noqa: E402
-from dockyard.scan.scanner import scan_image  # noqa: E402
+from dockyard.scan.scanner import scan_image as scan  # noqa: E402
 from dockyard.storage.filesystem import FilesystemStore  # noqa: E402
 
-OS_RELEASE = b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
-
-
-def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    archive.addfile(info, io.BytesIO(data))
-
-
-def write_layer(path: Path, megabytes: int, files: int) -> None:
-    status = Path("/var/lib/dpkg/status").read_bytes()
-    block = os.urandom(1024 * 1024)
-    with tarfile.open(path, "w:gz", compresslevel=1) as archive:
-        _add(archive, "etc/os-release", OS_RELEASE)
-        _add(archive, "var/lib/dpkg/status", status)
-        for i in range(files):
-            _add(archive, f"usr/share/doc/pkg{i % 900}/file{i}.txt", b"some text\n" * 200)
-        for i in range(megabytes):
-            _add(archive, f"usr/lib/blob/{i}.so", block[:-8] + i.to_bytes(8, "big"))
+LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 
 def put(store: FilesystemStore, path: Path) -> Digest:
@@ -67,67 +53,129 @@ def put(store: FilesystemStore, path: Path) -> Digest:
     return digest
 
 
-def build(root: Path, megabytes: int, files: int) -> dict:
+def build(root: Path, megabytes: int) -> dict:
+    """Layers into a filesystem store under ``root``; the manifest and what each holds."""
     store = FilesystemStore(root / "store")
-    base = root / "base.tar.gz"
-    write_layer(base, megabytes, files)
-    top = root / "top.tar"
-    with tarfile.open(top, "w") as archive:
-        _add(archive, "var/lib/dpkg/status", Path("/var/lib/dpkg/status").read_bytes())
-    layers = [put(store, base), put(store, top)]
+    layers = scan_image.build(root, megabytes)
+    described = []
+    for layer in layers:
+        digest = put(store, layer.path)
+        described.append(
+            {
+                "mediaType": LAYER_TYPE,
+                "digest": str(digest),
+                "size": layer.compressed,
+                "entries": layer.entries,
+                "uncompressed": layer.uncompressed,
+            }
+        )
+        layer.path.unlink()
     return {
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": "",
-            "size": 0,
-        },
-        "layers": [{"digest": str(d), "size": store.stat(d)} for d in layers],
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 0},
+        "layers": described,
     }
 
 
 def peak_rss_mib() -> float:
     """This process's own high-water mark. (``getrusage`` would also count the parent's
-    RSS at the fork that started us, which here is the image builder's.)"""
+    RSS at the fork that started us.)"""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def scan(root: Path) -> None:
+def child(root: Path, profile: bool) -> None:
     manifest = json.loads((root / "manifest.json").read_text())
-    started = time.perf_counter()
-    inventory = scan_image(FilesystemStore(root / "store"), manifest, Limits())
-    seconds = time.perf_counter() - started
-    rss = peak_rss_mib()
-    print(
-        json.dumps(
-            {
+    store = FilesystemStore(root / "store")
+    profiler = cProfile.Profile() if profile else None
+    cpu, started = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    inventory = scan(store, manifest, Limits())
+    if profiler:
+        profiler.disable()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    result = {
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "packages": dict(Counter(p.ecosystem for p in inventory.packages)),
+        "unsupported": len(inventory.unsupported),
+    }
+    print(json.dumps(result), flush=True)
+    if profiler:
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+
+
+def through_worker(root: Path, repeat: int) -> None:
+    """The same scan the way the server runs it: in the scan child (SCHED_IDLE, memory
+    cap, pausing while the machine is busy), timed from the job worker's side."""
+    from dockyard.config import Settings
+    from dockyard.workers.scan_process import ScanProcess
+
+    manifest = json.loads((root / "manifest.json").read_text())
+    settings = Settings(data_dir=root / "store")
+    scanner = ScanProcess(settings)
+    try:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            inventory = scanner(FilesystemStore(root / "store"), manifest, Limits())
+            seconds = time.perf_counter() - started
+            status = Path(f"/proc/{scanner.pid}/status").read_text().splitlines()
+            hwm = next(line for line in status if line.startswith("VmHWM:")).split()[1]
+            result = {
+                "via": "scan child",
                 "seconds": round(seconds, 2),
-                "peak_rss_mib": round(rss, 1),
+                "child_peak_rss_mib": round(int(hwm) / 1024, 1),
                 "packages": len(inventory.packages),
             }
-        )
+            print(json.dumps(result), flush=True)
+    finally:
+        scanner.close()
+
+
+def describe(manifest: dict) -> str:
+    layers = manifest["layers"]
+    compressed = sum(layer["size"] for layer in layers) / 1024**2
+    raw = sum(layer["uncompressed"] for layer in layers) / 1024**2
+    entries = sum(layer["entries"] for layer in layers)
+    return (
+        f"image: {len(layers)} layers, {compressed:.0f} MiB compressed, "
+        f"{raw:.0f} MiB uncompressed, {entries} tar entries"
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--megabytes", type=int, default=200)
-    parser.add_argument("--files", type=int, default=20_000)
-    parser.add_argument("--scan", type=Path, help=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--megabytes", type=int, default=200, help="compressed size (MiB)")
+    parser.add_argument("--image", type=Path, help="build the image here once, then reuse it")
+    parser.add_argument("--repeat", type=int, default=3, help="scans, each in a new process")
+    parser.add_argument("--profile", action="store_true", help="cProfile the scan (slower)")
+    parser.add_argument("--worker", action="store_true", help="also scan in the scan child")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.scan:
-        scan(args.scan)
+    if args.child:
+        child(args.child, args.profile)
         return
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        (root / "manifest.json").write_text(json.dumps(build(root, args.megabytes, args.files)))
-        compressed = sum(p.stat().st_size for p in (root / "store").rglob("*") if p.is_file())
-        print(f"image: {compressed / 1024**2:.0f} MiB compressed, {args.files} small files")
-        subprocess.run([sys.executable, __file__, "--scan", str(root)], check=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        root = args.image or Path(scratch)
+        if not (root / "manifest.json").exists():
+            root.mkdir(parents=True, exist_ok=True)
+            began = time.perf_counter()
+            manifest = build(root, args.megabytes)
+            (root / "manifest.json").write_text(json.dumps(manifest))
+            print(f"built in {time.perf_counter() - began:.0f} s", file=sys.stderr)
+        print(describe(json.loads((root / "manifest.json").read_text())))
+        print(f"load average before: {os.getloadavg()[0]:.2f}")
+        command = [sys.executable, __file__, "--child", str(root)]
+        for _ in range(args.repeat):
+            subprocess.run(command + (["--profile"] if args.profile else []), check=True)
+        if args.worker:
+            through_worker(root, args.repeat)
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

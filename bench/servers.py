@@ -137,7 +137,8 @@ def distribution() -> Server:
     )
 
 
-def dockyard(workers: int = 1) -> Server:
+def dockyard(workers: int = 1, settings: dict[str, str] | None = None) -> Server:
+    """``settings`` adds DOCKYARD_* variables (``{"SCAN_ON_PUSH": "false"}``)."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-dockyard-"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
@@ -148,6 +149,7 @@ def dockyard(workers: int = 1) -> Server:
         DOCKYARD_WORKERS=str(workers),
         DOCKYARD_LOG_LEVEL="warning",
     )
+    env.update({f"DOCKYARD_{key}": value for key, value in (settings or {}).items()})
     return Server("Dockyard", [sys.executable, "-m", "dockyard", "serve"], env, port, workdir)
 
 

@@ -12,7 +12,7 @@ from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.scan.analyzer import Limits
 from dockyard.scan.external import ExternalScanner
-from dockyard.scan.scanner import ScanFailed, ScanUnsupported, scan_image
+from dockyard.scan.scanner import ScanFailed, ScanUnsupported
 from dockyard.storage import BlobStore
 from dockyard.vulndb.matcher import Matcher, match
 from dockyard.workers.cleanup_job import KIND as CLEANUP
@@ -20,6 +20,7 @@ from dockyard.workers.cleanup_job import CleanupJobs
 from dockyard.workers.jobs import JobKind
 from dockyard.workers.sbom_referrer import SbomReferrers
 from dockyard.workers.scan_job import ScanJobs
+from dockyard.workers.scan_process import ScanProcess
 
 
 def scan_limits(settings: Settings) -> Limits:
@@ -57,7 +58,7 @@ def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, J
     scanning = ScanJobs(
         db,
         store,
-        scanner=scan_image,
+        scanner=ScanProcess(settings),  # low priority, off the serving threads
         matcher=match,
         failure=ScanFailed,
         unsupported=ScanUnsupported,

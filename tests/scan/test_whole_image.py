@@ -46,3 +46,25 @@ def test_os_and_language_packages_with_whiteouts(image: Image) -> None:
         ("npm", "lodash", "4.17.15", app),
     }
     assert inventory.unsupported == ()
+
+
+def test_files_past_the_read_limit_are_passed_over_not_fatal(image: Image) -> None:
+    """A large C program (``node`` is ~100 MB), an oversized jar or METADATA: analyzers
+    report them as not read, and the rest of the image is still scanned."""
+    limits = Limits(max_file_bytes=10_000)
+    elf = b"\x7fELF" + bytes(range(256)) * 100  # 25 KiB, not a Go binary
+    jar = b"PK\x03\x04" + b"\0" * 20_000
+    huge = metadata("huge", "1.0") + "x" * 20_000
+    app = image.layer(
+        [
+            file("usr/local/bin/node", elf, mode=0o755),
+            file("opt/app/fat.jar", jar),
+            file(f"{SITE}/huge-1.0.dist-info/METADATA", huge),
+            file(f"{SITE}/requests-2.19.1.dist-info/METADATA", metadata("requests", "2.19.1")),
+        ]
+    )
+    inventory = scan_image(image.store, image.manifest(), limits)
+
+    found = {(p.ecosystem, p.name, p.version, p.layer_digest) for p in inventory.packages}
+    assert found == {("PyPI", "requests", "2.19.1", app)}
+    assert inventory.unsupported == ("opt/app/fat.jar: larger than the 10000-byte read limit",)

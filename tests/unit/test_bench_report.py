@@ -46,6 +46,7 @@ def test_the_real_document_keeps_its_sections() -> None:
     headings = [line for line in doc.splitlines() if line.startswith("#")]
     assert [line for line in new.splitlines() if line.startswith("#")] == headings
     assert "## Advisories: import and matching (`bench/vulndb_import.py`)" in headings
+    assert "## Scanning" in headings
 
 
 def test_a_document_without_markers_is_refused_not_overwritten() -> None:

@@ -130,8 +130,10 @@ def _parse(data: bytes) -> GoBuild:
     return GoBuild(go_version=version, main=main, deps=deps)
 
 
-def _scan(stream: BinaryIO, limit: int) -> GoBuild | Unreadable | None:
-    """The first valid build-info header in at most ``limit`` bytes of ``stream``."""
+def _scan(stream: BinaryIO, size: int, limit: int) -> GoBuild | Unreadable | None:
+    """The first valid build-info header in at most ``limit`` bytes of ``stream``, which
+    holds ``size`` bytes. Never reads past ``limit``: a large C program (``node``) is
+    passed over, not a reason for the walker to fail the scan."""
     first = stream.read(min(CHUNK, limit))
     if not first.startswith(ELF):
         return None
@@ -170,7 +172,7 @@ def _scan(stream: BinaryIO, limit: int) -> GoBuild | Unreadable | None:
             pass
     if pointer_format:
         return Unreadable("Go binary built before Go 1.18; its module list is not read")
-    if budget <= 0 and stream.read(1) and GO_NOTE in first[:65536]:
+    if size > limit and GO_NOTE in first[:65536]:
         return Unreadable(f"Go binary larger than the {limit}-byte read limit; not read to its end")
     return None
 
@@ -207,7 +209,7 @@ class GoAnalyzer:
         return bool(mode & 0o111) and size >= MIN_BINARY_BYTES
 
     def read(self, path: str, stream: BinaryIO, size: int, limits: Limits) -> object | None:
-        return _scan(stream, limits.max_file_bytes)
+        return _scan(stream, size, limits.max_file_bytes)
 
     def finish(self, found: Mapping[str, Found], os: OSInfo | None) -> Result:
         result = Result()

@@ -116,7 +116,7 @@ class JavaAnalyzer:
         return path.lower().endswith(ARCHIVES)
 
     def read(self, path: str, stream: BinaryIO, size: int, limits: Limits) -> object | None:
-        data = read_bounded(stream, limits.max_file_bytes)
+        data = read_bounded(stream, size, limits.max_file_bytes)
         if data is None:
             return Archive((), (f": larger than the {limits.max_file_bytes}-byte read limit",))
         walk = _Walk(limits)

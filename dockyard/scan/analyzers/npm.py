@@ -36,7 +36,7 @@ class NpmAnalyzer:
         return _is_package_root(path)
 
     def read(self, path: str, stream: BinaryIO, size: int, limits: Limits) -> object | None:
-        data = read_bounded(stream, limits.max_file_bytes)
+        data = read_bounded(stream, size, limits.max_file_bytes)
         if data is None:
             return None
         try:

@@ -44,7 +44,7 @@ class PythonAnalyzer:
         return _is_metadata(path)
 
     def read(self, path: str, stream: BinaryIO, size: int, limits: Limits) -> object | None:
-        data = read_bounded(stream, limits.max_file_bytes)
+        data = read_bounded(stream, size, limits.max_file_bytes)
         if data is None:
             return None
         headers = BytesHeaderParser().parsebytes(data)

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from dockyard.scan.analyzer import Found, Limits, Result
-from dockyard.scan.analyzers.golang import GoAnalyzer, stdlib_version
+from dockyard.scan.analyzers.golang import GoAnalyzer, Unreadable, stdlib_version
+from dockyard.scan.walker import Walker
+from dockyard.storage.filesystem import FilesystemStore
+from tests.scan.image import Image, file
 
 LAYER = "sha256:" + "c" * 64
 EXEC, PLAIN = 0o100755, 0o100644
@@ -227,6 +230,23 @@ def test_a_go_binary_beyond_the_read_limit_is_said_plainly(hello: Path):
     # A large C program is no Go binary: nothing to say about it.
     sh = Path("/bin/sh").read_bytes()
     assert _read(sh, limits=Limits(max_file_bytes=len(sh) // 2)) == Result()
+
+
+@pytest.mark.parametrize("limit", [64 * 1024, 100_003])  # on and off the buffers' 8 KiB grain
+def test_through_the_walker_a_binary_past_the_limit_never_fails_the_scan(
+    hello: Path, tmp_path: Path, limit: int
+):
+    data, sh = hello.read_bytes(), Path("/bin/sh").read_bytes()
+    assert len(data) > limit and len(sh) > limit
+    image = Image(FilesystemStore(tmp_path / "store"))
+    image.layer([file("usr/local/bin/app", data, mode=0o755), file("bin/sh", sh, mode=0o755)])
+    walked = Walker(image.store, [GoAnalyzer()], Limits(max_file_bytes=limit)).walk(image.layers)
+    found = {path: kept.value for path, kept in walked.found["go"].items()}
+    assert found == {
+        "usr/local/bin/app": Unreadable(
+            f"Go binary larger than the {limit}-byte read limit; not read to its end"
+        )
+    }
 
 
 @pytest.mark.parametrize(
