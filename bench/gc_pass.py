@@ -15,6 +15,7 @@ rests between small transactions), and prints the p50/p99 of both.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -26,15 +27,22 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from dockyard.config import Settings
 from dockyard.db.engine import Database
-from dockyard.db.models import Blob, Manifest, ManifestReference, Repository, RepositoryBlob, Tag
+from dockyard.db.models import (
+    Blob,
+    Manifest,
+    ManifestReference,
+    Repository,
+    RepositoryBlob,
+    Tag,
+)
 from dockyard.registry.gc import Collector
 from dockyard.registry.manifests import Manifests
 from dockyard.storage.filesystem import FilesystemStore
-from dockyard.workers.gc_process import GcProcess
+from dockyard.workers.gc_process import GcProcess, GcProcessError
 
 REPOSITORIES = 100
 OCI = "application/vnd.oci.image.manifest.v1+json"
@@ -123,6 +131,15 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
+def rows(db: Database) -> tuple[int, int, int]:
+    """(manifests, blob links, blobs) in the database."""
+    with db.session() as conn:
+        return tuple(  # type: ignore[return-value]
+            conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in (Manifest, RepositoryBlob, Blob)
+        )
+
+
 def pushes_during_a_background_pass(db: Database, root: Path, args: argparse.Namespace) -> None:
     """Time pushes idle, then while the server's gentle child collects a quarter of it."""
     seed_config(db, root)
@@ -137,18 +154,24 @@ def pushes_during_a_background_pass(db: Database, root: Path, args: argparse.Nam
     with db.session(write=True) as conn:  # untag a quarter of what is left
         conn.execute(Tag.__table__.delete().where(Tag.manifest_id <= fill_more * 2))
     Collector(db, FilesystemStore(root)).sweep(timedelta(0))
-    second: dict = {}
-    running = threading.Thread(target=lambda: second.update(passes.run(now=True)))
-    started = time.perf_counter()
+    before = rows(db)
+
+    def background() -> None:
+        with contextlib.suppress(GcProcessError):  # stopped below, mid-pass
+            passes.run(now=True)
+
+    running = threading.Thread(target=background, daemon=True)
     running.start()
-    time.sleep(0.5)  # the child is deep in the pass
+    time.sleep(0.5)  # the child is into the pass
+    started = time.perf_counter()
     during = timed_pushes(manifests, args.pushes, "busy")
-    still_running = running.is_alive()
-    running.join()
-    passes.close()
-    print(f"background pass removed {second.get('manifests')} manifests, "
-          f"{second.get('blobs')} blobs in {time.perf_counter() - started:.1f} s; "
-          f"pushes ended {'before' if still_running else 'after'} it")  # fmt: skip
+    took = time.perf_counter() - started
+    gone = [b - a for b, a in zip(before, rows(db), strict=True)]
+    gone[0] += args.pushes  # the pushes added one manifest each
+    passes.close()  # the rest of the pass is not measured; leases make stopping safe
+    print(f"background pass removed {gone[0]} manifests, {gone[1]} links, {gone[2]} blobs "
+          f"while {args.pushes} pushes took {took:.1f} s (still running: "
+          f"{running.is_alive()})")  # fmt: skip
     for name, values in (("idle", idle), ("during gc", during)):
         print(f"manifest push {name}: p50 {statistics.median(values):.2f} ms, "
               f"p99 {percentile(values, 0.99):.2f} ms")  # fmt: skip
