@@ -84,6 +84,8 @@ class _FileWriter:
 
 
 class FilesystemStore:
+    remote = False  # local calls: flock guards sessions, no database lease needed
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
         self._blobs = self.root / "blobs"
@@ -122,6 +124,9 @@ class FilesystemStore:
     def local_path(self, digest: Digest) -> Path | None:
         path = self._blob_path(digest)
         return path if path.exists() else None
+
+    def redirect_url(self, digest: Digest) -> str | None:
+        return None
 
     def delete(self, digest: Digest) -> None:
         self._blob_path(digest).unlink(missing_ok=True)
