@@ -130,7 +130,8 @@ def create_app(
         registry=registry,
         access=access,
         settings=settings,
-        inline_reads=db.is_sqlite,
+        inline_reads=db.is_sqlite and not store.remote,  # a remote store's calls never inline
+        remote_store=store.remote,
         policies=policies,
         protection=protection,
     )

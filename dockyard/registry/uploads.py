@@ -83,6 +83,11 @@ class Receiver:
         self._room = room  # the storage limit's room when the request began (None: none)
         self.received = 0
 
+    @property
+    def remote(self) -> bool:
+        """Writes cross the network: callers run them off the event loop."""
+        return self._uploads.store.remote
+
     def expect(self, length: int | None) -> None:
         """Refuse, before reading, a body whose declared length would pass the limit."""
         if length is not None:
