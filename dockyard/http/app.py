@@ -148,6 +148,7 @@ def create_app(
             # Wait for the loops to end, so none is left for interpreter exit to wait on.
             await asyncio.gather(*tasks, return_exceptions=True)
             db.dispose()
+            store.close()
 
     ui = Ui(db, settings, service, admin, make_templates(), cleanup, protection, tag_rules)
     web = Starlette(

@@ -115,3 +115,6 @@ class BlobStore(Protocol):
 
     def delete_stray(self, name: str) -> None:
         """Remove one object ``iter_strays`` listed; any other name is a StorageError."""
+
+    def close(self) -> None:
+        """Let go of connections and threads at shutdown; the store is not used after."""

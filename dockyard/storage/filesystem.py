@@ -242,6 +242,9 @@ class FilesystemStore:
             raise StorageError(f"{name[:200]!r} is not debris of this store")
         path.unlink(missing_ok=True)
 
+    def close(self) -> None:
+        """Nothing to let go of: files are opened and closed per call."""
+
     def _is_known(self, path: Path) -> bool:
         """A blob at its own place, or an upload session."""
         if path.parent == self._uploads:
