@@ -91,8 +91,9 @@ class Settings:
         default=8 * 1024 * 1024,
         metadata={
             "doc": "Size of the segments an upload is kept in and of multipart parts; "
-            "memory per upload in flight is about one part (S3's minimum: 5 MiB).",
+            "memory per upload in flight is about one part (S3 allows 5 MiB to 5 GiB).",
             "min": 5 * 1024 * 1024,
+            "max": 5 * 1024**3,
         },
     )
     auth: str = field(
@@ -369,6 +370,9 @@ def load_settings(
         least = f.metadata.get("min")
         if least is not None and f.name in coerced and coerced[f.name] < least:
             raise ValueError(f"{f.name}: must be at least {least}, got {coerced[f.name]}")
+        most = f.metadata.get("max")
+        if most is not None and f.name in coerced and coerced[f.name] > most:
+            raise ValueError(f"{f.name}: must be at most {most}, got {coerced[f.name]}")
         choices = f.metadata.get("choices")
         if choices and f.name in coerced and coerced[f.name] not in choices:
             known = ", ".join(repr(c) for c in choices)

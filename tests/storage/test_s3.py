@@ -71,6 +71,25 @@ def test_an_empty_blob(store: S3Store) -> None:
     assert store.stat(digest) == 0 and b"".join(store.read(digest)) == b""
 
 
+def test_a_blob_over_the_copy_limit_is_detached_in_ranges(
+    store: S3Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S3 copies at most 5 GiB in one request; a bigger blob is detached by ranged part
+    copies (the limits shrunk here so a small blob takes that path)."""
+    from dockyard.storage.s3 import assemble
+
+    data = os.urandom(13 * MiB)
+    digest = push(store, [data])
+    monkeypatch.setattr(assemble, "MAX_COPY", 8 * MiB)
+    monkeypatch.setattr(assemble, "COPY_RANGE", 5 * MiB)
+    token = store.detach(digest)
+    assert token is not None and store.stat(digest) is None
+    copy = store.keys.detached_key(token)
+    assert b"".join(store.s3.stream(copy)) == data
+    store.purge(token)
+    assert store.purge_detached() == 0
+
+
 def test_truncate_cuts_inside_a_stored_segment(store: S3Store) -> None:
     data = os.urandom(11 * MiB)
     upload_id, _ = upload(store, data)

@@ -66,6 +66,7 @@ def test_s3_settings_come_from_the_environment() -> None:
     [
         ("STORAGE", "gcs", "storage: must be one of 'filesystem', 's3', got 'gcs'"),
         ("S3_PART_SIZE_BYTES", "1048576", "s3_part_size_bytes: must be at least 5242880"),
+        ("S3_PART_SIZE_BYTES", str(6 * 1024**3), "s3_part_size_bytes: must be at most 5368709120"),
         ("S3_REDIRECT_TTL_SECONDS", "0", "s3_redirect_ttl_seconds: must be at least 1, got 0"),
         ("S3_REDIRECT", "maybe", "s3_redirect: expected a boolean, got 'maybe'"),
     ],

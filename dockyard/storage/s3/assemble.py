@@ -22,7 +22,8 @@ from dockyard.storage.s3.client import S3
 from dockyard.storage.s3.segments import Segment
 
 MIN_PART = 5 * 1024 * 1024  # S3: every part but the last
-MAX_COPY = 5 * 1024**3  # S3: largest CopyObject / UploadPartCopy source
+MAX_COPY = 5 * 1024**3  # S3: largest CopyObject source and largest part
+COPY_RANGE = 1024**3  # a blob larger than MAX_COPY is copied in ranges of this size
 
 
 def assemble(s3: S3, segments: list[Segment], target: str, part_size: int) -> str:
@@ -34,6 +35,9 @@ def assemble(s3: S3, segments: list[Segment], target: str, part_size: int) -> st
         source = {"Bucket": s3.bucket, "Key": segments[0].key}
         s3.call("copy_object", Key=target, CopySource=source)
         return "copy"
+    if len(segments) == 1:  # a whole blob over 5 GiB (detach): ranged part copies
+        _multipart(s3, target, lambda upload: _copy_ranges(s3, target, upload, segments[0]))
+        return "range-copy"
     if all(MIN_PART <= s.size <= MAX_COPY for s in segments[:-1]):
         _multipart(s3, target, lambda upload: _copy_parts(s3, target, upload, segments))
         return "part-copy"
@@ -66,6 +70,22 @@ def _copy_parts(s3: S3, target: str, upload: str, segments: list[Segment]) -> li
             UploadId=upload,
             PartNumber=number,
             CopySource={"Bucket": s3.bucket, "Key": segment.key},
+        )
+        parts.append({"PartNumber": number, "ETag": answer["CopyPartResult"]["ETag"]})
+    return parts
+
+
+def _copy_ranges(s3: S3, target: str, upload: str, segment: Segment) -> list[dict]:
+    parts = []
+    for number, start in enumerate(range(0, segment.size, COPY_RANGE), start=1):
+        end = min(start + COPY_RANGE, segment.size) - 1
+        answer = s3.call(
+            "upload_part_copy",
+            Key=target,
+            UploadId=upload,
+            PartNumber=number,
+            CopySource={"Bucket": s3.bucket, "Key": segment.key},
+            CopySourceRange=f"bytes={start}-{end}",
         )
         parts.append({"PartNumber": number, "ETag": answer["CopyPartResult"]["ETag"]})
     return parts
