@@ -11,6 +11,7 @@ size is still right even when other processes wrote chunks in between.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -162,6 +163,13 @@ class Receiver:
         """End this request's writing (durably, unless ``finish`` follows); the new size."""
         try:
             self._writer.close(durable)
+        except BaseException:
+            # The last bytes did not land (S3 went away): cut back what this request did
+            # write, so the session is as it was (best effort: the store may be down).
+            self._uploads.hashes.drop(self.status.id)
+            with contextlib.suppress(Exception):
+                self._uploads.store.truncate(self.status.id, self.status.size)
+            raise
         finally:
             self._uploads.leases.release(self.status.id, self._lease)
         size = self.status.size + self.received

@@ -165,8 +165,12 @@ def test_a_missing_bucket_is_a_clear_error(seaweed: SeaweedS3) -> None:
     )
     store = S3Store(target)
     try:
-        with pytest.raises((StorageError, StorageUnavailable), match="no-such-bucket-here"):
+        with pytest.raises(StorageUnavailable, match="no-such-bucket-here"):
             store.check()
+        with pytest.raises(StorageUnavailable, match="no-such-bucket-here"):
+            store.stat(digest_bytes(b"x"))  # not "no such blob": GC must not believe that
+        with pytest.raises(StorageUnavailable, match="no-such-bucket-here"):
+            store.read(digest_bytes(b"x"))
     finally:
         store.close()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from dockyard.oci.digest import Digest
-from dockyard.storage.base import StorageError
+from dockyard.storage.base import StorageError, StorageUnavailable
 from dockyard.storage.s3.assemble import assemble
 from dockyard.storage.s3.client import S3, Target, is_missing
 from dockyard.storage.s3.keys import MARKER, Keys
@@ -47,16 +47,29 @@ class S3Store:
         """HeadBucket: cheap, and fails on every outage (network, keys, bucket)."""
         try:
             self.s3.call("head_bucket")
-        except ClientError as error:  # a 404 here is a missing bucket
-            raise StorageError(f"bucket {self.s3.bucket!r} is not there: {error}") from None
+        except ClientError:  # a 404 here is a missing bucket
+            raise StorageUnavailable(
+                f"bucket {self.s3.bucket!r} does not exist at {self.s3.target.endpoint or 'AWS'}; "
+                "create it or fix s3_bucket"
+            ) from None
 
     # -- blobs -----------------------------------------------------------------------
 
     def stat(self, digest: Digest) -> int | None:
         try:
-            return int(self.s3.call("head_object", Key=self.keys.blob(digest))["ContentLength"])
+            return self._size(self.keys.blob(digest))
         except ClientError:  # only "missing" gets here
             return None
+
+    def _size(self, key: str) -> int:
+        """HEAD a key. A HEAD's 404 has no body, so "no such bucket" looks like "no such
+        key": a miss is confirmed with HeadBucket, so GC and ``dockyard check`` never take
+        a wrong bucket for a store that lost its blobs."""
+        try:
+            return int(self.s3.call("head_object", Key=key)["ContentLength"])
+        except ClientError:
+            self.check()
+            raise
 
     def read(self, digest: Digest, start: int = 0, length: int | None = None) -> Iterator[bytes]:
         key = self.keys.blob(digest)
@@ -67,9 +80,6 @@ class S3Store:
             return self.s3.stream(key, start, length)
         except ClientError:
             raise StorageError(f"missing {digest}") from None
-
-    def _size(self, key: str) -> int:
-        return int(self.s3.call("head_object", Key=key)["ContentLength"])
 
     def local_path(self, digest: Digest) -> Path | None:
         return None
