@@ -192,3 +192,37 @@ def test_s3_down_answers_503_and_heals_without_restart(
     assert resp.status_code == 202, describe(resp)
     done = client.put(with_query(location, digest=digest_of(b"chunk")))
     assert done.status_code == 201, describe(done)
+
+
+def test_redirects_only_after_access_is_granted(
+    make_auth_registry: Callable[..., Any], seaweed: SeaweedS3
+) -> None:
+    """With token auth, a pull without the right to read gets 401/403 (or 404 for a
+    HEAD), never the presigned URL; a reader gets the 307."""
+    reg = make_auth_registry(
+        "sqlite", **s3_settings(seaweed, f"a-{uuid.uuid4().hex[:8]}", s3_redirect=True)
+    )
+    repo = reg.new_project() + "/img"
+    owner = reg.new_user(admin=True)
+    token = reg.token(owner.name, owner.password, f"repository:{repo}:pull,push")
+    data = random_bytes(4000)
+    client = reg.client
+    location = client.post(f"/v2/{repo}/blobs/uploads/", headers=reg.bearer(token)).headers[
+        "Location"
+    ]
+    done = client.put(
+        with_query(location, digest=digest_of(data)),
+        content=data,
+        headers={**OCTET, **reg.bearer(token)},
+    )
+    assert done.status_code == 201, describe(done)
+    url = blob_url(repo, digest_of(data))
+    anonymous = client.get(url, follow_redirects=False)
+    assert anonymous.status_code == 401 and "Location" not in anonymous.headers
+    stranger = reg.new_user()
+    theirs = reg.token(stranger.name, stranger.password, f"repository:{repo}:pull")
+    refused = client.get(url, headers=reg.bearer(theirs), follow_redirects=False)
+    assert refused.status_code in (401, 403, 404) and "Location" not in refused.headers
+    allowed = client.get(url, headers=reg.bearer(token), follow_redirects=False)
+    assert allowed.status_code == 307, describe(allowed)
+    assert httpx.get(allowed.headers["Location"]).content == data
