@@ -157,20 +157,25 @@ class SeaweedS3:
         )
 
     def _bucket_ready(self) -> bool:
-        """Create the bucket (once); False while the filer behind the gateway is not up."""
+        """Create the bucket (once); False until an object can be written and read back."""
         client = self.client()
         try:
             client.head_bucket(Bucket=self.bucket)
-            return True
         except ClientError:
-            pass
+            try:
+                client.create_bucket(Bucket=self.bucket)
+            except (ClientError, BotoCoreError):
+                return False
         except BotoCoreError:
             return False
+        # The bucket answers before the volume server has registered (right after a
+        # restart, GETs fail with InternalError for a moment): wait for a round trip.
         try:
-            client.create_bucket(Bucket=self.bucket)
+            client.put_object(Bucket=self.bucket, Key="ready-probe", Body=b"ok")
+            body = client.get_object(Bucket=self.bucket, Key="ready-probe")["Body"].read()
         except (ClientError, BotoCoreError):
             return False
-        return True
+        return body == b"ok"
 
     def stop(self) -> None:
         """SIGTERM and wait (about 4 s); the folder and ports stay for ``start``."""
