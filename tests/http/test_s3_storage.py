@@ -4,8 +4,10 @@ answer 503 and heal without a restart."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +228,26 @@ def test_redirects_only_after_access_is_granted(
     allowed = client.get(url, headers=reg.bearer(token), follow_redirects=False)
     assert allowed.status_code == 307, describe(allowed)
     assert httpx.get(allowed.headers["Location"]).content == data
+
+
+def test_a_crashed_writers_lease_expires(
+    replicas: Callable[..., list[TestClient]], repo: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica killed mid-PATCH never lets go of its lease; once the lease runs out,
+    the client's retry through another replica continues the session."""
+    from dockyard.registry import uploads as uploads_module
+
+    monkeypatch.setattr(uploads_module, "LEASE", timedelta(seconds=1))
+    first, second = replicas(2)
+    location = start_upload(first, repo)
+    upload_id = location.rsplit("/", 1)[1]
+    uploads_first = first.app.registry_api.state.ctx.registry.uploads
+    abandoned = uploads_first.receiver(uploads_first.status(repo, upload_id))
+    abandoned.write(b"never acknowledged")  # buffered, never flushed: the process "died"
+    assert_error(second.patch(location, content=b"abc", headers=OCTET), 416, "BLOB_UPLOAD_INVALID")
+    time.sleep(1.2)
+    resp = second.patch(location, content=b"abc", headers=OCTET)
+    assert resp.status_code == 202 and resp.headers["Range"] == "0-2", describe(resp)
+    done = second.put(with_query(location, digest=digest_of(b"abc")))
+    assert done.status_code == 201, describe(done)
+    assert second.get(blob_url(repo, digest_of(b"abc"))).content == b"abc"
