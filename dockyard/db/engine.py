@@ -9,6 +9,8 @@ connections (no ORM unit of work): the hot reads cost tens of microseconds.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -68,6 +70,44 @@ def _refuse_nul(engine: Engine) -> None:
                 raise InvalidInput("text may not contain NUL characters")
 
 
+class _WriterLock:
+    """SQLite's one writer at a time, queued promptly across threads and processes.
+
+    Within a process a ``threading.Lock``; across processes (server workers, the garbage
+    collector's child, CLI commands) an ``flock`` on a file beside the database, which the
+    kernel hands over the moment it is released. SQLite's own busy handler would instead
+    sleep in growing steps (1, 2, 5, 10 ... ms), so a push that met a background
+    transaction waited several times as long as that transaction held the lock.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.Lock()
+        self._path = f"{database}-writer.lock" if database and database != ":memory:" else None
+        self._fd: int | None = None
+        self._pid = 0  # a forked child must not share its parent's open file (and lock)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._threads:
+            if self._path is None:
+                yield
+                return
+            if self._fd is None or self._pid != os.getpid():
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        with self._threads:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
+
+
 class Database:
     """One engine and its sessions; built once at start-up and passed around."""
 
@@ -88,6 +128,7 @@ class Database:
             )
             _configure_sqlite(self.engine, sqlite_synchronous.upper())
             writer = self.engine.execution_options(sqlite_immediate=True)
+            self._write_lock = _WriterLock(path)
         else:
             self.engine = create_engine(
                 self.url, pool_size=16, max_overflow=16, pool_pre_ping=True, hide_parameters=True
@@ -95,7 +136,6 @@ class Database:
             _refuse_nul(self.engine)
             writer = self.engine
         self._writer = writer
-        self._write_lock = threading.Lock()
 
     @contextmanager
     def session(self, write: bool = False) -> Iterator[Connection]:
@@ -106,9 +146,7 @@ class Database:
         """
         try:
             if write and self.is_sqlite:
-                # SQLite has one writer at a time; queueing here is fair and prompt, while
-                # its own busy handler would sleep in growing steps under contention.
-                with self._write_lock, self._writer.begin() as conn:
+                with self._write_lock.held(), self._writer.begin() as conn:
                     yield conn
                 return
             with (self._writer if write else self.engine).begin() as conn:
@@ -157,3 +195,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.is_sqlite:
+            self._write_lock.close()

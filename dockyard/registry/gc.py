@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +32,9 @@ log = logging.getLogger("dockyard.gc")
 BATCH = 100  # objects per transaction: short holds of the (SQLite) write lock
 LEASE = timedelta(seconds=60)  # a claimed review comes due again after this (crash, busy)
 Progress = Callable[[str, int], None]  # (phase, items done in this step)
+# Called after each of the collector's write transactions with the seconds it took; a
+# server's background pass rests there so that pushes waiting for the database go first.
+Pace = Callable[[float], None]
 
 
 class DryRun(Exception):
@@ -69,12 +73,49 @@ class Removed:
 
 class Collector:
     def __init__(
-        self, db: Database, store: BlobStore, *, untagged: bool = True, batch: int = BATCH
+        self,
+        db: Database,
+        store: BlobStore,
+        *,
+        untagged: bool = True,
+        batch: int = BATCH,
+        pace: Pace | None = None,
+        max_hold: float | None = None,
     ) -> None:
         self.db = db
         self.store = store
         self.untagged = untagged  # collect manifests that lost their last tag
         self.batch = batch
+        self.pace = pace
+        # With ``max_hold``, each phase sizes its batches (up to ``batch``) so that one
+        # transaction holds the database about that long: a manifest costs far more
+        # than a blob row, so one fixed size is either slow or long-held.
+        self.max_hold = max_hold
+        self._sizes: dict[str, int] = {}
+        self._holds: dict[str, float] = {}
+
+    def _size(self, phase: str) -> int:
+        return self._sizes.get(phase, self.batch if self.max_hold is None else 1)
+
+    @contextlib.contextmanager
+    def _paced(self, phase: str | None = None) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        held = time.perf_counter() - started
+        if phase is not None and self.max_hold is not None:
+            self._resize(phase, held)
+        if self.pace is not None:
+            self.pace(held)
+
+    def _resize(self, phase: str, held: float) -> None:
+        """Steer the phase's batch towards ``max_hold`` on a moving average of hold
+        times, so one slow commit (a checkpoint, a busy disk) does not halve it."""
+        average = self._holds[phase] = 0.8 * self._holds.get(phase, held) + 0.2 * held
+        size = self._size(phase)
+        if average > self.max_hold:  # type: ignore[operator]
+            self._sizes[phase] = max(1, int(size * 0.8))
+        elif average < 0.7 * self.max_hold:  # type: ignore[operator]
+            self._sizes[phase] = min(self.batch, int(size * 1.2) + 1)
 
     # --- a pass ---------------------------------------------------------------------
 
@@ -136,25 +177,27 @@ class Collector:
         total, seen = 0, set()
         while True:
             at = None if now else datetime.now(UTC)
-            keys = self._batch(conn, table, step, removed, at)
+            size = self._size(phase)
+            keys = self._batch(conn, phase, table, step, removed, at)
             fresh = [k for k in keys if k not in seen]  # with ``now``, busy ones come back
             seen.update(keys)
             total += len(fresh)
             if progress is not None and fresh:
                 progress(phase, len(fresh))
-            if len(keys) < self.batch or not fresh:
+            if len(keys) < size or not fresh:
                 return total
 
-    def _batch(self, conn, table, step, removed: Removed, at) -> list:  # noqa: ANN001
+    def _batch(self, conn, phase, table, step, removed: Removed, at) -> list:  # noqa: ANN001
         lease = datetime.now(UTC) + LEASE
+        size = self._size(phase)
         if conn is not None:  # a dry run: one transaction, rolled back at the end
-            keys = rows.claim(conn, table, at, self.batch, lease)
+            keys = rows.claim(conn, table, at, size, lease)
             if keys:
                 busy = step(conn, keys, removed)
                 rows.drop_reviews(conn, table, [k for k in keys if k not in busy], lease)
             return keys
-        with self.db.session(write=True) as claiming:
-            keys = rows.claim(claiming, table, at, self.batch, lease)
+        with self._paced(), self.db.session(write=True) as claiming:
+            keys = rows.claim(claiming, table, at, size, lease)
         if not keys:
             return keys
         counted = Removed()  # merged only if the batch commits
@@ -164,7 +207,8 @@ class Collector:
             rows.drop_reviews(own, table, [k for k in keys if k not in busy], lease)
 
         try:
-            self.db.transact(process, attempts=1)
+            with self._paced(phase):
+                self.db.transact(process, attempts=1)
         except TransientConflict as error:  # a deadlock PostgreSQL broke: leases expire
             log.warning("garbage collection batch rolled back, will retry: %s", error)
             return keys
@@ -229,8 +273,9 @@ class Collector:
         """Delete the bytes of blobs whose rows are gone; each after its row's commit, under
         its digest's lock, unless an upload has made the digest live again meanwhile."""
         while True:
-            with self.db.session(write=True) as conn:
-                digests = sorted(d for d, _size in rows.tombstones(conn, self.batch))
+            size = self._size("storage")
+            with self._paced("storage"), self.db.session(write=True) as conn:
+                digests = sorted(d for d, _size in rows.tombstones(conn, size))
                 for digest in digests:
                     rows.lock_digest(conn, digest)
                 alive = rows.existing_blobs(conn, digests)
@@ -242,7 +287,7 @@ class Collector:
                     self.store.purge(token)
             if progress is not None and digests:
                 progress("storage", len(digests))
-            if len(digests) < self.batch:
+            if len(digests) < size:
                 return
 
     # --- what no event queued -----------------------------------------------------------
@@ -282,7 +327,7 @@ class Collector:
         if conn is not None:
             yield conn
             return
-        with self.db.session(write=True) as own:
+        with self._paced(), self.db.session(write=True) as own:
             yield own
 
     def orphans(self, dry_run: bool = False, progress: Progress | None = None) -> tuple[int, int]:

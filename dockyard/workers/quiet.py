@@ -55,8 +55,10 @@ class QuietWatch:
         own: Callable[[], float] = _own_seconds,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        max_wait: float = MAX_WAIT,
     ) -> None:
         self.cores = cores or os.cpu_count() or 1
+        self.max_wait = max_wait
         self._busy, self._own, self._sleep, self._clock = busy, own, sleep, clock
         self._last: tuple[float, float, float] | None = None
         self.busy_now = False
@@ -74,14 +76,14 @@ class QuietWatch:
         self._last = (now, busy, own)
 
     def wait(self) -> None:
-        """Return at once on an idle machine; else nap until it is, up to ``MAX_WAIT``."""
+        """Return at once on an idle machine; else nap until it is, up to ``max_wait``."""
         if self._last is not None and self._clock() - self._last[0] < INTERVAL:
             if not self.busy_now:
                 return  # looked a moment ago: the machine was idle enough
         else:
             self._look()
         waited = 0.0
-        while self.busy_now and waited < MAX_WAIT:
+        while self.busy_now and waited < self.max_wait:
             self._sleep(INTERVAL)
             waited += INTERVAL
             self._look()

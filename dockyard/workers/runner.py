@@ -16,6 +16,7 @@ from dockyard.registry import Registry
 from dockyard.registry.gc import Collector
 from dockyard.storage import open_store
 from dockyard.workers.cleanup_job import SCHEDULE_SECONDS, schedule_due
+from dockyard.workers.gc_process import GcProcess
 from dockyard.workers.jobs import JobWorker, purge_finished_jobs
 from dockyard.workers.kinds import job_kinds
 
@@ -48,13 +49,15 @@ def delete_due_repositories(db: Database, gc_delay: timedelta = timedelta(days=1
     return done
 
 
-def collect(db: Database, collector: Collector) -> None:
-    """One pass of the server's garbage collection; what it removed goes to the audit
-    log in summary (nothing is written when it removed nothing)."""
-    removed = collector.run()
-    if removed.manifests or removed.blob_links or removed.blobs:
+def collect(db: Database, passes: GcProcess) -> None:
+    """One pass of the server's garbage collection (in the gentle child process); what
+    it removed goes to the audit log in summary (nothing is written when it removed
+    nothing)."""
+    removed = passes.run()
+    removed.pop("per_repository", None)
+    if removed["manifests"] or removed["blob_links"] or removed["blobs"]:
         with db.session(write=True) as conn:
-            audit_rows.audit(conn, "gc", "gc", "registry", None, json.dumps(removed.as_dict()))
+            audit_rows.audit(conn, "gc", "gc", "registry", None, json.dumps(removed))
 
 
 def loops(settings: Settings, db: Database, registry: Registry) -> list[Callable[[], Awaitable]]:
@@ -62,11 +65,12 @@ def loops(settings: Settings, db: Database, registry: Registry) -> list[Callable
     idle = timedelta(seconds=settings.upload_ttl_seconds)
     delay = timedelta(seconds=settings.gc_review_delay_seconds)
     collector = Collector(db, open_store(settings), untagged=settings.gc_untagged_manifests)
+    passes = GcProcess(settings)
     interval = float(settings.gc_interval_seconds)
     return [
         lambda: every(600.0, "purge idle uploads", lambda: registry.uploads.purge_idle(idle)),
         lambda: every(1.0, "delete repositories", lambda: delete_due_repositories(db, delay)),
-        lambda: every(interval, "garbage collection", lambda: collect(db, collector)),
+        lambda: every(interval, "garbage collection", lambda: collect(db, passes)),
         lambda: every(SWEEP_SECONDS, "garbage collection sweep", lambda: collector.sweep(delay)),
         lambda: job_worker(settings, db).loop(),
         lambda: every(3600.0, "purge finished jobs", lambda: purge_finished_jobs(db)),

@@ -5,7 +5,7 @@ thread of a server process it held the GIL against request handling and took a c
 from pushes and pulls: with scans running, pushes and manifest GETs ran at 0.43-0.56x
 (``bench/scan_impact.py``, docs/benchmarks.md "Scanning"). So each job worker hands the
 scan to one long-lived child (started on first use, started again if it dies) that runs
-at the lowest priority (``_lower_priority``): the kernel gives it only the CPU that serving
+at the lowest priority (``priority.lower_priority``): the kernel gives it only the CPU that serving
 leaves, and its GIL is its own. It also reads its layers through ``quiet.QuietStore``,
 which pauses while the rest of the machine is busy: priority alone cannot stop a scan on
 the spare core from slowing the busy one next to it.
@@ -20,7 +20,6 @@ scanner's ``ScanFailed``, pickled (both ends are this program).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import resource
@@ -29,16 +28,15 @@ import subprocess
 import sys
 import threading
 import weakref
-from pathlib import Path
 from typing import IO, Any
 
 from dockyard.config import Settings
 from dockyard.scan.analyzer import Limits
 from dockyard.scan.model import Inventory
 from dockyard.storage import BlobStore
+from dockyard.workers.priority import lower_priority
 from dockyard.workers.quiet import QuietStore, QuietWatch
 
-NICENESS = 19  # the lowest priority an unprivileged process can take
 # Heap and anonymous mappings of the child (RLIMIT_DATA; Linux counts mmap since 4.7).
 # A realistic 1 GiB image peaks near 120 MiB and a 64 MiB fat jar nesting another near
 # 150 MiB; a hostile 63 MiB METADATA header or package.json of tiny JSON values reached
@@ -143,21 +141,8 @@ def _limit_memory(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (capped, capped))
 
 
-def _lower_priority() -> None:
-    """SCHED_IDLE where there is one (Linux): a waking server thread preempts the scan at
-    once, where at nice 19 the scan kept the core for the rest of its time slice and each
-    round trip of a chunked push waited for it. Also nice 19, for our autogroup too: where
-    the kernel groups processes by session (``sched_autogroup_enabled``) a nice value only
-    ranks a process within its session, and sessions share the CPU evenly."""
-    os.nice(NICENESS)
-    with contextlib.suppress(OSError):  # no autogroups here, or not allowed: nice alone
-        Path("/proc/self/autogroup").write_text(str(NICENESS))
-    if hasattr(os, "SCHED_IDLE"):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-
-
 def main() -> None:
-    _lower_priority()
+    lower_priority()
     _limit_memory(MEMORY_LIMIT)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; we end on EOF
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")

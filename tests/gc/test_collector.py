@@ -223,3 +223,33 @@ def test_a_sweep_queues_what_no_event_did(env: Env) -> None:
     env.consistent()
     with env.db.session() as conn:
         assert gc_rows.queue_sizes(conn) == {"manifests": 0, "links": 0, "blobs": 0, "storage": 0}
+
+
+def test_a_gentle_pass_in_transactions_of_one_object_removes_the_same(env: Env) -> None:
+    """The server's child steers batch sizes down to a single object when transactions
+    are slow; collection stays complete, and the pace hears of every write transaction."""
+    old = push_image(env.client, "gc/app", "v1")
+    push_image(env.client, "gc/app", "v1")
+    holds: list[float] = []
+    collector = env.collector(pace=holds.append, max_hold=1e-9)  # every batch is "too slow"
+
+    removed = collector.run()
+
+    assert removed.manifests == 1 and removed.blobs == len(old.blobs)
+    # claim + process per object and phase, plus the storage phase: one object at a time
+    assert len(holds) >= 2 * (1 + len(old.blobs)) * 2
+    assert all(h >= 0 for h in holds)
+    env.consistent()
+
+
+def test_batch_sizes_follow_the_average_hold_not_one_slow_commit(env: Env) -> None:
+    collector = env.collector(batch=100, max_hold=0.010)
+    for _ in range(40):
+        collector._resize("blobs", 0.001)  # quick transactions: batches grow to the cap
+    assert collector._size("blobs") == 100
+    collector._resize("blobs", 0.030)  # one slow commit (a checkpoint) changes nothing
+    assert collector._size("blobs") == 100
+    for _ in range(20):
+        collector._resize("blobs", 0.050)  # steadily slow: they shrink, to one at least
+    assert collector._size("blobs") == 1
+    assert collector._size("manifests") == 1  # a phase starts small and grows

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from dockyard.oci.digest import Digest
 from dockyard.workers.quiet import INTERVAL, MAX_WAIT, QuietStore, QuietWatch, _busy_seconds
 
@@ -108,3 +110,19 @@ def test_the_store_hands_out_every_chunk_asking_the_watch_each_time() -> None:
 
     chunks = list(QuietStore(Store(), Watch()).read(Digest("sha256", "0" * 64)))  # type: ignore[arg-type]
     assert chunks == [b"a", b"b", b"c"] and len(asked) == 3
+
+
+def test_a_longer_max_wait_rests_longer_on_a_busy_machine() -> None:
+    machine = Machine(others=1.0)
+    watch = QuietWatch(
+        cores=2,
+        busy=lambda: machine.busy,
+        own=lambda: machine.own,
+        sleep=machine.sleep,
+        clock=lambda: machine.now,
+        max_wait=1.0,
+    )
+    watch.wait()
+    machine.run(INTERVAL)
+    watch.wait()
+    assert sum(machine.naps) == pytest.approx(1.0)  # the garbage collector's wait

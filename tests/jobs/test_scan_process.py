@@ -14,7 +14,8 @@ from dockyard.config import Settings
 from dockyard.scan.analyzer import Limits
 from dockyard.scan.scanner import ScanFailed, ScanUnsupported, scan_image
 from dockyard.storage import open_store
-from dockyard.workers.scan_process import MEMORY_LIMIT, NICENESS, ScanProcess, ScanProcessError
+from dockyard.workers.priority import NICENESS
+from dockyard.workers.scan_process import MEMORY_LIMIT, ScanProcess, ScanProcessError
 from tests.scan.image import Image, file, whiteout
 from tests.scan.test_os_packages import DEBIAN_OS_RELEASE, STATUS_BASE
 

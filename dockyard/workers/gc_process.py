@@ -1,0 +1,160 @@
+"""The server's garbage collection passes run in a child process, gently.
+
+A pass is CPU work in Python between write transactions. On a thread of a server process
+it held the GIL against request handling, and its batches of 100 objects held SQLite's
+write lock for tens of milliseconds: pushes during a pass took 20 times as long at p99
+(``bench/gc_pass.py``, docs/benchmarks.md). So each server process hands its passes to one
+long-lived child (started on first use, again if it dies) whose GIL is its own, and which
+gives way three times over:
+
+- each transaction is sized to hold the database about ``MAX_HOLD`` (the collector halves
+  or grows each phase's batch as it goes), so a push that meets one waits that long at most;
+- after each it rests ``REST`` times as long as it took, so waiting writers go first;
+- before the next it waits while the rest of the machine keeps the CPUs busy
+  (``quiet.QuietWatch``, as scans do), up to ``MAX_WAIT``, so it always progresses.
+
+It runs at normal CPU priority on purpose: a child at SCHED_IDLE or nice 19 that a busy
+machine preempts *while it holds the write lock* would stall every push behind it
+(priority inversion); the three rules above already keep it off the CPU when serving
+needs it. ``dockyard gc`` does none of this: an operator asked for the pass now.
+
+The child is ``python -m dockyard.workers.gc_process``: it reads the settings, then one
+``now`` flag per pass, from stdin, and answers each with what the pass removed (the
+``Removed.as_dict(verbose=True)`` dict) or an error message, pickled.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from typing import IO, Any
+
+from dockyard.config import Settings
+from dockyard.workers.quiet import QuietWatch
+
+BATCH = 100  # the most objects one transaction takes
+MAX_HOLD = 0.010  # seconds one transaction should hold the database
+REST = 1.0  # after each transaction, rest this many times as long as it took
+MAX_WAIT = 1.0  # on a machine that stays busy, one transaction a second at least
+
+
+class GcProcessError(RuntimeError):
+    """The child died or the pass failed; the next pass tries again."""
+
+
+def _stop(child: subprocess.Popen) -> None:
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+    for pipe in (child.stdin, child.stdout):
+        if pipe is not None:
+            pipe.close()
+
+
+class GcProcess:
+    """Runs ``Collector.run`` in the child; one pass at a time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._child: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def run(self, now: bool = False) -> dict[str, Any]:
+        with self._lock:
+            child = self._started()
+            try:
+                _send(child.stdin, now)
+                kind, value = pickle.load(child.stdout)  # type: ignore[arg-type]
+            except (OSError, EOFError, pickle.UnpicklingError) as error:
+                self.close()
+                raise GcProcessError(f"the garbage collection process died ({error!r})") from error
+        if kind != "removed":
+            raise GcProcessError(value)
+        return value
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid if self._child is not None else None
+
+    def _started(self) -> subprocess.Popen:
+        if self._child is not None and self._child.poll() is None:
+            return self._child
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        child = subprocess.Popen(
+            [sys.executable, "-m", "dockyard.workers.gc_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            start_new_session=True,  # Ctrl-C in a terminal reaches the server, not us
+        )
+        weakref.finalize(self, _stop, child)
+        _send(child.stdin, self._settings)
+        self._child = child
+        return child
+
+    def close(self) -> None:
+        if self._child is not None:
+            _stop(self._child)
+            self._child = None
+
+
+def _send(pipe: IO[bytes] | None, value: object) -> None:
+    assert pipe is not None
+    pickle.dump(value, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+    pipe.flush()
+
+
+class Gentle:
+    """The collector's pace in the child: rest after each transaction, then wait for
+    spare CPU."""
+
+    def __init__(self, watch: QuietWatch | None = None) -> None:
+        self._watch = watch or QuietWatch(max_wait=MAX_WAIT)
+
+    def __call__(self, held: float) -> None:
+        time.sleep(held * REST)
+        self._watch.wait()
+
+
+def _serve(requests: IO[bytes], replies: IO[bytes]) -> None:
+    from dockyard.db.engine import Database
+    from dockyard.registry.gc import Collector
+    from dockyard.storage import open_store
+
+    settings: Settings = pickle.load(requests)
+    db = Database(settings.effective_database_url, settings.sqlite_synchronous)
+    collector = Collector(
+        db,
+        open_store(settings),
+        untagged=settings.gc_untagged_manifests,
+        batch=BATCH,
+        pace=Gentle(),
+        max_hold=MAX_HOLD,
+    )
+    while True:
+        try:
+            now = pickle.load(requests)
+        except EOFError:
+            return  # the server process is gone
+        try:
+            reply: tuple[str, object] = ("removed", collector.run(now=now).as_dict(verbose=True))
+        except Exception as error:  # the database or the store failed; the next pass retries
+            reply = ("error", f"{type(error).__name__}: {error}")
+        _send(replies, reply)
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; we end on EOF
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot break the pipe
+    _serve(sys.stdin.buffer, replies)
+
+
+if __name__ == "__main__":
+    main()
