@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 ENV_PREFIX = "DOCKYARD_"
+SECRETS = ("admin_password", "s3_secret_key")  # never shown as a default in --help
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,59 @@ class Settings:
             "survives process crashes only (SQLite only)."
         },
     )
-    storage: str = field(default="filesystem", metadata={"doc": "Blob store driver."})
+    storage: str = field(
+        default="filesystem",
+        metadata={
+            "doc": "Blob store driver: 'filesystem' (under data_dir) or 's3' (an "
+            "S3-compatible object store, see the s3_* settings).",
+            "choices": ("filesystem", "s3"),
+        },
+    )
+    s3_endpoint: str = field(
+        default="",
+        metadata={
+            "doc": "URL of the S3 API (e.g. http://127.0.0.1:8333 for SeaweedFS or MinIO); "
+            "empty: AWS's endpoint for s3_region. Addressing is path-style."
+        },
+    )
+    s3_bucket: str = field(
+        default="", metadata={"doc": "Bucket that holds blobs and upload sessions (storage=s3)."}
+    )
+    s3_region: str = field(default="us-east-1", metadata={"doc": "Region of the bucket."})
+    s3_access_key: str = field(
+        default="",
+        metadata={
+            "doc": "S3 access key id; empty: the usual AWS chain (AWS_ACCESS_KEY_ID, "
+            "~/.aws/credentials, instance roles)."
+        },
+    )
+    s3_secret_key: str = field(
+        default="", metadata={"doc": "S3 secret access key (with s3_access_key)."}
+    )
+    s3_prefix: str = field(
+        default="",
+        metadata={"doc": "Key prefix inside the bucket (e.g. 'dockyard'); empty: the root."},
+    )
+    s3_redirect: bool = field(
+        default=False,
+        metadata={
+            "doc": "Answer blob GETs with 307 to a presigned S3 URL, so the bytes do not "
+            "pass through Dockyard (clients must reach s3_endpoint)."
+        },
+    )
+    s3_redirect_ttl_seconds: int = field(
+        default=300,
+        metadata={"doc": "How long a presigned blob URL stays valid.", "min": 1},
+    )
+    s3_part_size_bytes: int = field(
+        default=8 * 1024 * 1024,
+        metadata={
+            "doc": "Size of the segments an upload is kept in and of multipart parts; "
+            "memory per upload in flight is about one part (S3 allows 5 MiB to 5 GiB).",
+            "min": 5 * 1024 * 1024,
+            "max": 5 * 1024**3,
+        },
+    )
     auth: str = field(
         default="token",
         metadata={"doc": "'token': users, roles and Docker token auth; 'none': open sandbox."},
@@ -317,6 +370,13 @@ def load_settings(
         least = f.metadata.get("min")
         if least is not None and f.name in coerced and coerced[f.name] < least:
             raise ValueError(f"{f.name}: must be at least {least}, got {coerced[f.name]}")
+        most = f.metadata.get("max")
+        if most is not None and f.name in coerced and coerced[f.name] > most:
+            raise ValueError(f"{f.name}: must be at most {most}, got {coerced[f.name]}")
+        choices = f.metadata.get("choices")
+        if choices and f.name in coerced and coerced[f.name] not in choices:
+            known = ", ".join(repr(c) for c in choices)
+            raise ValueError(f"{f.name}: must be one of {known}, got {coerced[f.name]!r}")
     return dataclasses.replace(Settings(), **coerced)
 
 
@@ -336,7 +396,7 @@ def settings_help() -> str:
     """Every setting with its variable, default and meaning, for --help."""
     lines = []
     for f in fields(Settings):
-        default = "(secret)" if f.name == "admin_password" else f.default
+        default = "(secret)" if f.name in SECRETS else f.default
         lines.append(
             f"{f.name} (${ENV_PREFIX}{f.name.upper()}, default {default!s}): "
             f"{f.metadata.get('doc', '')}"

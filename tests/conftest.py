@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.http.app import create_app
+from tests.support.seaweed import SeaweedS3
 
 PG_ADMIN_URL = os.environ.get("DOCKYARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -112,3 +113,16 @@ def repo() -> str:
 
 # Registries with token auth on, shared by tests/auth, tests/api and tests/ui.
 from tests.support.auth_registry import make_auth_registry, registry  # noqa: E402,F401
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """A real S3 server (SeaweedFS) with one bucket, for the whole session.
+
+    Tests may ``stop()`` and ``start()`` it (same folder, ports and data) but must leave
+    it running.
+    """
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
+    server.start()
+    yield server
+    server.stop()

@@ -57,9 +57,12 @@ def serve(
     from granian.constants import Interfaces, SSLProtocols
     from granian.server import Server
 
-    settings = load_settings(
-        config, listen=listen, data_dir=data_dir, database_url=database_url, workers=workers
-    )
+    try:
+        settings = load_settings(
+            config, listen=listen, data_dir=data_dir, database_url=database_url, workers=workers
+        )
+    except ValueError as error:  # a bad setting: say which, without a stack trace
+        fail(str(error), "Fix the setting (dockyard serve --help lists them all).")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _ensure_can_listen(settings.host, settings.port)
     if settings.metrics_listen:
@@ -134,6 +137,22 @@ def _check_operations(settings: Settings) -> None:
     except ValueError as error:
         fail(str(error), "List IP addresses or CIDRs, comma-separated, e.g. 127.0.0.1, 10.0.0.0/8.")
     _check_scanner(settings)
+    _check_storage(settings)
+
+
+def _check_storage(settings: Settings) -> None:
+    """storage=s3 needs a bucket, and an endpoint that is a URL (when one is given)."""
+    if settings.storage != "s3":
+        return
+    if not settings.s3_bucket:
+        fail(
+            "storage is s3 but s3_bucket is empty", "Set DOCKYARD_S3_BUCKET to an existing bucket."
+        )
+    if settings.s3_endpoint and not settings.s3_endpoint.startswith(("http://", "https://")):
+        fail(
+            f"s3_endpoint must be an http:// or https:// URL, not {settings.s3_endpoint!r}",
+            "Leave it empty for AWS S3.",
+        )
 
 
 def _check_scanner(settings: Settings) -> None:

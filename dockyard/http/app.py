@@ -130,7 +130,8 @@ def create_app(
         registry=registry,
         access=access,
         settings=settings,
-        inline_reads=db.is_sqlite,
+        inline_reads=db.is_sqlite and not store.remote,  # a remote store's calls never inline
+        remote_store=store.remote,
         policies=policies,
         protection=protection,
     )
@@ -147,6 +148,7 @@ def create_app(
             # Wait for the loops to end, so none is left for interpreter exit to wait on.
             await asyncio.gather(*tasks, return_exceptions=True)
             db.dispose()
+            store.close()
 
     ui = Ui(db, settings, service, admin, make_templates(), cleanup, protection, tag_rules)
     web = Starlette(

@@ -3,13 +3,19 @@ nothing else renders errors."""
 
 from __future__ import annotations
 
+import logging
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from dockyard.http.requestlog import current_request_id, internal_error_body, record_denial
 from dockyard.oci.errors import Code, RegistryError
+from dockyard.storage import StorageUnavailable
 from dockyard.validation import InvalidInput
+
+log = logging.getLogger("dockyard.storage")
+RETRY_AFTER = "5"
 
 
 def render(error: RegistryError) -> Response:
@@ -48,6 +54,19 @@ async def on_invalid_input(request: Request, error: Exception) -> Response:
     return PlainTextResponse(f"{error}\n", status_code=400)
 
 
+async def on_storage_unavailable(request: Request, error: Exception) -> Response:
+    """The blob store is down or refuses us: 503 with Retry-After, so clients back off and
+    retry. The spec has no outage code and its codes are all we send, so this is
+    TOOMANYREQUESTS ("come back later"); the message says what happened. Details
+    (endpoint, credentials) go to the log, not to the client."""
+    log.warning("storage unavailable during %s %s: %s", request.method, request.url.path, error)
+    message = "the blob storage is unavailable right now; try again shortly"
+    refusal = RegistryError(
+        Code.TOOMANYREQUESTS, message, status=503, headers={"Retry-After": RETRY_AFTER}
+    )
+    return render(refusal)
+
+
 async def on_unexpected(request: Request, error: Exception) -> Response:
     """A bug, not the client's fault: tell the client nothing internal but the request
     id. The error then propagates to the request log, which logs its stack trace."""
@@ -58,6 +77,7 @@ HANDLERS = {
     RegistryError: on_registry_error,
     HTTPException: on_http_error,
     InvalidInput: on_invalid_input,
+    StorageUnavailable: on_storage_unavailable,
     Exception: on_unexpected,
 }
 WEB_HANDLERS = {**HANDLERS, HTTPException: on_page_error}

@@ -47,6 +47,10 @@ class Blobs:
     def read(self, digest: Digest, start: int, length: int) -> Iterator[bytes]:
         return self._store.read(digest, start, length)
 
+    def redirect_url(self, digest: Digest) -> str | None:
+        """Where the client may fetch the blob itself, if the store offers that."""
+        return self._store.redirect_url(digest)
+
     def delete(self, repository: str, digest: Digest) -> None:
         """Unlink the blob from the repository; the bytes go when nothing links them (GC)."""
 

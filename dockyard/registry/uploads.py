@@ -2,14 +2,19 @@
 
 Bytes are hashed as they arrive, so a blob that came through the server once is
 never read back to be verified. The running hash lives in this process's memory
-keyed by session; when it is missing (after a restart, or when another worker
-took the previous chunk) finishing re-reads the session's bytes instead.
+keyed by session; when it is missing (after a restart, or when another worker or
+replica took the previous chunk) finishing re-reads the session's bytes instead, so
+the digest is always verified before the blob becomes visible. Acknowledged bytes
+never change (failed tails are cut back), so a hash kept at the session's current
+size is still right even when other processes wrote chunks in between.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -28,6 +33,8 @@ from dockyard.registry.quota import Quota, check_bytes, enforced
 from dockyard.storage import BlobStore, StorageError, UploadWriter
 
 RUNNING_HASHES_KEPT = 4096
+LEASE = timedelta(seconds=120)  # a writer that stops renewing loses the session after this
+RENEW_AFTER = 30.0  # seconds between renewals while a body streams in
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,40 @@ class _RunningHashes:
             self._entries.pop(upload_id, None)
 
 
+class SessionLeases:
+    """One writer per session across processes and replicas, for stores that cannot lock.
+
+    The filesystem driver locks a session with flock, which every process on the host
+    sees. S3 has nothing like it, so with a remote store the registry leases the session's
+    row (compare-and-set UPDATE) before appending, rewinding or committing, renews the
+    lease while a body streams in, and lets go at the end. A crashed holder's lease
+    simply expires (LEASE). With a local store every method is a no-op.
+    """
+
+    def __init__(self, db: Database, enabled: bool) -> None:
+        self._db = db
+        self.enabled = enabled
+
+    def take(self, upload_id: str) -> str | None:
+        """A holder id once the lease is ours (None: leases are off); StorageError if busy."""
+        if not self.enabled:
+            return None
+        holder = str(uuid.uuid4())
+        if not self.renew(upload_id, holder):
+            raise StorageError(f"upload {upload_id} is being written by another request")
+        return holder
+
+    def renew(self, upload_id: str, holder: str) -> bool:
+        now = datetime.now(UTC)
+        with self._db.session(write=True) as session:
+            return upload_rows.take_lease(session, upload_id, holder, now, now + LEASE)
+
+    def release(self, upload_id: str, holder: str | None) -> None:
+        if holder is not None:
+            with self._db.session(write=True) as session:
+                upload_rows.release_lease(session, upload_id, holder)
+
+
 class Receiver:
     """Writes one request's body into a session, hashing as it goes."""
 
@@ -74,14 +115,23 @@ class Receiver:
         writer: UploadWriter,
         algorithm: str,
         room: Room | None = None,
+        lease: str | None = None,
     ) -> None:
         self._uploads = uploads
         self.status = status
         self._writer = writer
+        self._lease = lease  # our lease on the session's row (remote stores only)
+        self._renewed = time.monotonic()
+        self._lost = False
         self._algorithm = algorithm
         self._hasher = uploads.hashes.take(status.id, status.size, algorithm)
         self._room = room  # the storage limit's room when the request began (None: none)
         self.received = 0
+
+    @property
+    def remote(self) -> bool:
+        """Writes cross the network: callers run them off the event loop."""
+        return self._uploads.store.remote
 
     def expect(self, length: int | None) -> None:
         """Refuse, before reading, a body whose declared length would pass the limit."""
@@ -90,14 +140,38 @@ class Receiver:
 
     def write(self, chunk: bytes) -> None:
         check_bytes(self._room, self.status.size + self.received + len(chunk))
+        self._keep_lease()
         self._writer.write(chunk)
         if self._hasher is not None:
             self._hasher.update(chunk)  # type: ignore[attr-defined]
         self.received += len(chunk)
 
+    def _keep_lease(self) -> None:
+        if self._lease is None or time.monotonic() - self._renewed < RENEW_AFTER:
+            return
+        if not self._uploads.leases.renew(self.status.id, self._lease):
+            self._lost = True  # we stalled past LEASE and another request took over
+            raise RegistryError(
+                Code.BLOB_UPLOAD_INVALID,
+                "this request stalled and the upload session was taken over; "
+                "check the session's Range and resume from there",
+                status=416,
+            )
+        self._renewed = time.monotonic()
+
     def close(self, durable: bool = True) -> int:
         """End this request's writing (durably, unless ``finish`` follows); the new size."""
-        self._writer.close(durable)
+        try:
+            self._writer.close(durable)
+        except BaseException:
+            # The last bytes did not land (S3 went away): cut back what this request did
+            # write, so the session is as it was (best effort: the store may be down).
+            self._uploads.hashes.drop(self.status.id)
+            with contextlib.suppress(Exception):
+                self._uploads.store.truncate(self.status.id, self.status.size)
+            raise
+        finally:
+            self._uploads.leases.release(self.status.id, self._lease)
         size = self.status.size + self.received
         if self._hasher is not None:
             self._uploads.hashes.put(self.status.id, size, self._algorithm, self._hasher)
@@ -111,9 +185,13 @@ class Receiver:
         """
         try:
             self._uploads.hashes.drop(self.status.id)
-            self._uploads.store.truncate(self.status.id, self.status.size)
+            if not self._lost:  # never cut bytes the new holder is writing
+                self._uploads.store.truncate(self.status.id, self.status.size)
         finally:
-            self._writer.close()
+            try:
+                self._writer.close()
+            finally:
+                self._uploads.leases.release(self.status.id, self._lease)
 
 
 def _unknown(upload_id: str) -> RegistryError:
@@ -138,6 +216,7 @@ class Uploads:
         self._db = db
         self.store = store
         self.hashes = _RunningHashes()
+        self.leases = SessionLeases(db, enabled=store.remote)
         self.quota = quota or Quota(db)
         self._gc_delay = gc_delay  # a fresh blob no manifest references waits this long
 
@@ -182,10 +261,18 @@ class Uploads:
         self, status: UploadStatus, algorithm: str = "sha256", room: Room | None = None
     ) -> Receiver:
         try:
-            writer = self.store.append(status.id, status.size)
+            lease = self.leases.take(status.id)
         except StorageError as error:
             raise self._unavailable(status.id, error) from None
-        return Receiver(self, status, writer, algorithm, room)
+        try:
+            writer = self.store.append(status.id, status.size)
+        except StorageError as error:
+            self.leases.release(status.id, lease)
+            raise self._unavailable(status.id, error) from None
+        except BaseException:
+            self.leases.release(status.id, lease)
+            raise
+        return Receiver(self, status, writer, algorithm, room, lease)
 
     def _unavailable(self, upload_id: str, error: StorageError) -> RegistryError:
         """A session another request holds or moved (416 with its Range), or one now gone."""
@@ -203,6 +290,16 @@ class Uploads:
 
     def finish(self, status: UploadStatus, digest: Digest) -> int:
         """Verify the session against ``digest`` and turn it into a linked blob; its size."""
+        try:
+            lease = self.leases.take(status.id)
+        except StorageError as error:
+            raise self._unavailable(status.id, error) from None
+        try:
+            return self._finish(status, digest)
+        finally:
+            self.leases.release(status.id, lease)  # the row is gone after a commit anyway
+
+    def _finish(self, status: UploadStatus, digest: Digest) -> int:
         try:
             size = self.store.upload_size(status.id)
             self.quota.check_fits(status.repository, size, str(digest))
@@ -254,14 +351,21 @@ class Uploads:
         Done under the session's lock; a session that is busy or gone is left alone.
         """
         try:
-            writer = self.store.append(status.id, self.store.upload_size(status.id))
+            lease = self.leases.take(status.id)
         except StorageError:
             return
         try:
-            self.hashes.drop(status.id)
-            self.store.truncate(status.id, status.size)
+            try:
+                writer = self.store.append(status.id, self.store.upload_size(status.id))
+            except StorageError:
+                return
+            try:
+                self.hashes.drop(status.id)
+                self.store.truncate(status.id, status.size)
+            finally:
+                writer.close()
         finally:
-            writer.close()
+            self.leases.release(status.id, lease)
 
     def cancel(self, status: UploadStatus) -> None:
         with self._db.session(write=True) as session:

@@ -20,6 +20,14 @@ class StorageError(Exception):
     """The store could not do what was asked (missing upload, bad offset, I/O)."""
 
 
+class StorageUnavailable(Exception):  # noqa: N818 - reads as a state, like the HTTP status
+    """The store cannot be reached or refuses us (network, credentials, missing bucket).
+
+    Not a StorageError on purpose: callers that turn a StorageError into "no such
+    upload" or "session busy" must not hide an outage; the HTTP layer answers 503.
+    """
+
+
 class UploadWriter(Protocol):
     """Appends to one upload session; ``close`` makes the bytes durable.
 
@@ -33,6 +41,11 @@ class UploadWriter(Protocol):
 
 
 class BlobStore(Protocol):
+    remote: bool
+    """True when calls cross the network (S3): callers keep them off the event loop, and
+    the registry leases upload sessions in the database, since the store cannot lock
+    one across processes. False (filesystem) keeps the fast local path."""
+
     def check(self) -> None:
         """Raise unless the store can be read and written right now (readiness)."""
 
@@ -44,6 +57,10 @@ class BlobStore(Protocol):
 
     def local_path(self, digest: Digest) -> Path | None:
         """A file the server may send directly (zero-copy), if the driver has one."""
+
+    def redirect_url(self, digest: Digest) -> str | None:
+        """A short-lived URL clients may fetch the blob from instead, if the driver
+        offers one (S3 with s3_redirect on); None means serve the bytes ourselves."""
 
     def delete(self, digest: Digest) -> None:
         """Forget the blob; deleting a missing blob is not an error."""
@@ -98,3 +115,6 @@ class BlobStore(Protocol):
 
     def delete_stray(self, name: str) -> None:
         """Remove one object ``iter_strays`` listed; any other name is a StorageError."""
+
+    def close(self) -> None:
+        """Let go of connections and threads at shutdown; the store is not used after."""

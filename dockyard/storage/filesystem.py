@@ -84,6 +84,8 @@ class _FileWriter:
 
 
 class FilesystemStore:
+    remote = False  # local calls: flock guards sessions, no database lease needed
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
         self._blobs = self.root / "blobs"
@@ -122,6 +124,9 @@ class FilesystemStore:
     def local_path(self, digest: Digest) -> Path | None:
         path = self._blob_path(digest)
         return path if path.exists() else None
+
+    def redirect_url(self, digest: Digest) -> str | None:
+        return None
 
     def delete(self, digest: Digest) -> None:
         self._blob_path(digest).unlink(missing_ok=True)
@@ -236,6 +241,9 @@ class FilesystemStore:
         if not inside or self._is_known(path):
             raise StorageError(f"{name[:200]!r} is not debris of this store")
         path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Nothing to let go of: files are opened and closed per call."""
 
     def _is_known(self, path: Path) -> bool:
         """A blob at its own place, or an upload session."""

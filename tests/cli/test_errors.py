@@ -78,3 +78,30 @@ def test_serve_on_a_taken_address_says_so(
     assert result.exit_code == 1
     assert "cannot listen on 127.0.0.1:" in result.stderr and "DOCKYARD_LISTEN" in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("env", "message", "hint"),
+    [
+        ({"DOCKYARD_STORAGE": "gcs"}, "must be one of 'filesystem', 's3'", "--help"),
+        ({"DOCKYARD_STORAGE": "s3"}, "s3_bucket is empty", "DOCKYARD_S3_BUCKET"),
+        (
+            {
+                "DOCKYARD_STORAGE": "s3",
+                "DOCKYARD_S3_BUCKET": "b",
+                "DOCKYARD_S3_ENDPOINT": "s3.local",
+            },
+            "s3_endpoint must be an http:// or https:// URL",
+            "AWS S3",
+        ),
+    ],
+)
+def test_serve_refuses_bad_storage_settings(
+    dockyard: Invoke, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str, hint: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = dockyard("serve")
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr and hint in result.stderr
+    assert "Traceback" not in result.output

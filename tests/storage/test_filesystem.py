@@ -4,16 +4,12 @@ import pytest
 
 from dockyard.storage import StorageError
 from dockyard.storage.filesystem import FilesystemStore
-from tests.storage.conformance import BlobStoreContract, upload
+from tests.storage.conformance import upload
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> FilesystemStore:
     return FilesystemStore(tmp_path)
-
-
-class TestFilesystemStore(BlobStoreContract):
-    pass
 
 
 def test_local_path_is_offered_for_zero_copy(store: FilesystemStore) -> None:

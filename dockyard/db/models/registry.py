@@ -115,3 +115,6 @@ class Upload(Base):
     owner: Mapped[str | None] = mapped_column(String(255))  # who opened it (None: auth off)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Who writes the session now, and until when (a remote store cannot lock it itself).
+    lease_holder: Mapped[str | None] = mapped_column(String(36))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Repository, Upload
@@ -32,6 +32,31 @@ def find(conn: Connection, upload_id: str) -> UploadRecord | None:
 
 def touch(conn: Connection, upload_id: str) -> None:
     conn.execute(update(Upload).where(Upload.id == upload_id).values(updated_at=datetime.now(UTC)))
+
+
+def take_lease(
+    conn: Connection, upload_id: str, holder: str, now: datetime, until: datetime
+) -> bool:
+    """Compare-and-set: lease the session to ``holder`` unless someone else holds an
+    unexpired lease. True when ``holder`` has it now (taking or renewing)."""
+    free = or_(
+        Upload.lease_until.is_(None), Upload.lease_until < now, Upload.lease_holder == holder
+    )
+    stmt = (
+        update(Upload)
+        .where(Upload.id == upload_id, free)
+        .values(lease_holder=holder, lease_until=until)
+    )
+    return bool(conn.execute(stmt).rowcount)
+
+
+def release_lease(conn: Connection, upload_id: str, holder: str) -> None:
+    stmt = (
+        update(Upload)
+        .where(Upload.id == upload_id, Upload.lease_holder == holder)
+        .values(lease_holder=None, lease_until=None)
+    )
+    conn.execute(stmt)
 
 
 def remove(conn: Connection, upload_id: str) -> bool:

@@ -1,11 +1,12 @@
-"""GET/HEAD/DELETE /v2/<name>/blobs/<digest>: pulls stream zero-copy where possible."""
+"""GET/HEAD/DELETE /v2/<name>/blobs/<digest>: pulls stream zero-copy where possible,
+or, with a store that offers it (S3 with s3_redirect), redirect to a short-lived URL."""
 
 from __future__ import annotations
 
 import os
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from dockyard.http.access import DELETE, PULL
 from dockyard.http.v2.common import Context, repository, run
@@ -42,6 +43,11 @@ class Endpoints:
         if request.method == "HEAD":  # RFC 9110 14.2: Range is defined for GET only
             headers["Content-Length"] = str(blob.size)
             return Response(status_code=200, headers=headers, media_type=OCTET)
+        redirect = await self.ctx.storage(self.ctx.registry.blobs.redirect_url, digest)
+        if redirect is not None:  # s3_redirect: the client fetches the bytes from S3
+            # not cached: the URL expires long before the immutable blob would
+            moved = {"Docker-Content-Digest": str(digest), "Cache-Control": "no-store"}
+            return RedirectResponse(redirect, status_code=307, headers=moved)
         asked = request.headers
         wanted = select_range(asked.get("range"), blob.size, asked.get("if-range"), headers["ETag"])
         if wanted is None:
@@ -50,12 +56,12 @@ class Endpoints:
                 stat = os.stat(blob.path)
                 return FileResponse(blob.path, headers=headers, media_type=OCTET, stat_result=stat)
             headers["Content-Length"] = str(blob.size)
-            body = self.ctx.registry.blobs.read(digest, 0, blob.size)
+            body = await self.ctx.storage(self.ctx.registry.blobs.read, digest, 0, blob.size)
             return StreamingResponse(body, headers=headers, media_type=OCTET)
         start, end = wanted
         headers["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
         headers["Content-Length"] = str(end - start + 1)
-        body = self.ctx.registry.blobs.read(digest, start, end - start + 1)
+        body = await self.ctx.storage(self.ctx.registry.blobs.read, digest, start, end - start + 1)
         return StreamingResponse(body, status_code=206, headers=headers, media_type=OCTET)
 
     async def delete(self, request: Request) -> Response:

@@ -21,6 +21,7 @@ from dockyard.registry import Registry
 from dockyard.registry.uploads import Receiver
 
 T = TypeVar("T")
+REMOTE_BATCH = 1024 * 1024
 log = logging.getLogger(__name__)
 
 
@@ -32,6 +33,7 @@ class Context:
     inline_reads: bool = False
     policies: PullPolicies | None = None  # vulnerability policies that may refuse a pull
     protection: TagProtection | None = None  # tag protection rules a push or delete meets
+    remote_store: bool = False  # the blob store is across the network (S3)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """A short metadata read. On SQLite it runs inline: the local query costs less
@@ -39,6 +41,13 @@ class Context:
         if self.inline_reads:
             return fn(*args)
         return await run_in_threadpool(fn, *args)
+
+    async def storage(self, fn: Callable[..., T], *args: Any) -> T:
+        """A call that touches the blob store: inline for a local store (cheap, as
+        before), in the threadpool for a remote one, which must not stall the loop."""
+        if self.remote_store:
+            return await run_in_threadpool(fn, *args)
+        return fn(*args)
 
 
 async def run(fn: Callable[..., T], *args: Any) -> T:
@@ -122,20 +131,51 @@ async def receive(
 
     ``expected`` is the length Content-Range promised. A failed request (a short body
     included) leaves the session as it was. ``durable=False`` when a finish follows.
+    A remote store's writes (network calls) run off the event loop, a batch at a time;
+    a local store's are cheap enough to run inline.
     """
+    batch = _Batch(receiver)
     try:  # the receiver holds the session from its creation: every exit must release it
         length = declared_length(request)
         if expected is not None and length is not None and expected != length:
             raise _length_mismatch(expected, length, "Content-Range")
         receiver.expect(length)  # a body that cannot fit the storage limit is not read
         async for chunk in body(request):
-            if expected is not None and receiver.received + len(chunk) > expected:
-                raise _length_mismatch(expected, receiver.received + len(chunk), "Content-Range")
+            if expected is not None and batch.seen + len(chunk) > expected:
+                raise _length_mismatch(expected, batch.seen + len(chunk), "Content-Range")
             if chunk:
-                receiver.write(chunk)
+                await batch.add(chunk)
+        await batch.flush()
         if expected is not None and receiver.received != expected:
             raise _length_mismatch(expected, receiver.received, "Content-Range")
     except BaseException:
         await run(receiver.fail)
         raise
     return await run(receiver.close, durable)
+
+
+class _Batch:
+    """Hands body chunks to a receiver: inline for local stores, in batches of
+    REMOTE_BATCH through the threadpool for remote ones (one hop per batch, not per chunk)."""
+
+    def __init__(self, receiver: Receiver) -> None:
+        self._receiver = receiver
+        self._pending: list[bytes] = []
+        self._size = 0
+        self.seen = 0
+
+    async def add(self, chunk: bytes) -> None:
+        self.seen += len(chunk)
+        if not self._receiver.remote:
+            self._receiver.write(chunk)
+            return
+        self._pending.append(chunk)
+        self._size += len(chunk)
+        if self._size >= REMOTE_BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending, self._size = [], 0
+            await run(self._receiver.write, data)

@@ -101,9 +101,8 @@ class Endpoints:
         if digest is None:
             return Response(status_code=202, headers=_session_headers(status))
         try:
-            receiver = self.uploads.receiver(
-                status, digest.algorithm, await self._room(name, digest)
-            )
+            room = await self._room(name, digest)
+            receiver = await self.ctx.storage(self.uploads.receiver, status, digest.algorithm, room)
             await receive(request, receiver, None, False)
             await run(self.uploads.finish, status, digest)
         except BaseException:
@@ -125,7 +124,8 @@ class Endpoints:
         upload_id = request.path_params["upload_id"]
         status = await self.ctx.read(self.uploads.status, name, upload_id, _owner(principal))
         expected = _declared_range(request, status)
-        receiver = self.uploads.receiver(status, room=await self._room(name))
+        room = await self._room(name)
+        receiver = await self.ctx.storage(self.uploads.receiver, status, "sha256", room)
         size = await receive(request, receiver, expected)
         await run(self.uploads.touch, status.id)
         done = UploadStatus(status.id, name, size)
@@ -144,9 +144,8 @@ class Endpoints:
         )
         before = status
         if expected is not None or has_body:
-            receiver = self.uploads.receiver(
-                status, digest.algorithm, await self._room(name, digest)
-            )
+            room = await self._room(name, digest)
+            receiver = await self.ctx.storage(self.uploads.receiver, status, digest.algorithm, room)
             size = await receive(request, receiver, expected, durable=False)
             status = UploadStatus(status.id, name, size)
         try:
