@@ -114,10 +114,13 @@ class Gentle:
     """The collector's pace in the child: rest after each transaction, then wait for
     spare CPU."""
 
-    def __init__(self, watch: QuietWatch | None = None) -> None:
+    def __init__(self, watch: QuietWatch | None = None, parent: int | None = None) -> None:
         self._watch = watch or QuietWatch(max_wait=MAX_WAIT)
+        self._parent = parent  # the server process; we stop mid-pass if it is gone
 
     def __call__(self, held: float) -> None:
+        if self._parent is not None and os.getppid() != self._parent:
+            os._exit(0)  # orphaned (the server was killed): leases make stopping safe
         time.sleep(held * REST)
         self._watch.wait()
 
@@ -134,7 +137,7 @@ def _serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         open_store(settings),
         untagged=settings.gc_untagged_manifests,
         batch=BATCH,
-        pace=Gentle(),
+        pace=Gentle(parent=os.getppid()),
         max_hold=MAX_HOLD,
     )
     while True:

@@ -70,3 +70,15 @@ def test_gentle_rests_as_long_as_the_transaction_held_then_waits_for_spare_cpu(
     gentle(0.002)
     assert slept == [pytest.approx(0.004 * REST), pytest.approx(0.002 * REST)]
     assert watch.waits == 2
+
+
+def test_an_orphaned_child_stops_mid_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    exits: list[int] = []
+    monkeypatch.setattr("dockyard.workers.gc_process.os._exit", exits.append)
+    monkeypatch.setattr("dockyard.workers.gc_process.time.sleep", lambda _s: None)
+    gentle = Gentle(Watch(), parent=os.getppid())  # type: ignore[arg-type]
+    gentle(0.001)
+    assert exits == []
+    gentle = Gentle(Watch(), parent=-1)  # type: ignore[arg-type]  # a parent that is gone
+    gentle(0.001)
+    assert exits == [0]
