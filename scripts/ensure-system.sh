@@ -11,6 +11,8 @@ done
 command -v go >/dev/null || need+=(golang-go)  # builds the Go binaries the scan tests read
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v rpmbuild >/dev/null || need+=(rpm)  # builds real rpm databases for scanner tests
+command -v haproxy >/dev/null || need+=(haproxy)  # the balancer in front of replicas
+command -v redis-server >/dev/null || need+=(redis-server)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
@@ -30,3 +32,12 @@ if ! pg_isready -q -h 127.0.0.1; then
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
 fi
 pg_isready -h 127.0.0.1
+
+# Redis: the shared cache replicas may use; start it (nothing on disk) if it is down.
+if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+redis-cli -h 127.0.0.1 ping
