@@ -93,18 +93,22 @@ class Collector:
         self.max_hold = max_hold
         self._sizes: dict[str, int] = {}
         self._holds: dict[str, float] = {}
+        self._until: float | None = None
+
+    def _out_of_time(self) -> bool:
+        return self._until is not None and time.monotonic() > self._until
 
     def _size(self, phase: str) -> int:
         return self._sizes.get(phase, self.batch if self.max_hold is None else 1)
 
     @contextlib.contextmanager
-    def _paced(self, phase: str | None = None) -> Iterator[None]:
+    def _paced(self, phase: str | None = None, rest: bool = True) -> Iterator[None]:
         started = time.perf_counter()
         yield
         held = time.perf_counter() - started
         if phase is not None and self.max_hold is not None:
             self._resize(phase, held)
-        if self.pace is not None:
+        if self.pace is not None and rest:
             self.pace(held)
 
     def _resize(self, phase: str, held: float) -> None:
@@ -120,9 +124,20 @@ class Collector:
     # --- a pass ---------------------------------------------------------------------
 
     def run(
-        self, *, now: bool = False, dry_run: bool = False, progress: Progress | None = None
+        self,
+        *,
+        now: bool = False,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        seconds: float | None = None,
     ) -> Removed:
-        """Collect everything due (with ``now``, everything queued, whatever its delay)."""
+        """Collect everything due (with ``now``, everything queued, whatever its delay).
+
+        With ``seconds``, stop after about that long, between batches: on a registry
+        that never stops pushing, a pass that goes on until nothing is due would never
+        end, nor report (or audit) what it removed. The next pass goes on from there.
+        """
+        self._until = None if seconds is None else time.monotonic() + seconds
         removed = Removed()
         if dry_run:
             try:
@@ -168,7 +183,7 @@ class Collector:
                 ("blobs", GcBlobReview, self._blobs),
             ):
                 done += self._drain(conn, phase, table, step, removed, now, progress)
-            if not done:
+            if not done or self._out_of_time():
                 break
         if storage:
             self._storage(removed, progress)
@@ -184,7 +199,7 @@ class Collector:
             total += len(fresh)
             if progress is not None and fresh:
                 progress(phase, len(fresh))
-            if len(keys) < size or not fresh:
+            if len(keys) < size or not fresh or self._out_of_time():
                 return total
 
     def _batch(self, conn, phase, table, step, removed: Removed, at) -> list:  # noqa: ANN001
@@ -196,7 +211,7 @@ class Collector:
                 busy = step(conn, keys, removed)
                 rows.drop_reviews(conn, table, [k for k in keys if k not in busy], lease)
             return keys
-        with self._paced(), self.db.session(write=True) as claiming:
+        with self._paced(rest=False), self.db.session(write=True) as claiming:
             keys = rows.claim(claiming, table, at, size, lease)
         if not keys:
             return keys
@@ -287,7 +302,7 @@ class Collector:
                     self.store.purge(token)
             if progress is not None and digests:
                 progress("storage", len(digests))
-            if len(digests) < size:
+            if len(digests) < size or self._out_of_time():
                 return
 
     # --- what no event queued -----------------------------------------------------------

@@ -17,6 +17,7 @@ import fcntl
 import os
 import re
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,6 +40,18 @@ def _try_lock(fd: int) -> bool:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
+    return True
+
+
+def _lock_soon(fd: int, patience: float = 1.0) -> bool:
+    """Take the lock, waiting briefly: at commit the writer has closed its file, but a
+    process forked at that moment (a background child starting) holds a copy of the
+    descriptor, and so the lock, until it closes its inherited files a moment later."""
+    deadline = time.monotonic() + patience
+    while not _try_lock(fd):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
     return True
 
 
@@ -211,7 +224,7 @@ class FilesystemStore:
         except FileNotFoundError:
             raise StorageError(f"no upload {upload_id}") from None
         try:
-            if not _try_lock(fd):  # a request is still appending: never rename under it
+            if not _lock_soon(fd):  # a request is still appending: never rename under it
                 raise StorageError(f"upload {upload_id} is being written by another request")
             os.fsync(fd)
             os.replace(source, target)

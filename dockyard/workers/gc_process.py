@@ -42,6 +42,7 @@ BATCH = 100  # the most objects one transaction takes
 MAX_HOLD = 0.010  # seconds one transaction should hold the database
 REST = 1.0  # after each transaction, rest this many times as long as it took
 MAX_WAIT = 1.0  # on a machine that stays busy, one transaction a second at least
+PASS_SECONDS = 10.0  # a pass reports (and is audited) at least this often; the next goes on
 
 
 class GcProcessError(RuntimeError):
@@ -146,7 +147,8 @@ def _serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         except EOFError:
             return  # the server process is gone
         try:
-            reply: tuple[str, object] = ("removed", collector.run(now=now).as_dict(verbose=True))
+            removed = collector.run(now=now, seconds=PASS_SECONDS)
+            reply: tuple[str, object] = ("removed", removed.as_dict(verbose=True))
         except Exception as error:  # the database or the store failed; the next pass retries
             reply = ("error", f"{type(error).__name__}: {error}")
         _send(replies, reply)
