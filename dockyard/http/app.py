@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 from starlette.applications import Starlette
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,8 +17,7 @@ from dockyard.admin.registry import RegistryAdmin
 from dockyard.admin.tag_protection import TagProtection
 from dockyard.admin.tag_rules import TagRules
 from dockyard.admin.vuln_policy import PullPolicies
-from dockyard.auth.keys import ensure_signing_key, session_secret
-from dockyard.auth.registry_tokens import TokenSigner
+from dockyard.auth.keys import ensure_keys, session_ring, token_signer
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
@@ -31,6 +29,7 @@ from dockyard.http.errors import HANDLERS, WEB_HANDLERS
 from dockyard.http.health import HealthChecks
 from dockyard.http.proxies import ForwardedHeaders, parse_networks
 from dockyard.http.requestlog import RequestLog
+from dockyard.http.sessions import SharedKeySessions
 from dockyard.http.token import TokenEndpoint
 from dockyard.http.ui.pages import Ui, make_templates
 from dockyard.http.ui.routes import SecureHeaders
@@ -72,10 +71,7 @@ def build_access(
         case "none":
             return OpenAccess(), None, []
         case "token":
-            ensure_signing_key(settings.signing_key_path)
-            signer = TokenSigner(
-                settings.signing_key_path, settings.token_issuer, settings.token_service
-            )
+            signer = token_signer(db, settings)
             service = AccessService(db, settings)
             access = TokenAccess(service, signer, settings)
             endpoint = TokenEndpoint(access)
@@ -105,6 +101,7 @@ def create_app(
     db = Database(settings.effective_database_url, settings.sqlite_synchronous)
     if migrate:
         db.migrate()
+    ensure_keys(db, settings)  # once per database; later starts find them there
     store = open_store(settings)
     registry = build_registry(settings, db, store)
     access, service, auth_routes = build_access(settings, db)
@@ -158,8 +155,8 @@ def create_app(
     )
     web.add_middleware(SecureHeaders)
     web.add_middleware(
-        SessionMiddleware,
-        secret_key=session_secret(settings.data_dir / "keys" / "session.key"),
+        SharedKeySessions,
+        ring=session_ring(db, settings),
         session_cookie="dockyard_session",
         max_age=settings.session_ttl_seconds,
         same_site="lax",
