@@ -17,6 +17,7 @@ from dockyard.cli import (
     admin_commands,
     cleanup_commands,
     gc_commands,
+    keys_commands,
     maintenance_commands,
     protection_commands,
     scan_commands,
@@ -39,6 +40,7 @@ scan_commands.register(app)
 cleanup_commands.register(app)
 usage_commands.register(app)
 protection_commands.register(app)
+keys_commands.register(app)
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
 

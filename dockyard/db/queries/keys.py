@@ -48,7 +48,8 @@ def add_next(conn: Connection, purpose: str, kid: str, secret: str) -> int | Non
     statement = insert_for(conn, SigningKey.__table__).values(
         purpose=purpose, generation=latest + 1, kid=kid, secret=secret, created_at=now
     )
-    if conn.execute(statement.on_conflict_do_nothing()).rowcount != 1:
+    added = statement.on_conflict_do_nothing().returning(SigningKey.__table__.c.id)
+    if conn.execute(added).scalar_one_or_none() is None:
         return None
     conn.execute(
         update(SigningKey)
