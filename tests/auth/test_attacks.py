@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from dockyard.admin.accounts import find_user
-from dockyard.auth.passwords import password_stamp
 from dockyard.auth.keys import token_ring, token_signer
+from dockyard.auth.passwords import password_stamp
 from dockyard.auth.registry_tokens import TokenSigner
 from tests.support.auth_registry import AuthRegistry
 

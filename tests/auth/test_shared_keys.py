@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from dockyard.auth import keys
 from dockyard.auth.registry_tokens import key_id
 from dockyard.db.models import SigningKey
-from tests.support.replicas import ADMIN_PASSWORD, Replicas, make_replicas  # noqa: F401
+from tests.support.replicas import ADMIN_PASSWORD, Replicas
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
