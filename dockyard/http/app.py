@@ -37,6 +37,7 @@ from dockyard.http.ui.routes import routes as ui_routes
 from dockyard.http.v2 import routes as v2_routes
 from dockyard.http.v2.common import Context
 from dockyard.registry import Registry, build_registry
+from dockyard.shared import SharedState, attach, open_shared
 from dockyard.storage import open_store
 from dockyard.storage.base import BlobStore
 
@@ -64,7 +65,7 @@ class ApiVersionHeader:
 
 
 def build_access(
-    settings: Settings, db: Database
+    settings: Settings, db: Database, shared: SharedState | None = None
 ) -> tuple[AccessPolicy, AccessService | None, list[Route]]:
     """The access policy the settings ask for, and the routes it brings (/jwt/auth)."""
     match settings.auth:
@@ -72,7 +73,7 @@ def build_access(
             return OpenAccess(), None, []
         case "token":
             signer = token_signer(db, settings)
-            service = AccessService(db, settings)
+            service = AccessService(db, settings, shared)
             access = TokenAccess(service, signer, settings)
             endpoint = TokenEndpoint(access)
             return (
@@ -102,12 +103,15 @@ def create_app(
     if migrate:
         db.migrate()
     ensure_keys(db, settings)  # once per database; later starts find them there
+    shared = attach(db, open_shared(settings))  # Redis when redis_url is set
     store = open_store(settings)
     registry = build_registry(settings, db, store)
-    access, service, auth_routes = build_access(settings, db)
+    access, service, auth_routes = build_access(settings, db, shared)
     admin = RegistryAdmin(db, store, timedelta(seconds=settings.gc_review_delay_seconds))
-    policies = PullPolicies(db)  # one per process: the API's changes clear the pulls' cache
-    protection = TagProtection(db, auth_on=service is not None)  # likewise for pushes
+    policies = PullPolicies(db, shared)  # one per process: the API's changes clear the pulls' cache
+    protection = TagProtection(
+        db, auth_on=service is not None, shared=shared
+    )  # likewise for pushes
     tag_rules = TagRules(db, protection)
     cleanup = Cleanups(db, admin, may_delete=protection.cleanup_refusal)
     api = build_api(
@@ -146,6 +150,7 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             db.dispose()
             store.close()
+            shared.close()
 
     ui = Ui(db, settings, service, admin, make_templates(), cleanup, protection, tag_rules)
     web = Starlette(

@@ -42,9 +42,12 @@ def add_next(conn: Connection, purpose: str, kid: str, secret: str) -> int | Non
     """Make ``secret`` the current key and retire the one before; the new generation, or
     None if a concurrent rotation took that generation first (nothing changed)."""
     now = datetime.now(UTC)
-    latest = conn.execute(
-        select(func.max(SigningKey.generation)).where(SigningKey.purpose == purpose)
-    ).scalar_one_or_none() or 0
+    latest = (
+        conn.execute(
+            select(func.max(SigningKey.generation)).where(SigningKey.purpose == purpose)
+        ).scalar_one_or_none()
+        or 0
+    )
     statement = insert_for(conn, SigningKey.__table__).values(
         purpose=purpose, generation=latest + 1, kid=kid, secret=secret, created_at=now
     )
