@@ -45,15 +45,16 @@ class Replicas:
     url: str
     members: list[Replica]
 
-    def start(self, data_dir: Path, **overrides: Any) -> Replica:
+    def start(self, data_dir: Path, background: Any = None, **overrides: Any) -> Replica:
+        """Another replica; ``background(settings)`` gives the loops it runs (none)."""
         settings = Settings(
             data_dir=data_dir,
             database_url=self.url,
-            auth="token",
             admin_password=ADMIN_PASSWORD,
-            **overrides,
+            **{"auth": "token", **overrides},
         )
-        client = TestClient(create_app(settings))
+        loops = (lambda db, registry: background(settings, db, registry)) if background else None
+        client = TestClient(create_app(settings, background=loops))
         client.__enter__()
         replica = Replica(client, settings)
         self.members.append(replica)
