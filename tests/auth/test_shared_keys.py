@@ -146,3 +146,30 @@ def test_an_explicit_signing_key_file_is_still_honoured(make_replicas, backend, 
         from dockyard.db.queries.keys import keys_of
 
         assert keys_of(conn, "token") == []  # the file is the only token key
+
+
+def test_replicas_starting_together_agree_on_one_key(backend, migrated_database, tmp_path) -> None:
+    import threading
+
+    from dockyard.config import Settings
+    from dockyard.db.engine import Database
+    from dockyard.db.queries.keys import keys_of
+
+    first = migrated_database(backend)
+    engines = [first] + [Database(first.url) for _ in range(3)]
+    start = threading.Barrier(len(engines))
+
+    def boot(n: int) -> None:
+        start.wait()
+        settings = Settings(data_dir=tmp_path / f"r{n}", database_url=first.url)
+        keys.ensure_keys(engines[n], settings)
+
+    threads = [threading.Thread(target=boot, args=(n,)) for n in range(len(engines))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with first.session() as conn:
+        assert [len(keys_of(conn, purpose)) for purpose in keys.PURPOSES] == [1, 1]
+    for engine in engines[1:]:
+        engine.dispose()
