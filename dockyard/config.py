@@ -117,6 +117,18 @@ class Settings:
     job_token_ttl_seconds: int = field(
         default=3600, metadata={"doc": "Default lifetime of CI job tokens."}
     )
+    redis_url: str = field(
+        default="",
+        metadata={
+            "doc": "redis:// URL of a Redis shared by the replicas (optional): revocations "
+            "and rule changes reach every replica through it; empty, or Redis down: the "
+            "database alone (still correct)."
+        },
+    )
+    redis_key_prefix: str = field(
+        default="dockyard:",
+        metadata={"doc": "Prefix of Dockyard's keys in Redis (registries sharing one Redis)."},
+    )
     signing_key_file: str = field(
         default="", metadata={"doc": "ES256 key for tokens; empty: <data_dir>/keys/token.pem."}
     )

@@ -113,6 +113,7 @@ def repo() -> str:
 
 # Registries with token auth on, shared by tests/auth, tests/api and tests/ui.
 from tests.support.auth_registry import make_auth_registry, registry  # noqa: E402,F401
+from tests.support.replicas import make_replicas  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

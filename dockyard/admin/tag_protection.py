@@ -4,7 +4,9 @@ access level, and the seam cleanup policies ask before deleting a tag.
 Pushes are the hot path, so each repository's rules are cached for ``CACHE_SECONDS`` per
 process: a project without rules costs one dictionary lookup, and each pattern is
 compiled once. Changes made through this process are seen at once; other processes
-(server workers, replicas, the CLI) see them within that window (docs/permissions.md).
+(server workers, replicas, the CLI) see them within that window (docs/permissions.md),
+or at once with ``redis_url`` set: every change grows a generation in Redis that each
+cached entry is checked against.
 The rules themselves are ``dockyard.registry.protection``; managing them is
 ``dockyard.admin.tag_rules``.
 """
@@ -22,6 +24,8 @@ from dockyard.db.engine import Database
 from dockyard.db.queries import accounts
 from dockyard.db.queries import protection as rows
 from dockyard.registry.protection import Protection, RuleSet, TagGuard
+from dockyard.shared import SharedState
+from dockyard.shared.local import LocalState
 
 CACHE_SECONDS = 5.0
 
@@ -29,10 +33,13 @@ CACHE_SECONDS = 5.0
 class TagProtection:
     """One per process (built in create_app, or by a worker or the CLI)."""
 
-    def __init__(self, db: Database, auth_on: bool = True) -> None:
+    def __init__(
+        self, db: Database, auth_on: bool = True, shared: SharedState | None = None
+    ) -> None:
         self._db = db
         self._auth_on = auth_on  # with auth off everyone acts as an admin
-        self._cache: dict[str, tuple[float, RuleSet | None]] = {}
+        self._shared = shared or LocalState()
+        self._cache: dict[str, tuple[float, int | None, RuleSet | None]] = {}
         self._lock = threading.Lock()
 
     # --- what applies ---------------------------------------------------------------
@@ -41,16 +48,17 @@ class TagProtection:
         """The rules of the project owning ``repository`` (or named by it), None when it
         has none: the common case, answered from the cache."""
         now = time.monotonic()
+        generation = self._shared.generation(rows.PROTECTION)  # read before the rules
         cached = self._cache.get(repository)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        if cached is not None and cached[0] > now and cached[1] == generation:
+            return cached[2]
         with self._db.session() as conn:
             project = accounts.longest_project(conn, project_candidates(repository))
             found = RuleSet.of(project.path, rows.rules_of(conn, project.id)) if project else None
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[repository] = (now + CACHE_SECONDS, found)
+            self._cache[repository] = (now + CACHE_SECONDS, generation, found)
         return found
 
     def forget(self) -> None:

@@ -5,7 +5,8 @@ The decision itself is ``dockyard.scan.policy``; this module loads what it needs
 are the hot path, so each repository's policy and exceptions are cached for
 ``CACHE_SECONDS`` per process (a project without a policy costs one dictionary lookup);
 changes made through this process are seen at once, other processes see them within
-that window (written down in docs/scanning.md).
+that window (written down in docs/scanning.md), or at once with ``redis_url`` set (a
+generation in Redis that every change grows and each cached entry is checked against).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from dockyard.db.queries import tokens as audit_rows
 from dockyard.db.records import ProjectRecord
 from dockyard.scan import policy
 from dockyard.scan.policy import BLOCKABLE, Exemption, Finding, Policy
+from dockyard.shared import SharedState
+from dockyard.shared.local import LocalState
 
 CACHE_SECONDS = 5.0
 FIELDS = ("block_severity", "block_unscanned", "allow_maintainers", "attach_sbom")
@@ -60,9 +63,10 @@ def validate_advisory_id(value: str) -> str:
 
 
 class PullPolicies:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, shared: SharedState | None = None) -> None:
         self._db = db
-        self._cache: dict[str, tuple[float, Guard | None]] = {}
+        self._shared = shared or LocalState()
+        self._cache: dict[str, tuple[float, int | None, Guard | None]] = {}
         self._lock = threading.Lock()
 
     # --- management ---------------------------------------------------------------
@@ -162,14 +166,15 @@ class PullPolicies:
     def guard(self, repository: str) -> Guard | None:
         """The repository's active policy, or None (the common case, from the cache)."""
         now = time.monotonic()
+        generation = self._shared.generation(rows.POLICIES)  # read before the policy
         cached = self._cache.get(repository)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        if cached is not None and cached[0] > now and cached[1] == generation:
+            return cached[2]
         guard = self._load(repository)
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[repository] = (now + CACHE_SECONDS, guard)
+            self._cache[repository] = (now + CACHE_SECONDS, generation, guard)
         return guard
 
     def refusal(

@@ -1,9 +1,11 @@
 """Bearer tokens for the registry (Docker token auth): ES256 JWTs we issue and verify.
 
-The signing key is an EC P-256 key created on first start (file mode 0600). Replicas
-share it by sharing the file. Verification accepts ES256 only, so neither ``none``
-nor an HMAC "signed" with the public key can pass, and checks issuer, audience,
-expiry and not-before with a minute of clock leeway.
+Signing keys are EC P-256 keys every replica reads from the database
+(``dockyard.auth.keys``): the current one signs, and its ``kid`` goes into the JWT
+header; verification picks the key by that ``kid``, so tokens signed before a rotation
+stay valid while their key is kept. Verification accepts ES256 only, so neither
+``none`` nor an HMAC "signed" with the public key can pass, and checks issuer,
+audience, expiry and not-before with a minute of clock leeway.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import hashlib
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+if TYPE_CHECKING:
+    from dockyard.auth.keys import KeyRing
 
 ALGORITHM = "ES256"
 LEEWAY_SECONDS = 60
@@ -47,19 +51,33 @@ class Grant:
 
 
 class TokenSigner:
-    def __init__(self, key_path: Path, issuer: str, service: str) -> None:
-        pem = key_path.read_bytes()
-        self._private = serialization.load_pem_private_key(pem, password=None)
-        self._public = self._private.public_key()
-        self.kid = key_id(self._public)
+    """Signs with the ring's current key; verifies with whichever key the ``kid`` names."""
+
+    def __init__(self, ring: KeyRing, issuer: str, service: str) -> None:
+        self._ring = ring
+        self._parsed: dict[str, ec.EllipticCurvePrivateKey] = {}
         self.issuer = issuer
         self.service = service
+
+    def _private(self, kid: str, pem: str) -> ec.EllipticCurvePrivateKey:
+        private = self._parsed.get(kid)
+        if private is None:
+            loaded = serialization.load_pem_private_key(pem.encode(), password=None)
+            if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+                raise ValueError("the token signing key is not an EC key")
+            private = self._parsed[kid] = loaded
+        return private
+
+    @property
+    def kid(self) -> str:
+        return self._ring.current().kid
 
     def issue(
         self, subject: str, claims: dict[str, Any], access: list[Grant], ttl: int
     ) -> tuple[str, int]:
         """A signed bearer token and its issue time."""
         now = int(time.time())
+        key = self._ring.current()
         payload = {
             "iss": self.issuer,
             "aud": self.service,
@@ -73,15 +91,23 @@ class TokenSigner:
             ],
             **claims,
         }
-        token = jwt.encode(payload, self._private, algorithm=ALGORITHM, headers={"kid": self.kid})
+        private = self._private(key.kid, key.secret)
+        token = jwt.encode(payload, private, algorithm=ALGORITHM, headers={"kid": key.kid})
         return token, now
 
     def verify(self, token: str) -> dict[str, Any]:
         """The claims of a token we issued and that is valid now, or InvalidToken."""
         try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as error:
+            raise InvalidToken(str(error)) from None
+        key = self._ring.find(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidToken("signed with a key this registry does not know (or no longer)")
+        try:
             return jwt.decode(
                 token,
-                self._public,
+                self._private(key.kid, key.secret).public_key(),
                 algorithms=[ALGORITHM],
                 audience=self.service,
                 issuer=self.issuer,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dockyard.auth.keys import ensure_signing_key
 from dockyard.auth.principal import SCANNER
 from dockyard.auth.registry_tokens import Grant, TokenSigner
 from dockyard.config import Settings
@@ -18,18 +17,21 @@ from dockyard.config import Settings
 GRACE_SECONDS = 60
 
 
-def scanner_authorization(settings: Settings) -> Callable[[str], str | None]:
+def scanner_authorization(
+    settings: Settings, signer: Callable[[], TokenSigner]
+) -> Callable[[str], str | None]:
     """repository -> the Authorization header value the adapter pulls it with (None when
-    the registry is open, ``auth: none``)."""
+    the registry is open, ``auth: none``). ``signer`` is called once, on first use."""
     if settings.auth != "token":
         return lambda _repository: None
-    ensure_signing_key(settings.signing_key_path)
-    signer = TokenSigner(settings.signing_key_path, settings.token_issuer, settings.token_service)
     ttl = settings.scanner_timeout_seconds + GRACE_SECONDS
+    made: list[TokenSigner] = []
 
     def authorization(repository: str) -> str:
+        if not made:
+            made.append(signer())
         grant = Grant("repository", repository, ("pull",))
-        token, _ = signer.issue(SCANNER.name, {"kind": SCANNER.kind}, [grant], ttl)
+        token, _ = made[0].issue(SCANNER.name, {"kind": SCANNER.kind}, [grant], ttl)
         return f"Bearer {token}"
 
     return authorization

@@ -24,6 +24,8 @@ from dockyard.db.queries import tokens as token_rows
 from dockyard.db.queries.accounts import project_candidates
 from dockyard.db.records import ProjectRecord, TokenRecord
 from dockyard.oci.errors import Code, RegistryError
+from dockyard.shared import SharedState
+from dockyard.shared.local import LocalState
 
 RECHECK_SECONDS = 10.0
 
@@ -36,9 +38,10 @@ def _usable(record: TokenRecord | None, kind: str) -> bool:
 
 
 class AccessService:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, shared: SharedState | None = None) -> None:
         self._db = db
         self._settings = settings
+        self._shared = shared or LocalState()
         self._recheck: dict[
             tuple[str, int | None, int | None, str | None], tuple[float, int, Principal | None]
         ] = {}
@@ -323,7 +326,12 @@ class AccessService:
                 session_rows.end_session(conn, key)
 
     def auth_epoch(self) -> int:
-        """Grows when any credential stops being valid; cached logins compare against it."""
+        """Grows when any credential stops being valid; cached logins compare against it.
+        Read on every authenticated request: from the database (one indexed read), or
+        from Redis when ``redis_url`` is set and Redis answers."""
+        return self._shared.epoch(self._epoch_from_database)
+
+    def _epoch_from_database(self) -> int:
         with self._db.session() as conn:
             return session_rows.auth_epoch(conn)
 

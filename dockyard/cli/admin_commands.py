@@ -69,10 +69,12 @@ def database(not_found_hint: str = NOT_FOUND_HINT) -> Iterator[Any]:
 
     from dockyard.admin import AdminError, NotFound
     from dockyard.db.engine import Database
+    from dockyard.shared import attach, open_shared
     from dockyard.validation import InvalidInput
 
     settings = load_settings()
     db = Database(settings.effective_database_url, settings.sqlite_synchronous)
+    shared = attach(db, open_shared(settings))  # the CLI's changes reach the replicas too
     try:
         yield db
     except NotFound as error:
@@ -83,6 +85,7 @@ def database(not_found_hint: str = NOT_FOUND_HINT) -> Iterator[Any]:
         fail(f"cannot use the database: {error.orig}", NO_DATABASE_HINT)
     finally:
         db.dispose()
+        shared.close()
 
 
 def registry_host(settings: Settings) -> str:

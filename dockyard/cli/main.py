@@ -17,6 +17,7 @@ from dockyard.cli import (
     admin_commands,
     cleanup_commands,
     gc_commands,
+    keys_commands,
     maintenance_commands,
     protection_commands,
     scan_commands,
@@ -39,6 +40,7 @@ scan_commands.register(app)
 cleanup_commands.register(app)
 usage_commands.register(app)
 protection_commands.register(app)
+keys_commands.register(app)
 
 CONFIG = typer.Option(None, "--config", "-c", help="YAML file of settings ($DOCKYARD_CONFIG).")
 
@@ -202,17 +204,17 @@ def setup(config: Path | None = CONFIG) -> None:
     """Migrate the database; on first start create the signing key and the admin user."""
     from dockyard.admin import AdminError
     from dockyard.admin.accounts import ensure_initial_admin
-    from dockyard.auth.keys import ensure_signing_key
+    from dockyard.auth.keys import ensure_keys
     from dockyard.db.engine import Database
 
     settings = load_settings(config)
     logging.basicConfig(level=logging.WARNING)
     database = Database(settings.effective_database_url, settings.sqlite_synchronous)
     database.migrate()
+    ensure_keys(database, settings)  # in the database, shared by every replica
     if settings.auth == "none":
         typer.echo("auth is off (auth: none): anyone can push and pull")
         return
-    ensure_signing_key(settings.signing_key_path)
     try:
         password = ensure_initial_admin(database, settings)
     except AdminError as error:

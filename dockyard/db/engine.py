@@ -10,6 +10,7 @@ connections (no ORM unit of work): the hot reads cost tens of microseconds.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -23,9 +24,19 @@ from sqlalchemy.exc import DataError, OperationalError
 
 from dockyard.validation import InvalidInput
 
+log = logging.getLogger("dockyard.db")
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
+CHANGES = "dockyard.changes"  # Connection.info key: what this transaction changed
 RETRYABLE = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
+def mark_changed(conn: Connection, name: str, value: int | None = None) -> None:
+    """Note that this transaction changed ``name`` (a cached thing other processes must
+    re-read); announced to ``Database.after_commit`` listeners once it commits."""
+    changes = conn.info.get(CHANGES)
+    if changes is not None:
+        changes[name] = value
 
 
 class TransientConflict(Exception):
@@ -136,6 +147,9 @@ class Database:
             _refuse_nul(self.engine)
             writer = self.engine
         self._writer = writer
+        # Called with {name: value} after a transaction that marked changes commits
+        # (dockyard.shared tells the other replicas); never fails the caller.
+        self.after_commit: list[Callable[[dict[str, int | None]], None]] = []
 
     @contextmanager
     def session(self, write: bool = False) -> Iterator[Connection]:
@@ -144,17 +158,35 @@ class Database:
         A value the database will not take (too long for its column) is the caller's
         input at fault: it surfaces as ``InvalidInput``, which every surface answers 4xx.
         """
+        changes: dict[str, int | None] = {}
         try:
             if write and self.is_sqlite:
                 with self._write_lock.held(), self._writer.begin() as conn:
-                    yield conn
-                return
-            with (self._writer if write else self.engine).begin() as conn:
-                yield conn
+                    yield from self._tracked(conn, changes)
+            else:
+                with (self._writer if write else self.engine).begin() as conn:
+                    yield from self._tracked(conn, changes)
         except DataError as error:
             diag = getattr(error.orig, "diag", None)
             reason = getattr(diag, "message_primary", None) or "a value does not fit"
             raise InvalidInput(f"a value was refused by the database: {reason}") from None
+        if changes:  # committed
+            self._announce(changes)
+
+    @staticmethod
+    def _tracked(conn: Connection, changes: dict[str, int | None]) -> Iterator[Connection]:
+        conn.info[CHANGES] = changes
+        try:
+            yield conn
+        finally:
+            conn.info.pop(CHANGES, None)
+
+    def _announce(self, changes: dict[str, int | None]) -> None:
+        for listener in self.after_commit:
+            try:
+                listener(changes)
+            except Exception:  # the transaction is committed; a notice is best effort
+                log.exception("telling other processes about %s failed", sorted(changes))
 
     def transact(self, work: Callable[[Connection], T], attempts: int = 3) -> T:
         """Run ``work`` in a write transaction, again if PostgreSQL broke a deadlock by

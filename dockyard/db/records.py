@@ -82,3 +82,15 @@ class TokenRecord:
     revoked_at: datetime | None
     last_used_at: datetime | None
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeyRecord:
+    """A token signing key (PEM) or a web session key; ``retired_at`` None while current."""
+
+    purpose: str
+    generation: int
+    kid: str
+    secret: str
+    created_at: datetime
+    retired_at: datetime | None

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 from starlette.applications import Starlette
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,8 +17,7 @@ from dockyard.admin.registry import RegistryAdmin
 from dockyard.admin.tag_protection import TagProtection
 from dockyard.admin.tag_rules import TagRules
 from dockyard.admin.vuln_policy import PullPolicies
-from dockyard.auth.keys import ensure_signing_key, session_secret
-from dockyard.auth.registry_tokens import TokenSigner
+from dockyard.auth.keys import ensure_keys, session_ring, token_signer
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
@@ -31,6 +29,7 @@ from dockyard.http.errors import HANDLERS, WEB_HANDLERS
 from dockyard.http.health import HealthChecks
 from dockyard.http.proxies import ForwardedHeaders, parse_networks
 from dockyard.http.requestlog import RequestLog
+from dockyard.http.sessions import SharedKeySessions
 from dockyard.http.token import TokenEndpoint
 from dockyard.http.ui.pages import Ui, make_templates
 from dockyard.http.ui.routes import SecureHeaders
@@ -38,6 +37,7 @@ from dockyard.http.ui.routes import routes as ui_routes
 from dockyard.http.v2 import routes as v2_routes
 from dockyard.http.v2.common import Context
 from dockyard.registry import Registry, build_registry
+from dockyard.shared import SharedState, attach, open_shared
 from dockyard.storage import open_store
 from dockyard.storage.base import BlobStore
 
@@ -65,18 +65,15 @@ class ApiVersionHeader:
 
 
 def build_access(
-    settings: Settings, db: Database
+    settings: Settings, db: Database, shared: SharedState | None = None
 ) -> tuple[AccessPolicy, AccessService | None, list[Route]]:
     """The access policy the settings ask for, and the routes it brings (/jwt/auth)."""
     match settings.auth:
         case "none":
             return OpenAccess(), None, []
         case "token":
-            ensure_signing_key(settings.signing_key_path)
-            signer = TokenSigner(
-                settings.signing_key_path, settings.token_issuer, settings.token_service
-            )
-            service = AccessService(db, settings)
+            signer = token_signer(db, settings)
+            service = AccessService(db, settings, shared)
             access = TokenAccess(service, signer, settings)
             endpoint = TokenEndpoint(access)
             return (
@@ -105,12 +102,16 @@ def create_app(
     db = Database(settings.effective_database_url, settings.sqlite_synchronous)
     if migrate:
         db.migrate()
+    ensure_keys(db, settings)  # once per database; later starts find them there
+    shared = attach(db, open_shared(settings))  # Redis when redis_url is set
     store = open_store(settings)
     registry = build_registry(settings, db, store)
-    access, service, auth_routes = build_access(settings, db)
+    access, service, auth_routes = build_access(settings, db, shared)
     admin = RegistryAdmin(db, store, timedelta(seconds=settings.gc_review_delay_seconds))
-    policies = PullPolicies(db)  # one per process: the API's changes clear the pulls' cache
-    protection = TagProtection(db, auth_on=service is not None)  # likewise for pushes
+    policies = PullPolicies(db, shared)  # one per process: the API's changes clear the pulls' cache
+    protection = TagProtection(
+        db, auth_on=service is not None, shared=shared
+    )  # likewise for pushes
     tag_rules = TagRules(db, protection)
     cleanup = Cleanups(db, admin, may_delete=protection.cleanup_refusal)
     api = build_api(
@@ -149,6 +150,7 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             db.dispose()
             store.close()
+            shared.close()
 
     ui = Ui(db, settings, service, admin, make_templates(), cleanup, protection, tag_rules)
     web = Starlette(
@@ -158,8 +160,8 @@ def create_app(
     )
     web.add_middleware(SecureHeaders)
     web.add_middleware(
-        SessionMiddleware,
-        secret_key=session_secret(settings.data_dir / "keys" / "session.key"),
+        SharedKeySessions,
+        ring=session_ring(db, settings),
         session_cookie="dockyard_session",
         max_age=settings.session_ttl_seconds,
         same_site="lax",

@@ -7,6 +7,7 @@ from datetime import timedelta
 from dockyard.admin.cleanup_service import Cleanups
 from dockyard.admin.registry import RegistryAdmin
 from dockyard.admin.tag_protection import TagProtection
+from dockyard.auth.keys import token_signer
 from dockyard.auth.scanner_tokens import scanner_authorization
 from dockyard.config import Settings
 from dockyard.db.engine import Database
@@ -32,14 +33,14 @@ def scan_limits(settings: Settings) -> Limits:
     )
 
 
-def external_scanner(settings: Settings) -> ExternalScanner | None:
+def external_scanner(settings: Settings, db: Database) -> ExternalScanner | None:
     """The scanner adapter the settings name (``scanner_url``), or None: built-in."""
     if not settings.scanner_url:
         return None
     return ExternalScanner(
         settings.scanner_url,
         registry_url=settings.effective_scanner_registry_url,
-        authorization=scanner_authorization(settings),
+        authorization=scanner_authorization(settings, lambda: token_signer(db, settings)),
         auth=settings.scanner_auth,
         timeout_seconds=settings.scanner_timeout_seconds,
     )
@@ -54,7 +55,7 @@ def cleanups(settings: Settings, db: Database, store: BlobStore) -> Cleanups:
 
 
 def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, JobKind]:
-    external = external_scanner(settings)
+    external = external_scanner(settings, db)
     scanning = ScanJobs(
         db,
         store,

@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from dockyard.admin.accounts import find_user
+from dockyard.auth.keys import token_ring, token_signer
 from dockyard.auth.passwords import password_stamp
 from dockyard.auth.registry_tokens import TokenSigner
 from tests.support.auth_registry import AuthRegistry
@@ -47,8 +48,12 @@ def push_blob(registry: AuthRegistry, repository: str, token: str, data: bytes) 
 
 
 def signer(registry: AuthRegistry) -> TokenSigner:
-    s = registry.settings
-    return TokenSigner(s.signing_key_path, s.token_issuer, s.token_service)
+    return token_signer(registry.db, registry.settings)
+
+
+def signing_pem(registry: AuthRegistry) -> bytes:
+    """The current token signing key (kept in the database, shared by replicas)."""
+    return token_ring(registry.db, registry.settings).current().secret.encode()
 
 
 def forged(registry: AuthRegistry, repository: str, **changes) -> str:
@@ -68,7 +73,7 @@ def forged(registry: AuthRegistry, repository: str, **changes) -> str:
         "access": [{"type": "repository", "name": repository, "actions": ["pull", "push"]}],
     }
     payload.update(changes)
-    pem = registry.settings.signing_key_path.read_bytes()
+    pem = signing_pem(registry)
     key = serialization.load_pem_private_key(pem, password=None)
     return jwt.encode(payload, key, algorithm="ES256", headers={"kid": s.kid})
 
@@ -112,7 +117,7 @@ def test_tampered_signature(registry: AuthRegistry, project: str) -> None:
 
 
 def test_hmac_signed_with_the_public_key(registry: AuthRegistry, project: str) -> None:
-    pem = registry.settings.signing_key_path.read_bytes()
+    pem = signing_pem(registry)
     public = serialization.load_pem_private_key(pem, password=None).public_key()
     public_pem = public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

@@ -15,6 +15,7 @@ from dockyard.db.models.base import Base
 from dockyard.db.models.cleanup import CleanupPolicy, CleanupRun
 from dockyard.db.models.gc import GcBlobReview, GcLinkReview, GcManifestReview, GcStorageDelete
 from dockyard.db.models.jobs import Job
+from dockyard.db.models.keys import SigningKey
 from dockyard.db.models.policies import VulnerabilityException, VulnerabilityPolicy
 from dockyard.db.models.protection import TagProtectionRule
 from dockyard.db.models.registry import (
@@ -56,6 +57,7 @@ __all__ = [
     "Scan",
     "ScanFinding",
     "ScanPackage",
+    "SigningKey",
     "StorageUsage",
     "Tag",
     "TagProtectionRule",

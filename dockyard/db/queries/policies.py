@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
+from dockyard.db.engine import mark_changed
 from dockyard.db.models import (
     Project,
     ScanFinding,
@@ -16,6 +17,8 @@ from dockyard.db.models import (
     VulnerabilityPolicy,
 )
 from dockyard.db.queries._upsert import insert_for
+
+POLICIES = "policies"  # the change name dockyard.shared publishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,7 @@ def set_policy(conn: Connection, project_id: int, row: PolicyRow) -> None:
     }
     stmt = insert_for(conn, VulnerabilityPolicy).values(project_id=project_id, **values)
     conn.execute(stmt.on_conflict_do_update(index_elements=["project_id"], set_=values))
+    mark_changed(conn, POLICIES)
 
 
 _EXCEPTION = (
@@ -108,10 +112,12 @@ def put_exception(conn: Connection, project_id: int, row: ExceptionRow) -> bool:
     conn.execute(
         stmt.on_conflict_do_update(index_elements=["project_id", "advisory_id"], set_=values)
     )
+    mark_changed(conn, POLICIES)
     return existed is None
 
 
 def delete_exception(conn: Connection, project_id: int, advisory_id: str) -> bool:
+    mark_changed(conn, POLICIES)
     result = conn.execute(
         delete(VulnerabilityException).where(
             VulnerabilityException.project_id == project_id,

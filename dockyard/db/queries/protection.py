@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
+from dockyard.db.engine import mark_changed
 from dockyard.db.models import Manifest, Project, Repository, Tag, TagProtectionRule
 from dockyard.db.queries._upsert import insert_for
+
+PROTECTION = "protection"  # the change name dockyard.shared publishes
 
 _RULE = TagProtectionRule
 
@@ -84,11 +87,13 @@ def add_rule(
         .returning(_RULE.id)
     )
     new_id = conn.execute(stmt).scalar()
+    mark_changed(conn, PROTECTION)
     return rule(conn, project_id, new_id) if new_id is not None else None
 
 
 def delete_rule(conn: Connection, project_id: int, rule_id: int) -> bool:
     stmt = delete(_RULE).where(_RULE.project_id == project_id, _RULE.id == rule_id)
+    mark_changed(conn, PROTECTION)
     return bool(conn.execute(stmt).rowcount)
 
 

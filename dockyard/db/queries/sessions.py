@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
+from dockyard.db.engine import mark_changed
 from dockyard.db.models import AuthState, WebSession
+
+AUTH_EPOCH = "auth_epoch"  # the change name dockyard.shared publishes
 
 
 def create_session(conn: Connection, id_hash: str, user_id: int, expires_at: datetime) -> None:
@@ -52,4 +55,10 @@ def auth_epoch(conn: Connection) -> int:
 
 def bump_auth_epoch(conn: Connection) -> None:
     """Every process re-checks its cached logins on its next request."""
-    conn.execute(update(AuthState).where(AuthState.id == 1).values(epoch=AuthState.epoch + 1))
+    epoch = conn.execute(
+        update(AuthState)
+        .where(AuthState.id == 1)
+        .values(epoch=AuthState.epoch + 1)
+        .returning(AuthState.epoch)
+    ).scalar_one_or_none()
+    mark_changed(conn, AUTH_EPOCH, epoch)

@@ -1,0 +1,179 @@
+"""Caches across replicas: a revocation on one replica is refused on another at once,
+with Redis (``redis_url``), without it, and with Redis down; rule caches are
+invalidated through Redis at once. Real Redis at 127.0.0.1:6379, a fresh key prefix
+per test."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from dockyard.admin import tokens as admin_tokens
+from dockyard.admin.accounts import create_group, create_project, find_project
+from dockyard.admin.tag_protection import TagProtection
+from dockyard.admin.tag_rules import TagRules
+from dockyard.admin.vuln_policy import PullPolicies
+from dockyard.db.engine import Database
+from dockyard.db.queries import sessions
+from dockyard.shared import attach
+from dockyard.shared.local import LocalState
+from dockyard.shared.redis_state import RedisState
+from tests.support.replicas import Replica, Replicas
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    name = f"dockyard-test-{uuid.uuid4().hex[:12]}:"
+    yield name
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(match=f"{name}*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def revoke_through(replica: Replica, pat: str, token_id: int) -> None:
+    resp = replica.client.delete(
+        f"/api/v1/user/tokens/{token_id}", headers={"Authorization": f"Bearer {pat}"}
+    )
+    assert resp.status_code == 204, resp.text
+
+
+def basic_v2(replica: Replica, username: str, secret: str) -> int:
+    raw = base64.b64encode(f"{username}:{secret}".encode()).decode()
+    return replica.client.get("/v2/", headers={"Authorization": f"Basic {raw}"}).status_code
+
+
+def revocation_is_refused_at_once(group: Replicas) -> None:
+    a, b = group.members
+    issued = admin_tokens.create_personal(group.db, "admin", "ci", ["api", "read_registry"])
+    bearer = a.token("admin", issued.secret)
+    for _ in range(3):  # b has checked the token and cached the answer
+        assert b.v2(bearer) == 200
+        assert basic_v2(b, "admin", issued.secret) == 200
+    revoke_through(a, issued.secret, issued.record.id)
+    assert b.v2(bearer) == 401  # the very next request, no waiting
+    assert basic_v2(b, "admin", issued.secret) == 401
+    assert a.v2(bearer) == 401
+
+
+def test_without_redis_a_revocation_is_refused_on_every_replica_at_once(
+    make_replicas, backend
+) -> None:
+    revocation_is_refused_at_once(make_replicas(backend))
+
+
+def test_with_redis_a_revocation_is_refused_on_every_replica_at_once(
+    make_replicas, backend, prefix
+) -> None:
+    group = make_replicas(backend, redis_url=REDIS_URL, redis_key_prefix=prefix)
+    revocation_is_refused_at_once(group)
+    with group.db.session() as conn:
+        epoch = sessions.auth_epoch(conn)
+    mirrored = redis.Redis.from_url(REDIS_URL).get(f"{prefix}auth:epoch")
+    assert mirrored is not None and int(mirrored) == epoch  # the check went through Redis
+
+
+def test_with_redis_down_replicas_fall_back_to_the_database(
+    make_replicas, backend, closed_port, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="dockyard.shared")
+    group = make_replicas(backend, redis_url=f"redis://127.0.0.1:{closed_port}/0")
+    revocation_is_refused_at_once(group)
+    warnings = [r for r in caplog.records if r.name == "dockyard.shared"]
+    assert warnings and "using the database instead" in warnings[0].getMessage()
+    assert len(warnings) <= 2  # once per outage per replica, not once per request
+
+
+def test_the_epoch_is_read_from_redis_and_never_lowered(prefix) -> None:
+    state = RedisState(REDIS_URL, prefix)
+    reads: list[int] = []
+
+    def from_database() -> int:
+        reads.append(1)
+        return 7
+
+    assert state.epoch(from_database) == 7 and len(reads) == 1  # a miss reads the database
+    assert state.epoch(from_database) == 7 and len(reads) == 1  # then Redis answers
+    state.changed({"auth_epoch": 9})
+    assert state.epoch(from_database) == 9 and len(reads) == 1
+    state.changed({"auth_epoch": 8})  # a late notice of an older bump changes nothing
+    assert state.epoch(from_database) == 9
+    state.close()
+
+
+def test_a_dead_redis_costs_no_request_a_timeout(closed_port) -> None:
+    state = RedisState(f"redis://127.0.0.1:{closed_port}/0")
+    assert state.epoch(lambda: 3) == 3
+    assert state.generation("protection") is None  # unknown: caches use their lifetime
+    state.changed({"protection": None, "auth_epoch": 4})  # never raises
+    state.close()
+
+
+def two_processes(
+    backend: str, migrated_database, prefix: str
+) -> tuple[Database, RedisState, Database, RedisState]:
+    """Two processes' own engines and Redis clients over one database."""
+    first = migrated_database(backend)
+    second = Database(first.url)
+    return (
+        first,
+        attach(first, RedisState(REDIS_URL, prefix)),
+        second,
+        attach(second, RedisState(REDIS_URL, prefix)),
+    )
+
+
+def test_a_protection_rule_reaches_another_replicas_cache_at_once(
+    backend, migrated_database, prefix
+) -> None:
+    db_a, shared_a, db_b, shared_b = two_processes(backend, migrated_database, prefix)
+    group = f"g{uuid.uuid4().hex[:8]}"
+    create_group(db_a, group)
+    create_project(db_a, f"{group}/app", "private")
+    on_a = TagProtection(db_a, shared=shared_a)
+    on_b = TagProtection(db_b, shared=shared_b)
+    stale = TagProtection(db_b, shared=LocalState())  # no Redis: the 5 s lifetime only
+    assert on_b.rules(f"{group}/app/img") is None and stale.rules(f"{group}/app/img") is None
+    TagRules(db_a, on_a).add(find_project(db_a, f"{group}/app"), "v*", None, None, True, 50, "t")
+    found = on_b.rules(f"{group}/app/img")
+    assert found is not None and [rule.pattern for rule in found.rules] == ["v*"]
+    assert stale.rules(f"{group}/app/img") is None  # what Redis saves us from waiting for
+    db_b.dispose()
+
+
+def test_a_pull_policy_reaches_another_replicas_cache_at_once(
+    backend, migrated_database, prefix
+) -> None:
+    db_a, shared_a, db_b, shared_b = two_processes(backend, migrated_database, prefix)
+    group = f"g{uuid.uuid4().hex[:8]}"
+    create_group(db_a, group)
+    create_project(db_a, f"{group}/app", "private")
+    on_a = PullPolicies(db_a, shared_a)
+    on_b = PullPolicies(db_b, shared_b)
+    assert on_b.guard(f"{group}/app/img") is None
+    on_a.update(find_project(db_a, f"{group}/app"), {"block_severity": "critical"}, "t")
+    guard = on_b.guard(f"{group}/app/img")
+    assert guard is not None and guard.policy.block_severity == "critical"
+    db_b.dispose()
