@@ -24,7 +24,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dockyard.config import Settings
 from tests.integration.clients import ClientSandbox, ImageBuilder, OciLayout, fresh_dir
 from tests.integration.conftest import ADMIN_PASSWORD, LiveServer, fail_on_traceback, free_port
 from tests.support.seaweed import SeaweedS3
@@ -136,10 +135,9 @@ def cluster(
         "DOCKYARD_S3_SECRET_KEY": seaweed.secret_key,
         "DOCKYARD_S3_PART_SIZE_BYTES": str(5 * 1024 * 1024),
         "DOCKYARD_WORKERS": "1",
-        "DOCKYARD_SIGNING_KEY_FILE": str(root / "shared-token.pem"),  # until keys live in the DB
+        "DOCKYARD_REDIS_URL": "redis://127.0.0.1:6379/0",  # the shared cache
+        "DOCKYARD_REDIS_KEY_PREFIX": f"dockyard-test-{secrets.token_hex(4)}:",
     }
-    if "redis_url" in Settings.__dataclass_fields__:  # the shared cache, when configured
-        env["DOCKYARD_REDIS_URL"] = "redis://127.0.0.1:6379/0"
     replicas = [
         LiveServer("dockyard", root / f"r{i}", database, auth="token", extra_env=env)
         for i in range(1, REPLICAS + 1)
