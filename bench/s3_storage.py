@@ -126,6 +126,7 @@ def dockyard_s3(seaweed: SeaweedS3, redirect: bool) -> servers.Server:
             "S3_SECRET_KEY": seaweed.secret_key,
             "S3_PREFIX": "dockyard-redirect" if redirect else "dockyard",
             "S3_REDIRECT": "true" if redirect else "false",
+            "METRICS_LISTEN": "",  # its default port may be taken by another run
         },
     )
     server.name = "Dockyard S3" + (" redirect" if redirect else "")
@@ -133,7 +134,7 @@ def dockyard_s3(seaweed: SeaweedS3, redirect: bool) -> servers.Server:
 
 
 def dockyard_filesystem() -> servers.Server:
-    server = servers.dockyard(1)
+    server = servers.dockyard(1, {"METRICS_LISTEN": ""})
     server.name = "Dockyard filesystem"
     return server
 
