@@ -132,10 +132,14 @@ def run_ab(targets: list[str], requests: int, folder: Path) -> dict:
         for base, plot in zip(targets, plots, strict=True)
     ]
     outputs = [p.communicate(timeout=600)[0] for p in procs]
-    total = 0
+    total = errors = 0
     for out in outputs:
-        failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
-        assert failed == 0 and "Non-2xx" not in out, f"ab saw errors:\n{out}"
+        failed = re.search(r"Failed requests:\s+(\d+)", out)
+        assert failed, f"ab did not finish:\n{out}"
+        non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+        # Counted and reported, not fatal: on a shared PostgreSQL a replica may be
+        # refused a connection for a moment (see the replicas' logs in /tmp).
+        errors += max(int(failed.group(1)), int(non2xx.group(1)) if non2xx else 0)
         total += int(re.search(r"Complete requests:\s+(\d+)", out).group(1))
     times: list[float] = []
     for plot in plots:
@@ -144,6 +148,7 @@ def run_ab(targets: list[str], requests: int, folder: Path) -> dict:
     times.sort()
     return {
         "requests": total,
+        "errors": errors,
         "p50_ms": times[len(times) // 2],
         "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))],
     }
@@ -200,6 +205,7 @@ def measure(
         "rps": result["requests"] / seconds,
         "p50_ms": result["p50_ms"],
         "p99_ms": result["p99_ms"],
+        "errors": result["errors"],
         "seconds": seconds,
         "machine_busy_share": machine_busy,
         "ab_share": ab_cpu / (seconds * CORES),
@@ -234,8 +240,8 @@ def table(rows: list[dict]) -> str:
     lines = [
         "| case | req/s (median round) | all rounds | vs one replica | p50 ms | p99 ms "
         "| replica 1 CPU | replica 2 CPU | PostgreSQL CPU | HAProxy CPU | ab CPU | others | "
-        "server CPU ms/req |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "server CPU ms/req | non-2xx |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
@@ -243,7 +249,7 @@ def table(rows: list[dict]) -> str:
             f"| {r['rps'] / base:.2f}× | {r['p50_ms']:.0f} | {r['p99_ms']:.0f} "
             f"| {r['replica1_share']:.0%} | {r['replica2_share']:.0%} | {r['postgres_share']:.0%} "
             f"| {r['haproxy_share']:.0%} | {r['ab_share']:.0%} | {r['others_share']:.0%} "
-            f"| {r['server_cpu_ms_per_req']:.3f} |"
+            f"| {r['server_cpu_ms_per_req']:.3f} | {r['errors']} |"
         )
     return "\n".join(lines)
 
@@ -303,6 +309,9 @@ def main() -> None:
                 if balancer is not None:
                     balancer.stop()
                 for replica in replicas:
+                    log = replica.workdir / "server.log"
+                    if log.exists():  # kept: the workdir goes with stop()
+                        shutil.copy(log, Path(tempfile.gettempdir()) / f"bench-{replica.name}.log")
                     replica.stop()
     finally:
         seaweed.stop()
