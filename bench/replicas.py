@@ -17,6 +17,7 @@ HAProxy and of the load generator (ab), and how busy the whole machine was (from
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -31,6 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import aiohttp
 import httpx
 import psycopg
 
@@ -45,17 +47,25 @@ PATH = "/v2/bench/get/manifests/latest"
 CORES = os.cpu_count() or 1
 
 
+_ADMIN: list[psycopg.Connection] = []
+
+
+def admin() -> psycopg.Connection:
+    """One connection for the whole run: the server is shared and may be full later."""
+    if not _ADMIN:
+        _ADMIN.append(psycopg.connect(PG_ADMIN_URL, autocommit=True))
+    return _ADMIN[0]
+
+
 @contextmanager
 def fresh_database() -> Iterator[str]:
     """An empty database on the local server, dropped afterwards (as tests/conftest.py does)."""
     name = f"dockyard_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    admin().execute(f'CREATE DATABASE "{name}"')
     try:
         yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Balancer:
@@ -157,11 +167,27 @@ def run_ab(targets: list[str], requests: int, folder: Path) -> dict:
 def backend_pids(database: str) -> list[int]:
     """PostgreSQL's server processes serving ``database`` (the replicas' pools)."""
     name = database.rsplit("/", 1)[1]
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,)
-        ).fetchall()
+    rows = (
+        admin().execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,)).fetchall()
+    )
     return [row[0] for row in rows]
+
+
+def sessions(database: str) -> int:
+    """Connections ever opened to ``database`` (pg_stat_database, PostgreSQL 14+)."""
+    name = database.rsplit("/", 1)[1]
+    admin().execute("SELECT pg_stat_clear_snapshot()")  # fresh figures, not cached ones
+    row = (
+        admin()
+        .execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", (name,))
+        .fetchone()
+    )
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+async def _push_manifest(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        await workloads._push_image(session, url, "bench/get", [os.urandom(32)], "latest")  # noqa: SLF001
 
 
 def read_cpu(meters: dict[str, int], database: str) -> dict:
@@ -191,6 +217,7 @@ def measure(
     database: str,
 ) -> dict:
     cpu_before = read_cpu(meters, database)
+    sessions_before = sessions(database)
     ab_before = _children_cpu()
     busy_before, total_before = _busy_jiffies()
     began = time.perf_counter()
@@ -200,12 +227,14 @@ def measure(
     machine_busy = (busy_after - busy_before) / max(1, total_after - total_before)
     ab_cpu = _children_cpu() - ab_before
     cpu = used_since(cpu_before, read_cpu(meters, database))
+    opened = sessions(database) - sessions_before
     row = {
         "case": name,
         "rps": result["requests"] / seconds,
         "p50_ms": result["p50_ms"],
         "p99_ms": result["p99_ms"],
         "errors": result["errors"],
+        "pg_connections_opened_per_1000_req": opened * 1000 / max(1, result["requests"]),
         "seconds": seconds,
         "machine_busy_share": machine_busy,
         "ab_share": ab_cpu / (seconds * CORES),
@@ -240,8 +269,8 @@ def table(rows: list[dict]) -> str:
     lines = [
         "| case | req/s (median round) | all rounds | vs one replica | p50 ms | p99 ms "
         "| replica 1 CPU | replica 2 CPU | PostgreSQL CPU | HAProxy CPU | ab CPU | others | "
-        "server CPU ms/req | non-2xx |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "server CPU ms/req | new PG connections per 1000 req | non-2xx |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
@@ -249,7 +278,8 @@ def table(rows: list[dict]) -> str:
             f"| {r['rps'] / base:.2f}× | {r['p50_ms']:.0f} | {r['p99_ms']:.0f} "
             f"| {r['replica1_share']:.0%} | {r['replica2_share']:.0%} | {r['postgres_share']:.0%} "
             f"| {r['haproxy_share']:.0%} | {r['ab_share']:.0%} | {r['others_share']:.0%} "
-            f"| {r['server_cpu_ms_per_req']:.3f} | {r['errors']} |"
+            f"| {r['server_cpu_ms_per_req']:.3f} "
+            f"| {r['pg_connections_opened_per_1000_req']:.1f} | {r['errors']} |"
         )
     return "\n".join(lines)
 
@@ -285,10 +315,10 @@ def main() -> None:
                     replicas.append(replica)
                     replica.start()
                 balancer = Balancer(folder, replicas)
-                # Pushes bench/get:latest through replica 1 and warms it up; a short
-                # warm-up of replica 2 and of HAProxy follows.
-                workloads.manifest_get(replicas[0], 2000)
-                run_ab([replicas[1].url, balancer.url("two")], 2000, folder)
+                # bench/get:latest, pushed through replica 1, then a short warm-up of
+                # both replicas and HAProxy.
+                asyncio.run(_push_manifest(replicas[0].url))
+                run_ab([replicas[0].url, replicas[1].url, balancer.url("two")], 3000, folder)
                 meters = {
                     "replica1": replicas[0].process.pid,
                     "replica2": replicas[1].process.pid,
