@@ -257,7 +257,10 @@ class Settings:
     )
     gc_interval_seconds: int = field(
         default=60,
-        metadata={"doc": "How often each server process runs a garbage collection pass.", "min": 1},
+        metadata={
+            "doc": "How often a garbage collection pass runs (one replica takes each turn).",
+            "min": 1,
+        },
     )
     scan_max_layer_bytes: int = field(
         default=8 * 1024**3,

@@ -412,10 +412,13 @@ class Uploads:
 
     def purge_idle(self, idle: timedelta) -> int:
         """End sessions untouched for ``idle``; how many were purged."""
+        now = datetime.now(UTC)
         with self._db.session(write=True) as session:
-            stale = upload_rows.idle_since(session, datetime.now(UTC) - idle)
-            for upload_id in stale:
-                upload_rows.remove(session, upload_id)
+            stale = [
+                upload_id
+                for upload_id in upload_rows.idle_since(session, now - idle)
+                if upload_rows.remove_if_idle(session, upload_id, now - idle, now)
+            ]
         for upload_id in stale:
             self.hashes.drop(upload_id)
             self.store.abort(upload_id)

@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 from dockyard.config import Settings
 from dockyard.db.engine import Database
-from dockyard.db.queries import management
+from dockyard.db.queries import management, periodic
 from dockyard.db.queries import tokens as audit_rows
 from dockyard.registry import Registry
 from dockyard.registry.gc import Collector
 from dockyard.storage import open_store
 from dockyard.workers.cleanup_job import SCHEDULE_SECONDS, schedule_due
 from dockyard.workers.gc_process import GcProcess
-from dockyard.workers.jobs import JobWorker, purge_finished_jobs
+from dockyard.workers.jobs import JobWorker, purge_finished_jobs, worker_id
 from dockyard.workers.kinds import job_kinds
 
 log = logging.getLogger("dockyard.workers")
@@ -61,19 +61,22 @@ def collect(db: Database, passes: GcProcess) -> None:
 
 
 def loops(settings: Settings, db: Database, registry: Registry) -> list[Callable[[], Awaitable]]:
-    """Every background loop a server process runs."""
+    """Every background loop a server process runs. Loops that every replica ticks take
+    turns through the database, so each period's pass runs once whatever the count; the
+    others (deletions, jobs, cleanup schedules) claim each item of work on their own."""
     idle = timedelta(seconds=settings.upload_ttl_seconds)
     delay = timedelta(seconds=settings.gc_review_delay_seconds)
     collector = Collector(db, open_store(settings), untagged=settings.gc_untagged_manifests)
     passes = GcProcess(settings)
     interval = float(settings.gc_interval_seconds)
+    turns = Turns(db)
     return [
-        lambda: every(600.0, "purge idle uploads", lambda: registry.uploads.purge_idle(idle)),
+        lambda: turns.every(600.0, "purge idle uploads", lambda: registry.uploads.purge_idle(idle)),
         lambda: every(1.0, "delete repositories", lambda: delete_due_repositories(db, delay)),
-        lambda: every(interval, "garbage collection", lambda: collect(db, passes)),
-        lambda: every(SWEEP_SECONDS, "garbage collection sweep", lambda: collector.sweep(delay)),
+        lambda: turns.every(interval, "garbage collection", lambda: collect(db, passes)),
+        lambda: turns.every(SWEEP_SECONDS, "gc sweep", lambda: collector.sweep(delay)),
         lambda: job_worker(settings, db).loop(),
-        lambda: every(3600.0, "purge finished jobs", lambda: purge_finished_jobs(db)),
+        lambda: turns.every(3600.0, "purge finished jobs", lambda: purge_finished_jobs(db)),
         lambda: every(SCHEDULE_SECONDS, "schedule cleanups", lambda: schedule_due(db)),
     ]
 
@@ -91,3 +94,29 @@ async def every(seconds: float, name: str, job: Callable[[], object]) -> None:
         except Exception:
             log.exception("%s failed", name)
         await asyncio.sleep(seconds)
+
+
+class Turns:
+    """Periodic loops that run once per period across every process on one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.holder = worker_id()
+
+    def take(self, name: str, seconds: float) -> bool:
+        """Whether this process runs the pass of ``name`` that is due now (if one is)."""
+        now = datetime.now(UTC)
+        with self.db.session(write=True) as conn:
+            return periodic.take_turn(
+                conn, name, self.holder, now, now + timedelta(seconds=seconds)
+            )
+
+    def run_if_due(self, seconds: float, name: str, job: Callable[[], object]) -> bool:
+        if not self.take(name, seconds):
+            return False
+        job()
+        return True
+
+    async def every(self, seconds: float, name: str, job: Callable[[], object]) -> None:
+        """Tick every ``seconds``; run ``job`` on the ticks where this process has the turn."""
+        await every(seconds, name, lambda: self.run_if_due(seconds, name, job))

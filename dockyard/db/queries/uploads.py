@@ -59,6 +59,14 @@ def release_lease(conn: Connection, upload_id: str, holder: str) -> None:
     conn.execute(stmt)
 
 
+def remove_if_idle(conn: Connection, upload_id: str, before: datetime, now: datetime) -> bool:
+    """End the session only if it is still idle and unleased: between the purge's read
+    and this delete, another replica may have taken it up."""
+    unleased = or_(Upload.lease_until.is_(None), Upload.lease_until < now)
+    stmt = delete(Upload).where(Upload.id == upload_id, Upload.updated_at < before, unleased)
+    return bool(conn.execute(stmt).rowcount)
+
+
 def remove(conn: Connection, upload_id: str) -> bool:
     return bool(conn.execute(delete(Upload).where(Upload.id == upload_id)).rowcount)
 

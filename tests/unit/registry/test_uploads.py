@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from dockyard.db.engine import Database
+from dockyard.db.queries import uploads as upload_rows
 from dockyard.oci.digest import parse_digest
 from dockyard.oci.errors import Code, RegistryError
 from dockyard.registry.blobs import Blobs
@@ -93,3 +94,21 @@ def test_idle_sessions_are_purged(parts, tmp_path: Path) -> None:
     with pytest.raises(RegistryError):
         uploads.status("ns/app", idle.id)
     assert list((tmp_path / "data" / "uploads").iterdir()) == []
+
+
+def test_an_idle_session_another_process_has_leased_is_not_purged(parts) -> None:
+    """The purge reads idle sessions, then deletes each only if it is still idle and
+    unleased: a replica may take the session up in between."""
+    db, store = parts
+    uploads = Uploads(db, store)
+    resumed = uploads.start("ns/app")
+    send(uploads, "ns/app", resumed.id, b"resumed later")
+    now = datetime.now(UTC)
+    until = now + timedelta(minutes=1)
+    with db.session(write=True) as conn:
+        assert upload_rows.take_lease(conn, resumed.id, "replica-b", now, until)
+    assert uploads.purge_idle(timedelta(seconds=-1)) == 0
+    assert uploads.status("ns/app", resumed.id).size == 13
+    with db.session(write=True) as conn:
+        upload_rows.release_lease(conn, resumed.id, "replica-b")
+    assert uploads.purge_idle(timedelta(seconds=-1)) == 1
