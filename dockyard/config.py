@@ -36,6 +36,15 @@ class Settings:
             "A postgresql:// URL switches to PostgreSQL."
         },
     )
+    database_pool_size: int = field(
+        default=16,
+        metadata={
+            "doc": "PostgreSQL connections each server process keeps open, and as many more "
+            "in bursts; with several replicas on one server keep replicas x 2 x this (plus "
+            "a few per process for background work) under its max_connections.",
+            "min": 1,
+        },
+    )
     sqlite_synchronous: str = field(
         default="full",
         metadata={

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from dockyard.auth.registry_tokens import LEEWAY_SECONDS, TokenSigner, key_id
 from dockyard.auth.scanner_tokens import GRACE_SECONDS
 from dockyard.config import Settings
-from dockyard.db.engine import Database
+from dockyard.db.engine import Database, DatabaseUnavailable
 from dockyard.db.queries import keys as rows
 from dockyard.db.records import SigningKeyRecord
 
@@ -216,10 +216,17 @@ class KeyRing:
             self._keys, self._read_at = keys, now
 
     def keys(self) -> list[Key]:
-        """Every key, current first."""
+        """Every key, current first. While the database is out of reach the keys last
+        read keep serving (tried again each second): keys change rarely, and refusing
+        every session and token for a stale check would turn a blip into an outage."""
         now = time.monotonic()
         if now - self._read_at > REFRESH_SECONDS:
-            self._refresh(now)
+            try:
+                self._refresh(now)
+            except DatabaseUnavailable:
+                if not self._keys:
+                    raise
+                self._read_at = now - REFRESH_SECONDS + 1.0
         return self._keys
 
     def current(self) -> Key:
@@ -282,7 +289,11 @@ def token_ring(db: Database, settings: Settings) -> KeyRing:
 
 
 def session_ring(db: Database, settings: Settings) -> KeyRing:
-    return database_ring(db, settings, SESSION)
+    """Read at once: the session middleware runs before any error handler, so it must
+    have keys to fall back on if the database is out of reach later."""
+    ring = database_ring(db, settings, SESSION)
+    ring.keys()
+    return ring
 
 
 def token_signer(db: Database, settings: Settings) -> TokenSigner:

@@ -36,7 +36,9 @@ def worker(
 
     settings = load_settings(config)
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(message)s")
-    db = Database(settings.effective_database_url, settings.sqlite_synchronous)
+    db = Database(
+        settings.effective_database_url, settings.sqlite_synchronous, settings.database_pool_size
+    )
     try:
         loop = job_worker(settings, db)
         if once:

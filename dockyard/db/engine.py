@@ -21,6 +21,7 @@ from typing import TypeVar
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dockyard.validation import InvalidInput
 
@@ -29,6 +30,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
 CHANGES = "dockyard.changes"  # Connection.info key: what this transaction changed
 RETRYABLE = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+# SQLSTATE classes that mean "the server cannot serve us now": connection exceptions (08),
+# insufficient resources (53: too many connections, out of memory or disk), operator
+# intervention (57P01-03: shutting down, starting up).
+UNAVAILABLE = ("08", "53", "57P")
+POOL_TIMEOUT_SECONDS = 10.0
 
 
 def mark_changed(conn: Connection, name: str, value: int | None = None) -> None:
@@ -41,6 +47,25 @@ def mark_changed(conn: Connection, name: str, value: int | None = None) -> None:
 
 class TransientConflict(Exception):
     """A transaction PostgreSQL aborted to break a deadlock, still failing after retries."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot serve us now (down, full, starting, or every pooled connection
+    busy past the wait): no fault of the request, so surfaces answer 503 and a retry."""
+
+
+def unavailable(error: Exception) -> bool:
+    """Whether ``error`` says the database is out of reach rather than refusing a query."""
+    if isinstance(error, PoolTimeout):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if error.connection_invalidated:
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is None:  # psycopg: refused or dropped before the server said anything
+        return type(error.orig).__module__.startswith("psycopg")
+    return sqlstate.startswith(UNAVAILABLE)
 
 
 def normalise_url(url: str) -> str:
@@ -122,7 +147,7 @@ class _WriterLock:
 class Database:
     """One engine and its sessions; built once at start-up and passed around."""
 
-    def __init__(self, url: str, sqlite_synchronous: str = "full") -> None:
+    def __init__(self, url: str, sqlite_synchronous: str = "full", pool_size: int = 16) -> None:
         if sqlite_synchronous not in ("full", "normal"):
             raise ValueError("sqlite_synchronous is 'full' or 'normal'")
         self.url = normalise_url(url)
@@ -142,7 +167,12 @@ class Database:
             self._write_lock = _WriterLock(path)
         else:
             self.engine = create_engine(
-                self.url, pool_size=16, max_overflow=16, pool_pre_ping=True, hide_parameters=True
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_timeout=POOL_TIMEOUT_SECONDS,
+                pool_pre_ping=True,
+                hide_parameters=True,
             )
             _refuse_nul(self.engine)
             writer = self.engine
@@ -170,6 +200,11 @@ class Database:
             diag = getattr(error.orig, "diag", None)
             reason = getattr(diag, "message_primary", None) or "a value does not fit"
             raise InvalidInput(f"a value was refused by the database: {reason}") from None
+        except (OperationalError, PoolTimeout) as error:
+            if not unavailable(error):
+                raise
+            log.warning("the database is unavailable: %s", error)
+            raise DatabaseUnavailable(str(getattr(error, "orig", error))) from error
         if changes:  # committed
             self._announce(changes)
 

@@ -99,7 +99,9 @@ def create_app(
     ``background`` gives the loops (purges, deletions) this process should run while it
     serves; the server entry point passes the workers' list, tests may pass none.
     """
-    db = Database(settings.effective_database_url, settings.sqlite_synchronous)
+    db = Database(
+        settings.effective_database_url, settings.sqlite_synchronous, settings.database_pool_size
+    )
     if migrate:
         db.migrate()
     ensure_keys(db, settings)  # once per database; later starts find them there

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from dockyard.db.engine import DatabaseUnavailable
 from dockyard.http.requestlog import current_request_id, internal_error_body, record_denial
 from dockyard.oci.errors import Code, RegistryError
 from dockyard.storage import StorageUnavailable
@@ -67,9 +68,24 @@ async def on_storage_unavailable(request: Request, error: Exception) -> Response
     return render(refusal)
 
 
+async def on_database_unavailable(request: Request, error: Exception) -> Response:
+    """The database is down, full or every connection busy: 503 with Retry-After, as
+    for storage; the cause is in the log (``dockyard.db``)."""
+    message = "the metadata database is unavailable right now; try again shortly"
+    refusal = RegistryError(
+        Code.TOOMANYREQUESTS, message, status=503, headers={"Retry-After": RETRY_AFTER}
+    )
+    return render(refusal)
+
+
 async def on_unexpected(request: Request, error: Exception) -> Response:
     """A bug, not the client's fault: tell the client nothing internal but the request
-    id. The error then propagates to the request log, which logs its stack trace."""
+    id. The error then propagates to the request log, which logs its stack trace.
+    (An outage raised in a middleware, outside the handlers above, arrives here too.)"""
+    if isinstance(error, DatabaseUnavailable):
+        return await on_database_unavailable(request, error)
+    if isinstance(error, StorageUnavailable):
+        return await on_storage_unavailable(request, error)
     return JSONResponse(internal_error_body(current_request_id()), status_code=500)
 
 
@@ -78,6 +94,7 @@ HANDLERS = {
     HTTPException: on_http_error,
     InvalidInput: on_invalid_input,
     StorageUnavailable: on_storage_unavailable,
+    DatabaseUnavailable: on_database_unavailable,
     Exception: on_unexpected,
 }
 WEB_HANDLERS = {**HANDLERS, HTTPException: on_page_error}

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 
 from dockyard import __version__
 from dockyard.admin import AdminError
+from dockyard.db.engine import DatabaseUnavailable
 from dockyard.http.api import (
     cleanup,
     gc,
@@ -27,7 +28,9 @@ from dockyard.http.api.deps import (
     on_invalid_input,
 )
 from dockyard.http.api.docs import add_docs_page
+from dockyard.http.errors import RETRY_AFTER
 from dockyard.http.requestlog import current_request_id
+from dockyard.storage import StorageUnavailable
 from dockyard.validation import InvalidInput
 
 
@@ -42,6 +45,13 @@ async def on_validation(_request, error: Exception) -> JSONResponse:  # noqa: AN
     body = error_body("invalid", "; ".join(said[:3])[:500] + more or "invalid request")
     body["error"]["fields"] = fields  # type: ignore[assignment]
     return JSONResponse(body, status_code=422)
+
+
+async def on_unavailable(_request, error: Exception) -> JSONResponse:  # noqa: ANN001
+    """The database or the blob store is out of reach: 503, retry shortly."""
+    part = "metadata database" if isinstance(error, DatabaseUnavailable) else "blob storage"
+    body = error_body("unavailable", f"the {part} is unavailable right now; try again shortly")
+    return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER})
 
 
 async def on_http(_request, error: Exception) -> JSONResponse:  # noqa: ANN001
@@ -73,6 +83,8 @@ def build_api(context: Api) -> FastAPI:
     app.add_exception_handler(InvalidInput, on_invalid_input)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(DatabaseUnavailable, on_unavailable)
+    app.add_exception_handler(StorageUnavailable, on_unavailable)
     app.add_exception_handler(Exception, on_unexpected)
     # registry first: its routes are longer than the catch-all /projects/{project:path}
     for module in (users, registry, gc, cleanup, protection, vulnerabilities, projects):
