@@ -68,7 +68,7 @@ def database(not_found_hint: str = NOT_FOUND_HINT) -> Iterator[Any]:
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from dockyard.admin import AdminError, NotFound
-    from dockyard.db.engine import Database
+    from dockyard.db.engine import Database, DatabaseUnavailable
     from dockyard.shared import attach, open_shared
     from dockyard.validation import InvalidInput
 
@@ -83,6 +83,8 @@ def database(not_found_hint: str = NOT_FOUND_HINT) -> Iterator[Any]:
         fail(str(error), "Run the command with --help to see what it accepts.")
     except (OperationalError, ProgrammingError) as error:
         fail(f"cannot use the database: {error.orig}", NO_DATABASE_HINT)
+    except DatabaseUnavailable as error:
+        fail(f"cannot use the database: {error}", NO_DATABASE_HINT)
     finally:
         db.dispose()
         shared.close()

@@ -21,6 +21,7 @@ from dockyard.cli import (
     maintenance_commands,
     protection_commands,
     scan_commands,
+    tag_commands,
     usage_commands,
     vulndb_commands,
     worker_commands,
@@ -38,6 +39,7 @@ vulndb_commands.register(app)
 worker_commands.register(app)
 scan_commands.register(app)
 cleanup_commands.register(app)
+tag_commands.register(app)
 usage_commands.register(app)
 protection_commands.register(app)
 keys_commands.register(app)

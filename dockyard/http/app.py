@@ -127,6 +127,7 @@ def create_app(
             protection,
             tag_rules,
             quota=registry.quota,
+            promotion=registry.promotion,
         )
     )
     ctx = Context(

@@ -15,6 +15,7 @@ from dockyard.db.engine import Database
 from dockyard.registry.blobs import Blobs
 from dockyard.registry.catalog import Catalog
 from dockyard.registry.manifests import Manifests
+from dockyard.registry.promotion import Promotion
 from dockyard.registry.quota import Quota
 from dockyard.registry.uploads import Uploads
 from dockyard.storage import BlobStore
@@ -27,11 +28,18 @@ class Registry:
     manifests: Manifests
     catalog: Catalog
     quota: Quota
+    promotion: Promotion
 
 
 def build_registry(settings: Settings, db: Database, store: BlobStore) -> Registry:
     delay = timedelta(seconds=settings.gc_review_delay_seconds)
     quota = Quota(db)  # one per process: setting a limit here clears its cache
+    manifests = Manifests(
+        db,
+        max_bytes=settings.max_manifest_bytes,
+        scan_on_push=settings.scan_on_push,
+        gc_delay=delay,
+    )
     return Registry(
         blobs=Blobs(db, store, gc_delay=delay),
         uploads=Uploads(
@@ -40,12 +48,8 @@ def build_registry(settings: Settings, db: Database, store: BlobStore) -> Regist
             quota,
             gc_delay=max(delay, timedelta(seconds=settings.gc_upload_grace_seconds)),
         ),
-        manifests=Manifests(
-            db,
-            max_bytes=settings.max_manifest_bytes,
-            scan_on_push=settings.scan_on_push,
-            gc_delay=delay,
-        ),
+        manifests=manifests,
         catalog=Catalog(db),
         quota=quota,
+        promotion=Promotion(db, manifests),
     )

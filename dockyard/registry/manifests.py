@@ -133,41 +133,57 @@ class Manifests:
                     "the manifest does not match the digest in the URL",
                     {"expected": str(ref.digest), "actual": str(digest)},
                 )
-        subject = manifest.subject.digest if manifest.subject else None
-        references = {str(d.digest): "blob" for d in manifest.blobs}
-        references.update({str(d.digest): "manifest" for d in manifest.manifests})
-
         def write(session: object) -> None:
-            repository_id = repositories.ensure(session, repository)
-            if guard is not None and ref.tag is not None:
-                guard.check_push(session, repository_id, ref.tag, str(digest))
-            total_size = _check_references(session, repository_id, manifest)
-            manifest_id = manifest_rows.store(
-                session,
-                repository_id,
-                digest=str(digest),
-                media_type=manifest.media_type,
-                artifact_type=manifest.referrer_artifact_type,
-                subject_digest=str(subject) if subject else None,
-                config_digest=str(manifest.config.digest) if manifest.config else None,
-                annotations=json.dumps(manifest.annotations) if manifest.annotations else None,
-                payload=payload,
-                references=references,
-                total_size=total_size,
-                platforms=_platforms(manifest),
-                enforce="under",  # refused only once the project or a group is over
-            )
-            moved_from = None
-            if ref.tag is not None:
-                moved_from = gc_rows.tagged_digests(session, repository_id, [ref.tag])
-                tag_rows.point(session, repository_id, ref.tag, manifest_id)
-            self._gc_after_put(session, repository_id, str(digest), manifest, ref, moved_from)
-            if self.scan_on_push:
-                _queue_scans(session, repository, str(digest), manifest)
+            self.store_in(session, repository, ref, manifest, payload, guard, digest)
 
         with enforced():
             self._db.transact(write)
+        subject = manifest.subject.digest if manifest.subject else None
         return Stored(digest, subject)
+
+    def store_in(
+        self,
+        session: object,
+        repository: str,
+        ref: Reference,
+        manifest: Manifest,
+        payload: bytes,
+        guard: TagGuard | None = None,
+        pushed_as: Digest | None = None,
+    ) -> None:
+        """Store a parsed manifest in ``repository`` within the caller's write transaction
+        (a push, or one manifest of a promotion), and point ``ref.tag`` at it.
+        ``pushed_as``: the digest the client named, when of another algorithm."""
+        digest = str(pushed_as or manifest.digest)
+        subject = manifest.subject.digest if manifest.subject else None
+        references = {str(d.digest): "blob" for d in manifest.blobs}
+        references.update({str(d.digest): "manifest" for d in manifest.manifests})
+        repository_id = repositories.ensure(session, repository)
+        if guard is not None and ref.tag is not None:
+            guard.check_push(session, repository_id, ref.tag, digest)
+        total_size = _check_references(session, repository_id, manifest)
+        manifest_id = manifest_rows.store(
+            session,
+            repository_id,
+            digest=digest,
+            media_type=manifest.media_type,
+            artifact_type=manifest.referrer_artifact_type,
+            subject_digest=str(subject) if subject else None,
+            config_digest=str(manifest.config.digest) if manifest.config else None,
+            annotations=json.dumps(manifest.annotations) if manifest.annotations else None,
+            payload=payload,
+            references=references,
+            total_size=total_size,
+            platforms=_platforms(manifest),
+            enforce="under",  # refused only once the project or a group is over
+        )
+        moved_from = None
+        if ref.tag is not None:
+            moved_from = gc_rows.tagged_digests(session, repository_id, [ref.tag])
+            tag_rows.point(session, repository_id, ref.tag, manifest_id)
+        self._gc_after_put(session, repository_id, digest, manifest, ref, moved_from)
+        if self.scan_on_push:
+            _queue_scans(session, repository, digest, manifest)
 
     def _gc_after_put(
         self,

@@ -26,6 +26,7 @@ from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.http.requestlog import record_denial, record_principal
+from dockyard.registry.promotion import Promotion
 from dockyard.registry.quota import Quota
 from dockyard.validation import InvalidInput
 
@@ -86,6 +87,7 @@ class Api:
     protection: TagProtection
     tag_rules: TagRules
     quota: Quota | None = None  # the registry's pre-check cache, cleared when a limit changes
+    promotion: Promotion | None = None  # tag copies by reference
 
     async def call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - passes through
         return await run_in_threadpool(fn, *args, **kwargs)

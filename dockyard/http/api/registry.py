@@ -17,6 +17,8 @@ from dockyard.admin.cleanup import CleanupRules
 from dockyard.auth.principal import Principal
 from dockyard.http.api import convert, guards, schemas
 from dockyard.http.api.deps import Api, ApiError, api, caller
+from dockyard.oci.errors import RegistryError
+from dockyard.registry.promotion import parse_target
 
 router = APIRouter(tags=["registry"])
 TagSort = Literal["name", "-name", "pushed_at", "-pushed_at"]
@@ -226,6 +228,66 @@ async def delete_tag(
     await ctx.call(ctx.registry.delete_tags, repository_id, [tag])
     await _audit(request, principal, f"{repo.name}:{tag}")
     return Response(status_code=204)
+
+
+@router.post(
+    "/registry/repositories/{repository_id}/tags/{tag}/copy",
+    response_model=schemas.TagCopied,
+    status_code=201,
+)
+async def copy_tag(
+    repository_id: schemas.Id,
+    tag: str,
+    body: schemas.TagCopy,
+    request: Request,
+    principal: Principal = Depends(caller),
+) -> schemas.TagCopied:
+    """Promote without transfer: point ``target`` at this tag's image by reference (rows,
+    not bytes). Needs pull here and push on the target's project; the target obeys its
+    tag protection and quota, and an image this project's vulnerability policy would
+    not let the caller pull cannot be promoted either."""
+    ctx = api(request)
+    repo = await guards.repository(ctx, principal, repository_id, "read")
+    try:
+        target, target_tag = parse_target(body.target, tag)
+    except RegistryError as error:
+        raise ApiError(400, "invalid", f"target {body.target!r}: {error.message}") from None
+    owner = await ctx.call(ctx.registry.owning_project, target)
+    if owner is None:
+        raise ApiError(404, "not_found", f"no project holds {target}: create the project first")
+    await guards.project(ctx, principal, owner, "push")
+    source = await ctx.call(ctx.registry.tag, repository_id, tag)
+    await _may_pull(ctx, principal, repo.name, source.digest)
+    guard = await ctx.call(ctx.protection.guard, principal, target, target_tag)
+    assert ctx.promotion is not None
+    try:
+        copied = await ctx.call(
+            ctx.promotion.copy, repo.name, tag, target, target_tag, guard, body.referrers
+        )
+    except RegistryError as error:
+        raise ApiError(error.status, error.code.value.code.lower(), error.message) from None
+    if ctx.service is not None:
+        client = request.client.host if request.client else None
+        what = f"{repo.name}:{tag} -> {target}:{target_tag}"
+        await ctx.call(ctx.service.audit, principal, "copy", what, client)
+    return schemas.TagCopied(
+        source=f"{repo.name}:{tag}",
+        target=f"{target}:{target_tag}",
+        digest=copied.digest,
+        manifests=copied.manifests,
+        blobs=copied.blobs,
+        pull=f"{registry_host(request, ctx)}/{target}@{copied.digest}",
+    )
+
+
+async def _may_pull(ctx: Api, principal: Principal, name: str, digest: str) -> None:
+    """403 when the source project's vulnerability policy blocks the caller's pull."""
+    guard = await ctx.call(ctx.policies.guard, name)
+    if guard is None:
+        return
+    refusal = await ctx.call(ctx.policies.refusal, guard, name, digest, principal)
+    if refusal is not None:
+        raise ApiError(403, "denied", refusal)
 
 
 @router.post(

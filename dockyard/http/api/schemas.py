@@ -249,6 +249,29 @@ class BulkDelete(BaseModel):
     dry_run: bool = False
 
 
+class TagCopy(BaseModel):
+    target: str = Field(
+        min_length=1,
+        max_length=512,
+        description="project/repository:tag to point at the same image (without ':tag', "
+        "the source tag's name).",
+    )
+    referrers: bool = Field(
+        default=False,
+        description="Copy the signatures, SBOMs and other referrers of the image (and of "
+        "an index's children) too.",
+    )
+
+
+class TagCopied(BaseModel):
+    source: str
+    target: str
+    digest: str
+    manifests: int = Field(description="Manifests the target received (children, referrers).")
+    blobs: int = Field(description="Blobs linked into the target: rows only, no bytes moved.")
+    pull: str = Field(description="host/repository@digest of the promoted image.")
+
+
 class DeletedTags(BaseModel):
     tags: list[str]
     dry_run: bool
