@@ -27,15 +27,11 @@ from __future__ import annotations
 
 import os
 import pickle
-import signal
-import subprocess
-import sys
-import threading
 import time
-import weakref
 from typing import IO, Any
 
 from dockyard.config import Settings
+from dockyard.workers.child import ChildGone, PickleChild, child_main, send
 from dockyard.workers.quiet import QuietWatch
 
 BATCH = 100  # the most objects one transaction takes
@@ -49,66 +45,27 @@ class GcProcessError(RuntimeError):
     """The child died or the pass failed; the next pass tries again."""
 
 
-def _stop(child: subprocess.Popen) -> None:
-    if child.poll() is None:
-        child.kill()
-    child.wait()
-    for pipe in (child.stdin, child.stdout):
-        if pipe is not None:
-            pipe.close()
-
-
 class GcProcess:
     """Runs ``Collector.run`` in the child; one pass at a time."""
 
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._child: subprocess.Popen | None = None
-        self._lock = threading.Lock()
+        self._child = PickleChild("dockyard.workers.gc_process", settings)
 
     def run(self, now: bool = False) -> dict[str, Any]:
-        with self._lock:
-            child = self._started()
-            try:
-                _send(child.stdin, now)
-                kind, value = pickle.load(child.stdout)  # type: ignore[arg-type]
-            except (OSError, EOFError, pickle.UnpicklingError) as error:
-                self.close()
-                raise GcProcessError(f"the garbage collection process died ({error!r})") from error
+        try:
+            kind, value = self._child.call(now)
+        except ChildGone as error:
+            raise GcProcessError(f"the garbage collection process died ({error})") from error
         if kind != "removed":
-            raise GcProcessError(value)
-        return value
+            raise GcProcessError(str(value))
+        return value  # type: ignore[return-value]
 
     @property
     def pid(self) -> int | None:
-        return self._child.pid if self._child is not None else None
-
-    def _started(self) -> subprocess.Popen:
-        if self._child is not None and self._child.poll() is None:
-            return self._child
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        child = subprocess.Popen(
-            [sys.executable, "-m", "dockyard.workers.gc_process"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            start_new_session=True,  # Ctrl-C in a terminal reaches the server, not us
-        )
-        weakref.finalize(self, _stop, child)
-        _send(child.stdin, self._settings)
-        self._child = child
-        return child
+        return self._child.pid
 
     def close(self) -> None:
-        if self._child is not None:
-            _stop(self._child)
-            self._child = None
-
-
-def _send(pipe: IO[bytes] | None, value: object) -> None:
-    assert pipe is not None
-    pickle.dump(value, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-    pipe.flush()
+        self._child.close()
 
 
 class Gentle:
@@ -151,14 +108,11 @@ def _serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             reply: tuple[str, object] = ("removed", removed.as_dict(verbose=True))
         except Exception as error:  # the database or the store failed; the next pass retries
             reply = ("error", f"{type(error).__name__}: {error}")
-        _send(replies, reply)
+        send(replies, reply)
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; we end on EOF
-    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot break the pipe
-    _serve(sys.stdin.buffer, replies)
+    child_main(_serve)
 
 
 if __name__ == "__main__":

@@ -20,20 +20,15 @@ scanner's ``ScanFailed``, pickled (both ends are this program).
 
 from __future__ import annotations
 
-import os
 import pickle
 import resource
-import signal
-import subprocess
-import sys
-import threading
-import weakref
 from typing import IO, Any
 
 from dockyard.config import Settings
 from dockyard.scan.analyzer import Limits
 from dockyard.scan.model import Inventory
 from dockyard.storage import BlobStore
+from dockyard.workers.child import ChildGone, PickleChild, child_main, send
 from dockyard.workers.priority import lower_priority
 from dockyard.workers.quiet import QuietStore, QuietWatch
 
@@ -49,70 +44,31 @@ class ScanProcessError(RuntimeError):
     """The child died or broke (a crash, the OOM killer): the job fails and is retried."""
 
 
-def _stop(child: subprocess.Popen) -> None:
-    if child.poll() is None:
-        child.kill()
-    child.wait()
-    for pipe in (child.stdin, child.stdout):
-        if pipe is not None:
-            pipe.close()
-
-
 class ScanProcess:
     """A ``Scanner`` (see ``scan_job``) that scans in the child; one scan at a time."""
 
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._child: subprocess.Popen | None = None
-        self._lock = threading.Lock()
+        self._child = PickleChild("dockyard.workers.scan_process", settings)
 
     def __call__(self, store: BlobStore, manifest: dict[str, Any], limits: Limits) -> Inventory:
         # ``store`` is this process's; the child opened the same store from the settings.
-        with self._lock:
-            child = self._started()
-            try:
-                _send(child.stdin, (manifest, limits))
-                kind, value = pickle.load(child.stdout)  # type: ignore[arg-type]
-            except (OSError, EOFError, pickle.UnpicklingError) as error:
-                self.close()
-                raise ScanProcessError(f"the scan process died ({error!r})") from error
+        try:
+            kind, value = self._child.call((manifest, limits))
+        except ChildGone as error:
+            raise ScanProcessError(f"the scan process died ({error})") from error
         if kind == "inventory":
-            return value
+            return value  # type: ignore[return-value]
         if kind == "refused":
-            raise value  # the scanner's ScanFailed (or ScanUnsupported), as it was raised
-        raise ScanProcessError(value)
+            raise value  # type: ignore[misc]  # the scanner's ScanFailed, as it was raised
+        raise ScanProcessError(str(value))
 
     @property
     def pid(self) -> int | None:
         """The child's process id while it runs (for operators and tests)."""
-        return self._child.pid if self._child is not None else None
-
-    def _started(self) -> subprocess.Popen:
-        if self._child is not None and self._child.poll() is None:
-            return self._child
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        child = subprocess.Popen(
-            [sys.executable, "-m", "dockyard.workers.scan_process"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            start_new_session=True,  # its own autogroup, so its nice value counts (see main)
-        )
-        weakref.finalize(self, _stop, child)  # a dropped scanner takes its child along
-        _send(child.stdin, self._settings)
-        self._child = child
-        return child
+        return self._child.pid
 
     def close(self) -> None:
-        if self._child is not None:
-            _stop(self._child)
-            self._child = None
-
-
-def _send(pipe: IO[bytes] | None, value: object) -> None:
-    assert pipe is not None
-    pickle.dump(value, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-    pipe.flush()
+        self._child.close()
 
 
 def _serve(requests: IO[bytes], replies: IO[bytes]) -> None:
@@ -132,7 +88,7 @@ def _serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             reply = ("refused", refused)
         except Exception as error:  # a bug, not the image's fault: the job is retried
             reply = ("error", f"{type(error).__name__}: {error}")
-        _send(replies, reply)
+        send(replies, reply)
 
 
 def _limit_memory(limit: int) -> None:
@@ -144,10 +100,7 @@ def _limit_memory(limit: int) -> None:
 def main() -> None:
     lower_priority()
     _limit_memory(MEMORY_LIMIT)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's; we end on EOF
-    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot break the pipe
-    _serve(sys.stdin.buffer, replies)
+    child_main(_serve)
 
 
 if __name__ == "__main__":
