@@ -4,7 +4,7 @@
 set -euo pipefail
 
 need=()
-for tool in skopeo podman buildah umoci jq chromium; do
+for tool in skopeo podman buildah umoci jq curl chromium; do
   command -v "$tool" >/dev/null || need+=("$tool")
 done
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
