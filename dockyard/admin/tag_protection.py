@@ -28,6 +28,7 @@ from dockyard.shared import SharedState
 from dockyard.shared.local import LocalState
 
 CACHE_SECONDS = 5.0
+DELETES_OFF = "deletes are turned off on this registry (delete_enabled: false)"
 
 
 class TagProtection:
@@ -124,6 +125,13 @@ class TagProtection:
         return {tag: p for tag, p in shown.items() if p is not None}
 
     # --- the cleanup policies' seam -------------------------------------------------
+
+    def cleanup_refusal_when(self, deletes_enabled: bool):  # noqa: ANN201 - may_delete's shape
+        """``cleanup_refusal``, or, with ``delete_enabled`` off, a refusal of every tag:
+        a registry that turned deletes off keeps everything, its policies' runs say why."""
+        if deletes_enabled:
+            return self.cleanup_refusal
+        return lambda _project, _repository, _tag: DELETES_OFF
 
     def cleanup_refusal(self, project_path: str, repository: str, tag_name: str) -> str | None:
         """Why a cleanup policy keeps ``tag_name``, or None to delete it: the shape of

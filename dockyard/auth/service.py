@@ -341,7 +341,12 @@ class AccessService:
             if project is None:
                 return policy.NOTHING
             role = accounts.best_role(conn, principal.user_id, project) if principal.user_id else 0
-        return policy.project_abilities(principal, project, role)
+        return self._deletable(policy.project_abilities(principal, project, role))
+
+    def _deletable(self, abilities: frozenset[str]) -> frozenset[str]:
+        """With ``delete_enabled`` off nobody may delete, whatever their role: every
+        surface that asks for abilities (REST, UI) then hides and refuses deletes."""
+        return abilities if self._settings.delete_enabled else abilities - {"delete"}
 
     def group_abilities(self, principal: Principal, path: str) -> frozenset[str]:
         if principal.user_id is None:
@@ -359,7 +364,8 @@ class AccessService:
             roles = accounts.roles_by_project(conn, principal.user_id) if principal.user_id else {}
         found = []
         for project in projects:
-            abilities = policy.project_abilities(principal, project, roles.get(project.path, 0))
+            role = roles.get(project.path, 0)
+            abilities = self._deletable(policy.project_abilities(principal, project, role))
             if "read" in abilities:
                 found.append((project, abilities))
         return found

@@ -115,7 +115,9 @@ def create_app(
         db, auth_on=service is not None, shared=shared
     )  # likewise for pushes
     tag_rules = TagRules(db, protection)
-    cleanup = Cleanups(db, admin, may_delete=protection.cleanup_refusal)
+    cleanup = Cleanups(
+        db, admin, may_delete=protection.cleanup_refusal_when(settings.delete_enabled)
+    )
     api = build_api(
         Api(
             db,

@@ -51,7 +51,9 @@ def cleanups(settings: Settings, db: Database, store: BlobStore) -> Cleanups:
     kept (``may_delete`` answers why)."""
     admin = RegistryAdmin(db, store, timedelta(seconds=settings.gc_review_delay_seconds))
     protection = TagProtection(db, auth_on=settings.auth != "none")
-    return Cleanups(db, admin, may_delete=protection.cleanup_refusal)
+    return Cleanups(
+        db, admin, may_delete=protection.cleanup_refusal_when(settings.delete_enabled)
+    )
 
 
 def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, JobKind]:

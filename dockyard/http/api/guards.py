@@ -35,9 +35,21 @@ async def project(ctx: Api, principal: Principal, path: str, ability: str) -> Pr
     )
     if "read" not in abilities:
         raise _not_found(f"project {path!r}")
+    if ability == "delete" and not ctx.settings.delete_enabled:
+        raise deletes_disabled()
     if ability not in abilities:
         raise forbidden(f"you may not {ability.replace('_', ' ')} in {path}")
     return await ctx.call(admin_accounts.find_project, ctx.db, path)
+
+
+def deletes_disabled() -> ApiError:
+    """405, as /v2 answers: the registry runs with ``delete_enabled: false``."""
+    return ApiError(
+        405,
+        "deletes_disabled",
+        "deletes are turned off on this registry (delete_enabled: false); an administrator "
+        "can turn them on",
+    )
 
 
 async def group(ctx: Api, principal: Principal, path: str, ability: str) -> None:

@@ -28,6 +28,11 @@ ALL_ABILITIES = frozenset(
 )
 
 
+def all_abilities(ui: Ui) -> frozenset[str]:
+    """What anyone may do with auth off: everything, but deletes when they are off."""
+    return ALL_ABILITIES if ui.settings.delete_enabled else ALL_ABILITIES - {"delete"}
+
+
 class ProjectViews:
     def __init__(self, ui: Ui) -> None:
         self.ui = ui
@@ -35,14 +40,14 @@ class ProjectViews:
     async def visible(self, viewer: Principal) -> list[tuple[object, frozenset[str]]]:
         if self.ui.service is None:
             return [
-                (p, ALL_ABILITIES)
+                (p, all_abilities(self.ui))
                 for p in await self.ui.call(admin_accounts.list_projects, self.ui.db)
             ]
         return await self.ui.call(self.ui.service.visible_projects, viewer)
 
     async def abilities(self, viewer: Principal, path: str) -> frozenset[str]:
         if self.ui.service is None:
-            return ALL_ABILITIES
+            return all_abilities(self.ui)
         found = await self.ui.call(self.ui.service.project_abilities, viewer, path)
         if "read" not in found:
             raise NotAllowed(path)

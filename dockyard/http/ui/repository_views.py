@@ -11,7 +11,7 @@ from dockyard.admin import AdminError, NotFound
 from dockyard.admin.vulnerabilities import Vulnerabilities
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
-from dockyard.http.ui.project_views import ALL_ABILITIES
+from dockyard.http.ui.project_views import all_abilities
 from dockyard.validation import parse_int
 
 SORTS = {
@@ -31,7 +31,7 @@ async def open_repository(ui: Ui, viewer: Principal, name: str):  # noqa: ANN201
     except NotFound:
         raise NotAllowed(name) from None
     if ui.service is None:
-        return row, ALL_ABILITIES
+        return row, all_abilities(ui)
     project = await ui.call(ui.registry.owning_project, name)
     abilities = (
         await ui.call(ui.service.project_abilities, viewer, project) if project else frozenset()
