@@ -7,7 +7,7 @@ import logging
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from dockyard.db.engine import DatabaseUnavailable
 from dockyard.http.requestlog import current_request_id, internal_error_body, record_denial
@@ -86,7 +86,25 @@ async def on_unexpected(request: Request, error: Exception) -> Response:
         return await on_database_unavailable(request, error)
     if isinstance(error, StorageUnavailable):
         return await on_storage_unavailable(request, error)
+    if is_page(request.url.path):
+        return HTMLResponse(PAGE_ERROR.format(request_id=current_request_id()), status_code=500)
     return JSONResponse(internal_error_body(current_request_id()), status_code=500)
+
+
+def is_page(path: str) -> bool:
+    """Web UI addresses, which answer people in HTML; the rest answer programs in JSON."""
+    return not path.startswith(("/v2", "/api/", "/jwt/", "/-/health", "/-/ready"))
+
+
+# Self-contained (no template, no database): it must render whatever broke.
+PAGE_ERROR = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Something went wrong · Dockyard</title>
+<link rel="stylesheet" href="/-/static/app.css"></head>
+<body><main><section class="card narrow"><h1>Something went wrong</h1>
+<p>This is a fault in Dockyard, not in what you did. Try again; if it keeps happening,
+give your administrator this request id: <code>{request_id}</code>.</p>
+<p><a href="/">Back to your projects</a></p></section></main></body></html>
+"""
 
 
 HANDLERS = {

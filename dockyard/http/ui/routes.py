@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -80,6 +80,27 @@ def signed_in(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Respons
     return endpoint
 
 
+def not_found(ui: Ui) -> Callable[[Request], Awaitable[Response]]:
+    """Any other page address: the UI's own 404 page, not the registry's JSON (only /v2
+    and /api speak JSON). It says nothing of what exists, signed in or not."""
+
+    async def endpoint(request: Request) -> Response:
+        viewer = await ui.viewer(request)
+        return ui.render(request, "missing.html", status=404, viewer=viewer)
+
+    return endpoint
+
+
+async def favicon(_request: Request) -> Response:
+    return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
+
+
+async def login_alias(request: Request) -> Response:
+    """``/login``, where people type it: the sign-in page, with its query kept."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"/-/login{query}", status_code=303)
+
+
 def routes(ui: Ui) -> list[Route | Mount]:
     accounts, projects, repositories = AccountViews(ui), ProjectViews(ui), RepositoryViews(ui)
     vulnerabilities = VulnerabilityViews(ui, projects)
@@ -120,4 +141,7 @@ def routes(ui: Ui) -> list[Route | Mount]:
             "/r/{repository:path}/-/delete", page(repositories.delete_repository), methods=["POST"]
         ),
         Route("/r/{repository:path}", page(repositories.repository)),
+        Route("/favicon.ico", favicon),
+        Route("/login", login_alias),
+        Route("/{anything:path}", not_found(ui), methods=["GET", "HEAD"]),
     ]
