@@ -103,10 +103,22 @@ class RegistryAdmin:
         return row
 
     def tag_detail(self, repository_id: int, name: str) -> TagDetail:
-        tag = self.tag(repository_id, name)
+        return self._detail(repository_id, self.tag(repository_id, name))
+
+    def manifest_detail(self, repository_id: int, digest: str) -> TagDetail:
+        """An untagged manifest (an index's platform image) shown as a tag page is."""
+        with self._db.session() as conn:
+            row = management.manifest_row(conn, repository_id, digest)
+        if row is None:
+            raise NotFound(f"no manifest {digest!r}")
+        return self._detail(repository_id, row)
+
+    def _detail(self, repository_id: int, tag: TagRow) -> TagDetail:
         with self._db.session() as conn:
             media_type, payload = management.manifest_payload(conn, repository_id, tag.digest)
             referrers = management.referrers_of(conn, repository_id, tag.digest)
+            children = [str(d.digest) for d in parse_manifest(payload, media_type).manifests]
+            sizes = management.manifest_sizes(conn, repository_id, children)
         manifest = parse_manifest(payload, media_type)
         config = self._config(manifest.config.digest if manifest.config else None)
         return TagDetail(
@@ -118,7 +130,10 @@ class RegistryAdmin:
                 for d in manifest.layers
             ],
             platforms=[
-                {"digest": str(d.digest), "size": d.size, **(d.platform or {})}
+                # the platform image's compressed size (manifest, config, layers), not
+                # the few hundred bytes of its manifest the index's descriptor gives
+                {"digest": str(d.digest), "size": sizes.get(str(d.digest), d.size),
+                 "stored": str(d.digest) in sizes, **(d.platform or {})}  # fmt: skip
                 for d in manifest.manifests
             ],
             referrers=[{"digest": d, "artifact_type": a} for d, a in referrers],

@@ -169,6 +169,39 @@ def referrers_of(conn: Connection, repository_id: int, digest: str) -> list[tupl
     return [tuple(row) for row in conn.execute(stmt)]
 
 
+def manifest_sizes(conn: Connection, repository_id: int, digests: list[str]) -> dict[str, int]:
+    """Digest -> compressed size (the manifest, its config and layers) of those stored."""
+    if not digests:
+        return {}
+    stmt = select(Manifest.digest, func.coalesce(Manifest.total_size, Manifest.size)).where(
+        Manifest.repository_id == repository_id, Manifest.digest.in_(digests)
+    )
+    return {digest: size for digest, size in conn.execute(stmt)}
+
+
+def manifest_row(conn: Connection, repository_id: int, digest: str) -> TagRow | None:
+    """One stored manifest shaped as a tag row (its name is the digest), for the pages
+    that show an index's platform manifests, which have no tag of their own."""
+    referrer = Manifest.__table__.alias("referrer")
+    referrers = (
+        select(func.count())
+        .where(referrer.c.repository_id == repository_id, referrer.c.subject_digest == digest)
+        .scalar_subquery()
+    )
+    stmt = select(
+        Manifest.digest,
+        Manifest.digest,
+        Manifest.media_type,
+        func.coalesce(Manifest.total_size, Manifest.size),
+        Manifest.platforms,
+        Manifest.created_at,
+        Manifest.created_at,
+        referrers,
+    ).where(Manifest.repository_id == repository_id, Manifest.digest == digest)
+    row = conn.execute(stmt).first()
+    return TagRow(*row) if row else None
+
+
 def manifest_payload(conn: Connection, repository_id: int, digest: str) -> tuple[str, bytes] | None:
     row = conn.execute(
         select(Manifest.media_type, Manifest.payload).where(

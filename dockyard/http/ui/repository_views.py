@@ -117,6 +117,26 @@ class RepositoryViews:
             lock=locks.get(tag),
         )
 
+    async def manifest(self, request: Request, viewer: Principal) -> Response:
+        """A platform image of an index, by digest: the tag page's facts, no tag."""
+        name, digest = request.path_params["repository"], request.path_params["digest"]
+        row, abilities = await open_repository(self.ui, viewer, name)
+        try:
+            detail = await self.ui.call(self.ui.registry.manifest_detail, row.id, digest)
+        except NotFound:
+            raise NotAllowed(digest) from None
+        return self.ui.render(
+            request,
+            "tag.html",
+            viewer=viewer,
+            repository=row,
+            abilities=abilities,
+            detail=detail,
+            raw=json.dumps(detail.manifest, indent=2),
+            scan=None,
+            lock=None,
+        )
+
     async def delete_tags(self, request: Request, viewer: Principal) -> Response:
         """Delete the selected tags (or all matching the filter) after one confirmation."""
         name = request.path_params["repository"]

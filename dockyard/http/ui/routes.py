@@ -134,6 +134,7 @@ def routes(ui: Ui) -> list[Route | Mount]:
         ),
         Route("/g/{group:path}", page(GroupViews(ui).group)),
         Route("/r/{repository:path}/-/tags/{tag}", page(repositories.tag)),
+        Route("/r/{repository:path}/-/manifests/{digest}", page(repositories.manifest)),
         Route(
             "/r/{repository:path}/-/delete-tags", page(repositories.delete_tags), methods=["POST"]
         ),
