@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.admin.cleanup_service import Cleanups
+from dockyard.admin.hooks import Hooks
 from dockyard.admin.registry import RegistryAdmin
 from dockyard.admin.tag_protection import TagProtection
 from dockyard.admin.tag_rules import TagRules
@@ -40,6 +41,7 @@ from dockyard.registry import Registry, build_registry
 from dockyard.shared import SharedState, attach, open_shared
 from dockyard.storage import open_store
 from dockyard.storage.base import BlobStore
+from dockyard.webhooks.ssrf import AllowList
 
 log = logging.getLogger("dockyard")
 API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
@@ -130,6 +132,7 @@ def create_app(
             tag_rules,
             quota=registry.quota,
             promotion=registry.promotion,
+            hooks=Hooks(db, AllowList.parse(settings.webhook_allowed_hosts)),
         )
     )
     ctx = Context(

@@ -332,7 +332,7 @@ class Uploads:
                 upload_rows.remove(session, status.id)
                 self._linked(session, repository_id, str(digest), "uploaded")
 
-            with enforced():
+            with enforced(self._db, status.repository):
                 self._db.transact(record)
         except StorageError as error:  # a concurrent request holds or ended the session
             raise self._unavailable(status.id, error) from None
@@ -407,7 +407,7 @@ class Uploads:
             self._linked(session, repository_id, str(digest), "mounted")
             return size
 
-        with enforced():
+        with enforced(self._db, repository):
             return self._db.transact(link)
 
     def purge_idle(self, idle: timedelta) -> int:

@@ -31,6 +31,8 @@ class JobKind:
     name: str
     run: Callable[[dict[str, Any]], None]
     give_up: Callable[[dict[str, Any], str], None] | None = None
+    # the wait before the next try, from the attempts made; None: the worker's backoff
+    retry_delay: Callable[[int], float] | None = None
 
 
 def worker_id() -> str:
@@ -83,8 +85,9 @@ class JobWorker:
         log.exception(
             "job %s (%s) failed, attempt %d of %d", job.id, job.kind, job.attempts, job.max_attempts
         )
+        delay = kind.retry_delay(job.attempts) if kind.retry_delay is not None else None
         with self.db.session(write=True) as conn:
-            state = jobs.fail(conn, job.id, self.id, error, self.backoff_seconds)
+            state = jobs.fail(conn, job.id, self.id, error, self.backoff_seconds, delay)
         if state == "failed":
             self._give_up(job, kind, error)
 

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from dockyard.admin import AdminError, NotFound
 from dockyard.admin.vulnerabilities import Vulnerabilities
 from dockyard.auth.principal import Principal
+from dockyard.http.event_origin import origin
 from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
 from dockyard.http.ui.project_views import all_abilities
 from dockyard.validation import parse_int
@@ -162,7 +163,8 @@ class RepositoryViews:
             return self.ui.render(
                 request, "confirm_delete.html", viewer=viewer, repository=row, tags=chosen
             )
-        count = await self.ui.call(self.ui.registry.delete_tags, row.id, chosen)
+        who = origin(request, self.ui.settings, viewer)
+        count = await self.ui.call(self.ui.registry.delete_tags, row.id, chosen, None, who)
         return back(f"/r/{name}", f"deleted {count} tag(s)", request)
 
     async def delete_repository(self, request: Request, viewer: Principal) -> Response:
@@ -179,7 +181,8 @@ class RepositoryViews:
         if refusal is not None:
             return back(f"/r/{name}", refusal, request)
         try:
-            await self.ui.call(self.ui.registry.schedule_delete, row.id)
+            who = origin(request, self.ui.settings, viewer)
+            await self.ui.call(self.ui.registry.schedule_delete, row.id, who)
         except AdminError as error:
             return back(f"/r/{name}", str(error), request)
         project = await self.ui.call(self.ui.registry.owning_project, name)
