@@ -17,7 +17,7 @@ from dockyard.webhooks.sender import Sender
 
 KIND = hooks.KIND
 # Ten attempts over about a day: the first after the event, then these waits (seconds).
-RETRY_DELAYS = (10, 30, 120, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600)
+RETRY_DELAYS = (10, 30, 120, 300, 900, 1800, 3600, 4 * 3600, 16 * 3600)
 
 
 class DeliveryFailed(Exception):
