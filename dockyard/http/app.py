@@ -120,6 +120,7 @@ def create_app(
     cleanup = Cleanups(
         db, admin, may_delete=protection.cleanup_refusal_when(settings.delete_enabled)
     )
+    hooks = Hooks(db, AllowList.parse(settings.webhook_allowed_hosts))
     api = build_api(
         Api(
             db,
@@ -132,7 +133,7 @@ def create_app(
             tag_rules,
             quota=registry.quota,
             promotion=registry.promotion,
-            hooks=Hooks(db, AllowList.parse(settings.webhook_allowed_hosts)),
+            hooks=hooks,
         )
     )
     ctx = Context(
@@ -160,7 +161,7 @@ def create_app(
             store.close()
             shared.close()
 
-    ui = Ui(db, settings, service, admin, make_templates(), cleanup, protection, tag_rules)
+    ui = Ui(db, settings, service, admin, make_templates(), cleanup, protection, tag_rules, hooks)
     web = Starlette(
         routes=[*auth_routes, Mount("/api/v1", app=api), *ui_routes(ui)],
         exception_handlers=WEB_HANDLERS,
