@@ -43,13 +43,22 @@ def _wants(hook: hooks.Subscriber, event: Event) -> bool:
     return pattern is not None and pattern.fullmatch(event.repository) is not None
 
 
+def _project_path(conn: object, repository: str, wanting: list[hooks.Subscriber]) -> str | None:
+    """The repository's project: the longest matching project hook's scope when there is
+    one (no query: projects never nest), else looked up."""
+    own = [h.scope_path for h in wanting if h.of_project]
+    if own:
+        return max(own, key=len)
+    project = longest_project(conn, project_candidates(repository))
+    return project.path if project is not None else None
+
+
 def emit(conn: object, event: Event, origin: Origin) -> list[str]:
     """Queue ``event`` for its hooks; the delivery ids (none when no hook wants it)."""
     wanting = [h for h in hooks.subscribers(conn, prefixes(event.repository)) if _wants(h, event)]
     if not wanting:
         return []
-    project = longest_project(conn, project_candidates(event.repository))
-    path = project.path if project is not None else None
+    path = _project_path(conn, event.repository, wanting)
     # a project's hooks hear their own repositories only, not a project's nested below
     wanting = [h for h in wanting if not h.of_project or h.scope_path == path]
     payload = body(event, origin, path)

@@ -8,6 +8,7 @@ job's dedupe key, and the X-Dockyard-Delivery header, the same on every attempt.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dockyard.db.engine import Database
@@ -33,25 +34,28 @@ class WebhookJobs:
         self.db = db
         self.sender = sender
 
-    def run(self, payload: dict[str, Any]) -> None:
+    def run(self, payload: dict[str, Any]) -> Callable[[Any], None] | None:
+        """Send once. A success is recorded in the transaction that ends the job (one
+        commit fewer per delivery); a failure is recorded before the queue retries."""
         delivery_id = payload["delivery"]
         with self.db.session() as conn:
             target = hooks.target(conn, delivery_id)
         if target is None or target.delivery.state != "queued":
-            return  # the hook was deleted, or a lost lease already finished it
+            return None  # the hook was deleted, or a lost lease already finished it
         if not target.enabled:
             with self.db.session(write=True) as conn:
                 hooks.drop(conn, delivery_id, "the hook was disabled before it was sent")
-            return
+            return None
         delivery = target.delivery
         body, content_type = render(target.format, delivery.id, delivery.body)
         attempt = self.sender.send(
             target.url, target.secret, delivery.id, delivery.event, body, content_type
         )
+        if attempt.ok:
+            return lambda conn: hooks.record(conn, delivery_id, attempt)
         with self.db.session(write=True) as conn:
             hooks.record(conn, delivery_id, attempt)
-        if not attempt.ok:
-            raise DeliveryFailed(attempt.error or "failed")
+        raise DeliveryFailed(attempt.error or "failed")
 
     def give_up(self, payload: dict[str, Any], error: str) -> None:
         with self.db.session(write=True) as conn:

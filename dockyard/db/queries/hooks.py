@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Webhook, WebhookDelivery
@@ -252,8 +252,9 @@ def record(conn: Connection, delivery_id: str, attempt: Attempt) -> None:
     if row is None:
         return
     hook = update(Webhook).where(Webhook.id == row.hook_id)
-    if attempt.ok:
-        conn.execute(hook.values(consecutive_failures=0, last_error=None))
+    if attempt.ok:  # a write only when it ends a run of failures
+        failed = or_(Webhook.consecutive_failures != 0, Webhook.last_error.is_not(None))
+        conn.execute(hook.where(failed).values(consecutive_failures=0, last_error=None))
     else:
         why = attempt.error or f"HTTP {attempt.status_code}"
         conn.execute(
