@@ -24,6 +24,11 @@ from dockyard.db.queries import jobs
 log = logging.getLogger("dockyard.workers.jobs")
 
 
+class Retry(Exception):
+    """An expected failure (a webhook receiver answered 500): retried like any other,
+    logged in one line without a traceback."""
+
+
 @dataclass(frozen=True)
 class JobKind:
     """A kind of job: its name in the queue, its handler, and what to do when it gives up."""
@@ -78,7 +83,7 @@ class JobWorker:
         try:
             finish = kind.run(job.payload)
         except Exception as error:  # a handler's failure must never stop the loop
-            self._failed(job, kind, f"{type(error).__name__}: {error}")
+            self._failed(job, kind, f"{type(error).__name__}: {error}", isinstance(error, Retry))
             return True
         with self.db.session(write=True) as conn:
             if callable(finish):  # the handler's outcome commits with the job's end
@@ -87,9 +92,16 @@ class JobWorker:
                 log.warning("job %s (%s) finished after its lease was lost", job.id, job.kind)
         return True
 
-    def _failed(self, job: jobs.ClaimedJob, kind: JobKind, error: str) -> None:
-        log.exception(
-            "job %s (%s) failed, attempt %d of %d", job.id, job.kind, job.attempts, job.max_attempts
+    def _failed(
+        self, job: jobs.ClaimedJob, kind: JobKind, error: str, expected: bool = False
+    ) -> None:
+        (log.warning if expected else log.exception)(
+            "job %s (%s) failed, attempt %d of %d: %s",
+            job.id,
+            job.kind,
+            job.attempts,
+            job.max_attempts,
+            error,
         )
         delay = kind.retry_delay(job.attempts) if kind.retry_delay is not None else None
         with self.db.session(write=True) as conn:

@@ -15,13 +15,14 @@ from dockyard.db.engine import Database
 from dockyard.db.queries import hooks
 from dockyard.webhooks.envelope import render
 from dockyard.webhooks.sender import Sender
+from dockyard.workers.jobs import Retry
 
 KIND = hooks.KIND
 # Ten attempts over about a day: the first after the event, then these waits (seconds).
 RETRY_DELAYS = (10, 30, 120, 300, 900, 1800, 3600, 4 * 3600, 16 * 3600)
 
 
-class DeliveryFailed(Exception):
+class DeliveryFailed(Retry):
     """The receiver did not answer 2xx; the queue retries after the next delay."""
 
 
