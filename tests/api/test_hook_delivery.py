@@ -5,6 +5,7 @@ check at delivery time; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,7 +18,9 @@ from dockyard.db.queries import jobs
 from dockyard.webhooks import outbox
 from dockyard.webhooks.envelope import DISTRIBUTION_TYPE
 from dockyard.webhooks.events import Event, Origin
+from dockyard.webhooks.sender import Sender
 from dockyard.webhooks.signature import verify
+from dockyard.webhooks.ssrf import AllowList
 from tests.api.helpers import auth
 from tests.api.hook_helpers import add_hook, deliveries, hooks_url, push, queued_count, worker
 from tests.support.auth_registry import AuthRegistry
@@ -273,3 +276,37 @@ def test_the_distribution_envelope(hooked: AuthRegistry) -> None:
     assert event["id"] == got.headers["x-dockyard-delivery"] and event["action"] == "push"
     assert event["target"]["digest"] == digest and event["target"]["tag"] == "v1"
     assert event["target"]["repository"] == f"{project}/app"
+
+
+def test_a_slow_receiver_never_slows_pushes(hooked: AuthRegistry) -> None:
+    """A delivery is sent outside any transaction: while the worker waits on a receiver
+    that takes its time, pushes commit (and queue their own events) at full speed."""
+    project = hooked.new_project()
+    with receiver() as rx:
+        rx.delay = 1.0
+        add_hook(hooked, project, rx.url)
+        push(hooked, project, "app", "v0")
+        sending = threading.Thread(target=worker(hooked).drain)
+        sending.start()
+        while not rx.received and sending.is_alive():
+            time.sleep(0.01)  # the receiver got the request and is sleeping on it
+        took = []
+        for n in range(1, 4):
+            started = time.monotonic()
+            push(hooked, project, "app", f"v{n}")
+            took.append(time.monotonic() - started)
+        sending.join(timeout=30)
+    assert max(took) < 1.0, took
+    assert {json.loads(r.body)["tag"] for r in rx.received} == {"v0", "v1", "v2", "v3"}
+
+
+def test_the_sender_gives_up_on_a_receiver_after_its_timeout() -> None:
+    with receiver() as rx:
+        rx.delay = 2.0
+        sender = Sender(AllowList.parse("127.0.0.1"), timeout=0.3)
+        started = time.monotonic()
+        attempt = sender.send(rx.url, "s", "id-1", "push", b"{}", "application/json")
+        sender.close()
+    assert time.monotonic() - started < 1.5
+    assert attempt.status_code is None and "Timeout" in (attempt.error or "")
+    assert not attempt.ok

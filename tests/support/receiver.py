@@ -38,10 +38,10 @@ def receiver() -> Iterator[Receiver]:
             me = state[0]
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            me.received.append(Received(headers, body, self.path))  # on arrival
             if me.delay:
                 time.sleep(me.delay)
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            me.received.append(Received(headers, body, self.path))
             status = me.next_status()
             answer = b"ok" if status < 300 else b"receiver says no"
             self.send_response(status)
