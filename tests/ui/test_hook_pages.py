@@ -21,6 +21,7 @@ from tests.support.auth_registry import AuthRegistry
 from tests.support.receiver import receiver
 from tests.ui.test_pages import csrf_of, signed_in
 from tests.ui.test_usage_browser import CHROMIUM, CHROMIUM_ARGS, sign_in
+from tests.ui.test_vulnerability_pages import assert_accessible
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -138,6 +139,8 @@ def test_add_a_hook_see_deliveries_test_and_redeliver(page: Page, server: LiveSe
                 break
             page.wait_for_timeout(200)
         expect(section.locator(".delivery-state").first).to_contain_text("delivered (200)")
+        section.get_by_text("Add a webhook").click()  # the form open too
+        assert_accessible(page)
         assert [r.headers["x-dockyard-event"] for r in rx.received] == ["push"]
         section.get_by_role("button", name="Test").click()
         expect(page.get_by_role("status")).to_contain_text("test ping queued")
