@@ -53,23 +53,25 @@ def delivery_out(row: DeliveryRow) -> schemas.DeliveryOut:
     )
 
 
-async def _scope(request: Request, principal: Principal, path: str) -> tuple[Api, Hooks, Scope]:
+async def _scope(
+    request: Request, principal: Principal, kind: str, path: str
+) -> tuple[Api, Hooks, Scope]:
     """The hooks of the project or group in the URL, if the caller may manage them."""
     ctx = api(request)
     assert ctx.hooks is not None
-    if request.url.path.startswith("/api/v1/groups/"):
+    if kind == "groups":
         await guards.group(ctx, principal, path, "manage")
         return ctx, ctx.hooks, await ctx.call(ctx.hooks.group_scope, path)
     record = await guards.project(ctx, principal, path, "manage_policy")
     return ctx, ctx.hooks, Scope(record.path, project_id=record.id)
 
 
-def _routes(base: str) -> None:
+def _routes(kind: str, base: str) -> None:
     @router.get(base, response_model=list[schemas.HookOut])
     async def list_hooks(
         path: str, request: Request, principal: Principal = Depends(caller)
     ) -> list[schemas.HookOut]:
-        ctx, hooks, scope = await _scope(request, principal, path)
+        ctx, hooks, scope = await _scope(request, principal, kind, path)
         return [hook_out(h) for h in await ctx.call(hooks.list, scope)]
 
     @router.post(base, response_model=schemas.HookOut, status_code=201)
@@ -77,14 +79,14 @@ def _routes(base: str) -> None:
         path: str, body: schemas.HookIn, request: Request, principal: Principal = Depends(caller)
     ) -> schemas.HookOut:
         """The URL must reach a public address (or one in webhook_allowed_hosts): 400."""
-        ctx, hooks, scope = await _scope(request, principal, path)
+        ctx, hooks, scope = await _scope(request, principal, kind, path)
         return hook_out(await ctx.call(hooks.create, scope, body.changes(), principal.actor))
 
     @router.get(f"{base}/{{hook_id}}", response_model=schemas.HookOut)
     async def get_hook(
         path: str, hook_id: Id, request: Request, principal: Principal = Depends(caller)
     ) -> schemas.HookOut:
-        ctx, hooks, scope = await _scope(request, principal, path)
+        ctx, hooks, scope = await _scope(request, principal, kind, path)
         return hook_out(await ctx.call(hooks.get, scope, hook_id))
 
     @router.patch(f"{base}/{{hook_id}}", response_model=schemas.HookOut)
@@ -95,7 +97,7 @@ def _routes(base: str) -> None:
         request: Request,
         principal: Principal = Depends(caller),
     ) -> schemas.HookOut:
-        ctx, hooks, scope = await _scope(request, principal, path)
+        ctx, hooks, scope = await _scope(request, principal, kind, path)
         changed = await ctx.call(hooks.update, scope, hook_id, body.changes(), principal.actor)
         return hook_out(changed)
 
@@ -103,7 +105,7 @@ def _routes(base: str) -> None:
     async def delete_hook(
         path: str, hook_id: Id, request: Request, principal: Principal = Depends(caller)
     ) -> Response:
-        ctx, hooks, scope = await _scope(request, principal, path)
+        ctx, hooks, scope = await _scope(request, principal, kind, path)
         await ctx.call(hooks.delete, scope, hook_id)
         return Response(status_code=204)
 
@@ -116,7 +118,7 @@ def _routes(base: str) -> None:
         principal: Principal = Depends(caller),
     ) -> list[schemas.DeliveryOut]:
         """The newest deliveries first, each with its last attempt."""
-        ctx, hooks, scope = await _scope(request, principal, path)
+        ctx, hooks, scope = await _scope(request, principal, kind, path)
         return [delivery_out(d) for d in await ctx.call(hooks.deliveries, scope, hook_id, limit)]
 
     @router.post(
@@ -132,7 +134,7 @@ def _routes(base: str) -> None:
         principal: Principal = Depends(caller),
     ) -> schemas.DeliveryOut:
         """Queue the same body again as a new delivery (``redelivery_of`` names the first)."""
-        ctx, hooks, scope = await _scope(request, principal, path)
+        ctx, hooks, scope = await _scope(request, principal, kind, path)
         return delivery_out(await ctx.call(hooks.redeliver, scope, hook_id, delivery_id[:36]))
 
     @router.post(f"{base}/{{hook_id}}/test", response_model=schemas.DeliveryOut, status_code=202)
@@ -140,10 +142,10 @@ def _routes(base: str) -> None:
         path: str, hook_id: Id, request: Request, principal: Principal = Depends(caller)
     ) -> schemas.DeliveryOut:
         """Queue a ``ping`` delivery."""
-        ctx, hooks, scope = await _scope(request, principal, path)
+        ctx, hooks, scope = await _scope(request, principal, kind, path)
         who = origin(request, ctx.settings, principal)
         return delivery_out(await ctx.call(hooks.ping, scope, hook_id, who))
 
 
-for _base in SCOPES.values():
-    _routes(_base)
+for _kind, _base in SCOPES.items():
+    _routes(_kind, _base)
