@@ -173,3 +173,19 @@ def test_ping_and_redeliver(hooked: AuthRegistry) -> None:
         headers=auth(hooked.admin_pat),
     )
     assert resp.status_code == 404
+
+
+def test_a_disabled_hook_hears_nothing_and_a_deleted_project_takes_its_hooks(
+    hooked: AuthRegistry,
+) -> None:
+    project = hooked.new_project()
+    with receiver() as rx:
+        hook = add_hook(hooked, project, rx.url, enabled=False)
+        push(hooked, project)
+        assert worker(hooked).drain() == 0
+        assert deliveries(hooked, project, hook["id"]) == []
+    resp = hooked.client.delete(f"/api/v1/projects/{project}", headers=auth(hooked.admin_pat))
+    assert resp.status_code in (202, 204), resp.text
+    accounts.create_project(hooked.db, project)  # the same path again: a new project
+    listed = hooked.client.get(hooks_url(project), headers=auth(hooked.admin_pat))
+    assert listed.status_code == 200 and listed.json() == []
