@@ -1,8 +1,9 @@
 """Queue an event for every hook that wants it, in the caller's write transaction.
 
 A push into a project without hooks costs one indexed lookup (hooks by the prefixes of
-the repository's path: its project and every group above). Matching hooks each get a
-delivery row and a job, committed or rolled back with the change that caused them.
+the repository's path: its project and every group above; the project's path comes
+back in the same statement). Matching hooks each get a delivery row and a job, committed
+or rolled back with the change that caused them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import re2
 
 from dockyard.db.queries import hooks
-from dockyard.db.queries.accounts import longest_project, project_candidates
+from dockyard.db.queries.accounts import project_candidates
 from dockyard.webhooks.events import PROJECT_EVENTS, Event, Origin, body
 
 _OPTIONS = re2.Options()
@@ -43,22 +44,15 @@ def _wants(hook: hooks.Subscriber, event: Event) -> bool:
     return pattern is not None and pattern.fullmatch(event.repository) is not None
 
 
-def _project_path(conn: object, repository: str, wanting: list[hooks.Subscriber]) -> str | None:
-    """The repository's project: the longest matching project hook's scope when there is
-    one (no query: projects never nest), else looked up."""
-    own = [h.scope_path for h in wanting if h.of_project]
-    if own:
-        return max(own, key=len)
-    project = longest_project(conn, project_candidates(repository))
-    return project.path if project is not None else None
-
-
 def emit(conn: object, event: Event, origin: Origin) -> list[str]:
     """Queue ``event`` for its hooks; the delivery ids (none when no hook wants it)."""
-    wanting = [h for h in hooks.subscribers(conn, prefixes(event.repository)) if _wants(h, event)]
+    found = hooks.subscribers(
+        conn, prefixes(event.repository), project_candidates(event.repository)
+    )
+    wanting = [h for h in found if _wants(h, event)]
     if not wanting:
         return []
-    path = _project_path(conn, event.repository, wanting)
+    path = wanting[0].project
     # a project's hooks hear their own repositories only, not a project's nested below
     wanting = [h for h in wanting if not h.of_project or h.scope_path == path]
     payload = body(event, origin, path)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 
-from dockyard.db.models import Webhook, WebhookDelivery
+from dockyard.db.models import Project, Webhook, WebhookDelivery
 from dockyard.db.queries import jobs
 
 KIND = "webhook"  # the job kind that sends one delivery
@@ -43,6 +43,7 @@ class Subscriber:
     repository_regex: str | None
     scope_path: str
     of_project: bool  # a project's hook (else a group's)
+    project: str | None  # the path of the event's project
 
 
 @dataclass(frozen=True)
@@ -148,17 +149,40 @@ def remove(conn: Connection, hook_id: int) -> None:
     conn.execute(delete(Webhook).where(Webhook.id == hook_id))
 
 
-def subscribers(conn: Connection, scope_paths: list[str]) -> list[Subscriber]:
-    """Live hooks of any of ``scope_paths`` (one indexed lookup, run on every push)."""
+def subscribers(
+    conn: Connection, scope_paths: list[str], candidates: list[str]
+) -> list[Subscriber]:
+    """Live hooks of any of ``scope_paths`` (one indexed lookup, run on every push), each
+    with the repository's project: the longest of ``candidates`` that is one, found in
+    the same round trip (and only when some hook matched)."""
+    project = (
+        select(Project.path)
+        .where(Project.path.in_(candidates))
+        .order_by(func.length(Project.path).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     stmt = select(
-        Webhook.id, Webhook.events, Webhook.repository_regex, Webhook.scope_path, Webhook.project_id
+        Webhook.id,
+        Webhook.events,
+        Webhook.repository_regex,
+        Webhook.scope_path,
+        Webhook.project_id,
+        project.label("project"),
     ).where(
         Webhook.scope_path.in_(scope_paths),
         Webhook.enabled.is_(True),
         Webhook.failing.is_(False),
     )
     return [
-        Subscriber(r.id, r.events.split(","), r.repository_regex, r.scope_path, bool(r.project_id))
+        Subscriber(
+            r.id,
+            r.events.split(","),
+            r.repository_regex,
+            r.scope_path,
+            bool(r.project_id),
+            r.project,
+        )
         for r in conn.execute(stmt)
     ]
 
