@@ -3,6 +3,7 @@ timeout, never following a redirect. Answers what happened for the delivery log.
 
 from __future__ import annotations
 
+import ssl
 import time
 
 import httpx
@@ -19,13 +20,21 @@ class Sender:
     """One per worker: plain-HTTP connections are pooled per address; HTTPS gets a
     client per request, so a pooled TLS connection never serves another server name."""
 
-    def __init__(self, allow: AllowList, timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, allow: AllowList, timeout: float = TIMEOUT_SECONDS, verify: str | bool = True
+    ) -> None:
         self.allow = allow
         self.timeout = timeout
+        # a CA bundle to trust (tests); True: the default trust store
+        self.verify = (
+            ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+        )
         self._plain = self._client()
 
     def _client(self) -> httpx.Client:
-        return httpx.Client(follow_redirects=False, timeout=self.timeout, trust_env=False)
+        return httpx.Client(
+            follow_redirects=False, timeout=self.timeout, trust_env=False, verify=self.verify
+        )
 
     def close(self) -> None:
         self._plain.close()
