@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from dockyard.admin import accounts
 from dockyard.db.queries import hooks as hook_rows
 from tests.api.hook_helpers import add_hook
 from tests.integration.conftest import ADMIN_PASSWORD, LiveServer, fail_on_traceback
@@ -53,6 +54,33 @@ def test_only_maintainers_see_hooks_and_a_failing_one_can_be_re_enabled(
         f"/p/{project}/-/hooks", data={"csrf": "x", "action": "test", "hook_id": "1"}
     )
     assert refused.status_code in (403, 404)
+
+
+def test_a_group_page_manages_the_groups_hooks(backend: str, make_auth_registry) -> None:  # noqa: ANN001
+    registry: AuthRegistry = make_auth_registry(backend, webhook_allowed_hosts="127.0.0.1")
+    group = f"g{secrets.token_hex(4)}"
+    accounts.create_group(registry.db, group)
+    maintainer = registry.new_user({group: "maintainer"})
+    client = signed_in(registry, maintainer.name, maintainer.password)
+    page = client.get(f"/g/{group}")
+    assert "No webhooks" in page.text and f'action="/g/{group}/-/hooks"' in page.text
+    form = {
+        "csrf": csrf_of(page.text),
+        "action": "add",
+        "url": "http://127.0.0.1:9/hook",
+        "secret": "group-secret",
+        "event_push": "on",
+        "event_tag_delete": "on",
+    }
+    added = client.post(f"/g/{group}/-/hooks", data=form)
+    assert "webhook" in added.text and "added" in added.text
+    assert "push, tag_delete" in added.text and "group-secret" not in added.text
+    refused = client.post(f"/g/{group}/-/hooks", data={**form, "url": "http://10.0.0.1/"})
+    assert "not a public address" in refused.text
+    reporter = registry.new_user({group: "reporter"})
+    other = signed_in(registry, reporter.name, reporter.password)
+    assert "Webhooks" not in other.get(f"/g/{group}").text
+    assert other.post(f"/g/{group}/-/hooks", data=form).status_code == 404
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from dockyard.admin import NotFound
 from dockyard.admin import usage as admin_usage
 from dockyard.auth.principal import Principal
+from dockyard.http.ui.hook_views import hooks_context
 from dockyard.http.ui.pages import NotAllowed, Ui
 from dockyard.http.ui.project_views import ProjectViews
 from dockyard.http.ui.usage_bars import bar, usage_bars
@@ -20,6 +21,7 @@ class GroupViews:
 
     async def group(self, request: Request, viewer: Principal) -> Response:
         path = request.path_params["group"]
+        abilities = frozenset({"read", "manage"})
         if self.ui.service is not None:
             abilities = await self.ui.call(self.ui.service.group_abilities, viewer, path)
             if "read" not in abilities:
@@ -33,6 +35,15 @@ class GroupViews:
         ]
         usages = await self.ui.call(admin_usage.projects_usage, self.ui.db, visible)
         rows = [(p, bar(usages[p.id])) for p in visible]
+        scope = None
+        if "manage" in abilities and self.ui.hooks is not None:
+            scope = await self.ui.call(self.ui.hooks.group_scope, path)
         return self.ui.render(
-            request, "group.html", viewer=viewer, group=path, usage_bars=bars, projects=rows
+            request,
+            "group.html",
+            viewer=viewer,
+            group=path,
+            usage_bars=bars,
+            projects=rows,
+            **await hooks_context(self.ui, scope),
         )

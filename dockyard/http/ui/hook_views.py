@@ -1,6 +1,6 @@
-"""A project's webhooks on its page: state, recent deliveries, and the buttons that add
-a hook, send a test ping, redeliver, re-enable a failing hook and delete one. Maintainers
-and above, as the REST API; every action goes through ``admin.hooks``."""
+"""A project's or a group's webhooks on its page: state, recent deliveries, and the
+buttons that add a hook, send a test ping, redeliver, re-enable a failing hook and delete
+one. Maintainers and above, as the REST API; every action goes through ``admin.hooks``."""
 
 from __future__ import annotations
 
@@ -28,17 +28,29 @@ class ShownHook:
     deliveries: list[DeliveryRow]
 
 
-async def hooks_context(ui: Ui, hooks: Hooks | None, path: str, abilities: frozenset[str]) -> dict:
-    """What project.html needs to show the hooks (nothing for those who may not manage)."""
-    if hooks is None or "manage_policy" not in abilities:
+async def hooks_context(ui: Ui, scope: Scope | None) -> dict:
+    """What a page needs to show a scope's hooks; ``scope`` None: the viewer may not
+    manage them, and the section is not shown."""
+    if ui.hooks is None or scope is None:
         return {"hooks": None}
-    project = await ui.call(admin_accounts.find_project, ui.db, path)
-    scope = Scope(project.path, project_id=project.id)
     shown = [
-        ShownHook(h, await ui.call(hooks.deliveries, scope, h.id, RECENT))
-        for h in await ui.call(hooks.list, scope)
+        ShownHook(h, await ui.call(ui.hooks.deliveries, scope, h.id, RECENT))
+        for h in await ui.call(ui.hooks.list, scope)
     ]
-    return {"hooks": shown, "hook_events": EVENTS}
+    prefix = "/p/" if scope.project_id is not None else "/g/"
+    return {
+        "hooks": shown,
+        "hook_events": EVENTS,
+        "hooks_action": f"{prefix}{scope.path}/-/hooks",
+        "hooks_scope": scope.path,
+    }
+
+
+async def project_scope(ui: Ui, path: str, abilities: frozenset[str]) -> Scope | None:
+    if "manage_policy" not in abilities:
+        return None
+    project = await ui.call(admin_accounts.find_project, ui.db, path)
+    return Scope(project.path, project_id=project.id)
 
 
 class HookViews:
@@ -48,18 +60,34 @@ class HookViews:
         self.abilities = abilities  # ProjectViews.abilities: (viewer, path) -> abilities
 
     async def change(self, request: Request, viewer: Principal) -> Response:
-        """One POST target for the hook buttons and the add form."""
+        """The POST target of a project's hook buttons and add form."""
         path = request.path_params["project"]
-        if "manage_policy" not in await self.abilities(viewer, path):  # type: ignore[operator]
+        abilities = await self.abilities(viewer, path)  # type: ignore[operator]
+        scope = await project_scope(self.ui, path, abilities)
+        if scope is None:
             raise NotAllowed(path)
+        return await self._answer(request, viewer, scope, f"/p/{path}#webhooks")
+
+    async def change_group(self, request: Request, viewer: Principal) -> Response:
+        """The same for a group's hooks (Maintainers of the group)."""
+        path = request.path_params["group"]
+        if self.ui.service is not None:
+            abilities = await self.ui.call(self.ui.service.group_abilities, viewer, path)
+            if "manage" not in abilities:
+                raise NotAllowed(path)
+        try:
+            scope = await self.ui.call(self.hooks.group_scope, path)
+        except AdminError:
+            raise NotAllowed(path) from None
+        return await self._answer(request, viewer, scope, f"/g/{path}#webhooks")
+
+    async def _answer(self, request: Request, viewer: Principal, scope: Scope, to: str) -> Response:
         form = await checked_form(request)
-        project = await self.ui.call(admin_accounts.find_project, self.ui.db, path)
-        scope = Scope(project.path, project_id=project.id)
         try:
             message = await self._apply(request, viewer, scope, form)
         except (AdminError, InvalidInput) as error:
             message = str(error)
-        return back(f"/p/{path}#webhooks", message, request)
+        return back(to, message, request)
 
     async def _apply(self, request: Request, viewer: Principal, scope: Scope, form: dict) -> str:
         call, action = self.ui.call, str(form.get("action", ""))

@@ -106,7 +106,10 @@ def hook_routes(ui: Ui, projects: ProjectViews, page: Callable) -> list[Route]:
     if ui.hooks is None:
         return []
     views = HookViews(ui, ui.hooks, projects.abilities)
-    return [Route("/p/{project:path}/-/hooks", page(views.change), methods=["POST"])]
+    return [
+        Route("/p/{project:path}/-/hooks", page(views.change), methods=["POST"]),
+        Route("/g/{group:path}/-/hooks", page(views.change_group), methods=["POST"]),
+    ]
 
 
 def routes(ui: Ui) -> list[Route | Mount]:
