@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,6 +23,8 @@ SORTS = {
     "pushed_at": "Oldest first",
 }
 PAGE_SIZES = (10, 20, 50, 100)
+DELETE_BATCH = 1000  # tags per delete transaction
+MAX_MATCHING = 1_000_000  # "all matching" deletes at most this many tags in one request
 MAX_PAGE = 100000
 
 
@@ -144,26 +148,43 @@ class RepositoryViews:
         if "delete" not in abilities:
             raise NotAllowed(name)
         form = await checked_form(request)
+        view = {k: str(form[k]) for k in ("name", "sort", "per_page") if form.get(k)}
+        listing = f"/r/{name}" + (f"?{urlencode(view)}" if view else "")  # as it was shown
         chosen = [t for t in form.get("tags", []) if t]
-        if form.get("all_matching"):
-            everything = await self.ui.call(
-                self.ui.registry.tags,
-                row.id,
-                name_filter=str(form.get("name") or ""),
-                limit=100000,
-            )
-            chosen = [t.name for t in everything.rows]
+        matching = bool(form.get("all_matching"))
+        if matching:  # the filter travels, not the list: it may be 100,000 names long
+            chosen = await self._matching(row.id, view.get("name", ""), form.get("shown_at"))
         if not chosen:
-            return back(f"/r/{name}", "nothing selected", request)
+            return back(listing, "nothing selected", request)
         refusal = await self.ui.call(self.ui.protection.delete_refusal, viewer, name, chosen)
         if refusal is not None:
-            return back(f"/r/{name}", f"nothing deleted: {refusal}", request)
+            return back(listing, f"nothing deleted: {refusal}", request)
         if not form.get("confirmed"):
             return self.ui.render(
-                request, "confirm_delete.html", viewer=viewer, repository=row, tags=chosen
+                request,
+                "confirm_delete.html",
+                viewer=viewer,
+                repository=row,
+                tags=chosen,
+                view=view,
+                listing=listing,
+                all_matching=matching,
+                shown_at=datetime.now(UTC).isoformat(),
             )
-        count = await self.ui.call(self.ui.registry.delete_tags, row.id, chosen)
-        return back(f"/r/{name}", f"deleted {count} tag(s)", request)
+        count = 0
+        for start in range(0, len(chosen), DELETE_BATCH):  # short transactions
+            batch = chosen[start : start + DELETE_BATCH]
+            count += await self.ui.call(self.ui.registry.delete_tags, row.id, batch)
+        return back(listing, f"deleted {count} tag(s)", request)
+
+    async def _matching(self, repository_id: int, name_filter: str, shown_at: object) -> list[str]:
+        """Every tag the filter matches; once confirmed, only those pushed before the
+        confirmation page was shown (a tag pushed since was not in the count)."""
+        found = await self.ui.call(
+            self.ui.registry.tags, repository_id, name_filter=name_filter, limit=MAX_MATCHING
+        )
+        cutoff = _moment(shown_at)
+        return [t.name for t in found.rows if cutoff is None or t.pushed_at <= cutoff]
 
     async def delete_repository(self, request: Request, viewer: Principal) -> Response:
         name = request.path_params["repository"]
@@ -184,3 +205,13 @@ class RepositoryViews:
             return back(f"/r/{name}", str(error), request)
         project = await self.ui.call(self.ui.registry.owning_project, name)
         return back(f"/p/{project}" if project else "/", f"{name} will be deleted", request)
+
+
+def _moment(value: object) -> datetime | None:
+    """The confirmation page's time, back from its hidden field (None when absent or bad:
+    then every matching tag goes, as on the first, unconfirmed request)."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -59,8 +60,9 @@ def signed_in(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Respons
 
     async def endpoint(request: Request) -> Response:
         viewer = await ui.viewer(request)
-        if viewer is None:
-            return back(f"/-/login?next={request.url.path}")
+        if viewer is None:  # come back to the same page, its filters and sort included
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return back(f"/-/login?next={quote(here, safe='/')}")
         try:
             return await handler(request, viewer)
         except NotAllowed:
