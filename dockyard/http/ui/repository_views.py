@@ -148,7 +148,7 @@ class RepositoryViews:
         if "delete" not in abilities:
             raise NotAllowed(name)
         form = await checked_form(request)
-        view = {k: str(form[k]) for k in ("name", "sort", "per_page") if form.get(k)}
+        view = _view(form)
         listing = f"/r/{name}" + (f"?{urlencode(view)}" if view else "")  # as it was shown
         chosen = [t for t in form.get("tags", []) if t]
         matching = bool(form.get("all_matching"))
@@ -215,3 +215,14 @@ def _moment(value: object) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else None
+
+
+def _view(form: dict) -> dict[str, str]:
+    """The listing's filter, sort and page size from a form, as the page itself would
+    accept them (anything else is dropped, so the way back stays a short, valid URL)."""
+    view = {"name": str(form.get("name") or "")[:128]}
+    if form.get("sort") in SORTS:
+        view["sort"] = str(form["sort"])
+    if form.get("per_page") in {str(n) for n in PAGE_SIZES}:
+        view["per_page"] = str(form["per_page"])
+    return {k: v for k, v in view.items() if v}
