@@ -3,11 +3,7 @@ image repositories and their tags, with server-side filtering, sorting and pagin
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -17,6 +13,7 @@ from dockyard.admin.cleanup import CleanupRules
 from dockyard.auth.principal import Principal
 from dockyard.http.api import convert, guards, schemas
 from dockyard.http.api.deps import Api, ApiError, api, caller
+from dockyard.http.cursors import parse_tag_cursor, tag_cursor
 from dockyard.oci.errors import RegistryError
 from dockyard.registry.promotion import parse_target
 
@@ -123,19 +120,13 @@ async def delete_repository(
 
 
 def _cursor(sort: str, row: schemas.TagOut) -> str:
-    key = row.name if sort.endswith("name") else [row.pushed_at.isoformat(), row.name]
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+    return tag_cursor(sort, row.name, row.pushed_at)
 
 
 def _after(sort: str, cursor: str) -> tuple[object, ...]:
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if sort.endswith("name"):
-            assert isinstance(key, str)
-            return (key,)
-        assert isinstance(key, list) and len(key) == 2 and isinstance(key[1], str)
-        return (datetime.fromisoformat(key[0]), key[1])
-    except (ValueError, AssertionError, TypeError, binascii.Error, UnicodeDecodeError):
+        return parse_tag_cursor(sort, cursor)
+    except ValueError:
         raise ApiError(400, "invalid", "last is not a cursor from a previous page") from None
 
 

@@ -12,9 +12,10 @@ from starlette.responses import Response
 from dockyard.admin import AdminError, NotFound
 from dockyard.admin.vulnerabilities import Vulnerabilities
 from dockyard.auth.principal import Principal
+from dockyard.http.cursors import parse_tag_cursor, tag_cursor
 from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
 from dockyard.http.ui.project_views import all_abilities
-from dockyard.validation import parse_int
+from dockyard.validation import InvalidInput, parse_int
 
 SORTS = {
     "name": "Name A–Z",
@@ -23,9 +24,9 @@ SORTS = {
     "pushed_at": "Oldest first",
 }
 PAGE_SIZES = (10, 20, 50, 100)
+MAX_PAGE = 100000
 DELETE_BATCH = 1000  # tags per delete transaction
 MAX_MATCHING = 1_000_000  # "all matching" deletes at most this many tags in one request
-MAX_PAGE = 100000
 
 
 async def open_repository(ui: Ui, viewer: Principal, name: str):  # noqa: ANN201
@@ -59,17 +60,27 @@ class RepositoryViews:
             if params.get("per_page", "20") in {str(n) for n in PAGE_SIZES}
             else 20
         )
-        page_number = parse_int(params.get("page", "1"), 1, MAX_PAGE, "page")
+        # ?page=N (links people keep) shows the first N pages; Load more asks ?after=CURSOR
+        # for the next page alone, which deletes in the list since cannot shift.
+        pages = parse_int(params.get("page", "1"), 1, MAX_PAGE, "page")
         name_filter = params.get("name", "")[:128]
+        after = None
+        if params.get("after"):
+            try:
+                after = parse_tag_cursor(sort, params["after"][:512])
+            except ValueError as error:
+                raise InvalidInput(f"after: {error}") from None
         shown = await self.ui.call(
             self.ui.registry.tags,
             row.id,
             name_filter=name_filter,
             sort=sort.lstrip("-"),
             descending=sort.startswith("-"),
-            offset=0,
-            limit=per_page * page_number,
+            after=after,
+            limit=per_page * (1 if after else pages),
         )
+        full = len(shown.rows) == per_page * (1 if after else pages)
+        last = shown.rows[-1] if full and shown.rows else None  # there may be more after it
         badges = await self.ui.call(self.ui.registry.badges, row.id, [t.digest for t in shown.rows])
         scans = await self.ui.call(
             Vulnerabilities(self.ui.db).states, row.id, {t.digest: t.media_type for t in shown.rows}
@@ -92,7 +103,7 @@ class RepositoryViews:
             sorts=SORTS,
             per_page=per_page,
             page_sizes=PAGE_SIZES,
-            page=page_number,
+            more=tag_cursor(sort, last.name, last.pushed_at) if last else None,
             name=name_filter,
             platforms=lambda tag: json.loads(tag.platforms) if tag.platforms else [],
         )
