@@ -71,7 +71,7 @@ def test_all_matching_sends_the_filter_and_keeps_later_pushes(registry: AuthRegi
 
 def test_signing_in_returns_to_the_page_with_its_query(registry: AuthRegistry) -> None:
     visitor = TestClient(registry.client.app)
-    away = visitor.get("/r/some/where?name=rc&sort=-name", follow_redirects=False)
+    away = visitor.get("/-/settings/tokens?name=rc&sort=-name", follow_redirects=False)
     assert away.status_code == 303
     login = visitor.get(away.headers["location"])
-    assert 'name="next" value="/r/some/where?name=rc&amp;sort=-name"' in login.text
+    assert 'name="next" value="/-/settings/tokens?name=rc&amp;sort=-name"' in login.text

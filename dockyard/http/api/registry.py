@@ -12,7 +12,7 @@ from dockyard.admin import usage as admin_usage
 from dockyard.admin.cleanup import CleanupRules
 from dockyard.auth.principal import Principal
 from dockyard.http.api import convert, guards, schemas
-from dockyard.http.api.deps import Api, ApiError, api, caller
+from dockyard.http.api.deps import Api, ApiError, api, caller, reader
 from dockyard.http.cursors import parse_tag_cursor, tag_cursor
 from dockyard.oci.errors import RegistryError
 from dockyard.registry.promotion import parse_target
@@ -34,7 +34,7 @@ async def project_repositories(
     project: str,
     request: Request,
     name: str = Query("", max_length=255),
-    principal: Principal = Depends(caller),
+    principal: Principal = Depends(reader),
 ):  # noqa: ANN201
     ctx = api(request)
     await guards.project(ctx, principal, project, "read")
@@ -85,7 +85,7 @@ def _usage(usage: admin_usage.Usage) -> schemas.Usage:
 
 @router.get("/registry/repositories/{repository_id}", response_model=schemas.RepositoryOut)
 async def get_repository(
-    repository_id: schemas.Id, request: Request, principal: Principal = Depends(caller)
+    repository_id: schemas.Id, request: Request, principal: Principal = Depends(reader)
 ) -> schemas.RepositoryOut:
     ctx = api(request)
     row = await guards.repository(ctx, principal, repository_id, "read")
@@ -152,7 +152,7 @@ async def list_tags(
     per_page: int = Query(20, ge=1, le=100),
     pagination: Literal["offset", "keyset"] = "offset",
     last: str | None = Query(None, max_length=512, description="Keyset cursor (Link rel=next)."),
-    principal: Principal = Depends(caller),
+    principal: Principal = Depends(reader),
 ):  # noqa: ANN201
     ctx = api(request)
     repo = await guards.repository(ctx, principal, repository_id, "read")
@@ -191,7 +191,7 @@ async def list_tags(
     "/registry/repositories/{repository_id}/tags/{tag}", response_model=schemas.TagDetailOut
 )
 async def tag_detail(
-    repository_id: schemas.Id, tag: str, request: Request, principal: Principal = Depends(caller)
+    repository_id: schemas.Id, tag: str, request: Request, principal: Principal = Depends(reader)
 ) -> schemas.TagDetailOut:
     ctx = api(request)
     repo = await guards.repository(ctx, principal, repository_id, "read")

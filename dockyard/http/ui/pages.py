@@ -38,6 +38,25 @@ def human_size(size: int | None) -> str:
     return f"{value} B"
 
 
+# What each ability lets a person do, in the words of the UI (most telling first).
+RIGHTS = {
+    "admin": "owner",
+    "manage_members": "manage members",
+    "manage_policy": "set policies",
+    "manage_tokens": "deploy tokens",
+    "start_jobs": "CI jobs",
+    "delete": "delete",
+    "push": "push",
+    "read": "pull",
+}
+
+
+def rights(abilities: object) -> str:
+    """Abilities as people read them: 'pull, push, delete', not internal names."""
+    held = set(abilities or ())  # type: ignore[call-overload]
+    return ", ".join(label for name, label in reversed(RIGHTS.items()) if name in held)
+
+
 def ago(moment: datetime | None) -> str:
     if moment is None:
         return "never"
@@ -144,5 +163,5 @@ def back(url: str, message: str | None = None, request: Request | None = None) -
 
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.filters.update(size=human_size, ago=ago, iso=iso)
+    templates.env.filters.update(size=human_size, ago=ago, iso=iso, rights=rights)
     return templates

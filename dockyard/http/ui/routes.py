@@ -11,7 +11,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dockyard.auth.principal import Principal
+from dockyard.auth.principal import ANONYMOUS, Principal
 from dockyard.http.ui.account_views import AccountViews
 from dockyard.http.ui.cleanup_views import cleanup_routes
 from dockyard.http.ui.group_views import GroupViews
@@ -82,6 +82,27 @@ def signed_in(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Respons
     return endpoint
 
 
+def browsable(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Pages that only show things: a visitor who is not signed in sees them as the
+    anonymous principal, so public projects are browsable and private ones answer the
+    same 404 as what does not exist. Anything that changes things stays ``signed_in``."""
+    gated = signed_in(ui, handler)
+
+    async def endpoint(request: Request) -> Response:
+        if ui.service is None or await ui.viewer(request) is not None:
+            return await gated(request)
+        try:
+            return await handler(request, ANONYMOUS)
+        except NotAllowed:
+            return ui.render(request, "missing.html", status=404, viewer=None)
+        except InvalidInput as error:
+            return ui.render(
+                request, "missing.html", status=400, heading="Not accepted", message=str(error)
+            )
+
+    return endpoint
+
+
 def not_found(ui: Ui) -> Callable[[Request], Awaitable[Response]]:
     """Any other page address: the UI's own 404 page, not the registry's JSON (only /v2
     and /api speak JSON). It says nothing of what exists, signed in or not."""
@@ -108,13 +129,15 @@ def routes(ui: Ui) -> list[Route | Mount]:
     vulnerabilities = VulnerabilityViews(ui, projects)
     storage = StorageViews(ui)
     page = lambda handler: signed_in(ui, handler)  # noqa: E731
+    view = lambda handler: browsable(ui, handler)  # noqa: E731
     return [
         Mount("/-/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         Route("/-/login", accounts.login_form, methods=["GET"]),
         Route("/-/login", accounts.login, methods=["POST"]),
         Route("/-/logout", accounts.logout, methods=["POST"]),
         Route("/", page(projects.home)),
-        Route("/-/search", page(projects.search)),
+        Route("/-/search", view(projects.search)),
+        Route("/-/explore", view(projects.home)),
         Route("/-/settings/tokens", page(accounts.tokens), methods=["GET"]),
         Route("/-/settings/tokens", page(accounts.create_token), methods=["POST"]),
         Route("/-/settings/tokens/revoke", page(accounts.revoke_token), methods=["POST"]),
@@ -127,23 +150,23 @@ def routes(ui: Ui) -> list[Route | Mount]:
         Route("/p/{project:path}/-/settings", page(projects.settings), methods=["GET"]),
         Route("/p/{project:path}/-/settings", page(projects.change), methods=["POST"]),
         Route("/p/{project:path}/-/vulnerabilities", page(vulnerabilities.project)),
-        Route("/p/{project:path}", page(projects.project)),
+        Route("/p/{project:path}", view(projects.project)),
         Route("/r/{repository:path}/-/tags/{tag}/vulnerabilities", page(vulnerabilities.tag)),
         Route(
             "/r/{repository:path}/-/tags/{tag}/scan",
             page(vulnerabilities.rescan),
             methods=["POST"],
         ),
-        Route("/g/{group:path}", page(GroupViews(ui).group)),
-        Route("/r/{repository:path}/-/tags/{tag}", page(repositories.tag)),
-        Route("/r/{repository:path}/-/manifests/{digest}", page(repositories.manifest)),
+        Route("/g/{group:path}", view(GroupViews(ui).group)),
+        Route("/r/{repository:path}/-/tags/{tag}", view(repositories.tag)),
+        Route("/r/{repository:path}/-/manifests/{digest}", view(repositories.manifest)),
         Route(
             "/r/{repository:path}/-/delete-tags", page(repositories.delete_tags), methods=["POST"]
         ),
         Route(
             "/r/{repository:path}/-/delete", page(repositories.delete_repository), methods=["POST"]
         ),
-        Route("/r/{repository:path}", page(repositories.repository)),
+        Route("/r/{repository:path}", view(repositories.repository)),
         Route("/favicon.ico", favicon),
         Route("/login", login_alias),
         Route("/{anything:path}", not_found(ui), methods=["GET", "HEAD"]),
