@@ -89,6 +89,14 @@ class RegistryAdmin:
             total = management.count_tags(conn, repository_id, name_filter)
         return TagPage(rows, total)
 
+    def tags_named(self, text: str, limit: int = 200) -> list[tuple[str, str, str]]:
+        with self._db.session() as conn:
+            return management.tags_named(conn, text, limit)
+
+    def where_digest(self, prefix: str, limit: int = 200) -> list[tuple[str, str, str]]:
+        with self._db.session() as conn:
+            return management.where_digest(conn, prefix, limit)
+
     def badges(self, repository_id: int, digests: list[str]) -> dict[str, list[str]]:
         """Digest -> badges ('signed', 'sbom', 'attestation') from its referrers."""
         with self._db.session() as conn:

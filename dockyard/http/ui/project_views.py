@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,6 +15,9 @@ from dockyard.http.ui.cleanup_views import settings_context
 from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
 from dockyard.http.ui.usage_bars import usage_bars
 from dockyard.validation import InvalidInput, parse_id
+
+DIGEST_PREFIX = re.compile(r"sha256:[0-9a-f]{6,64}")
+SHOWN = 50  # search results of a kind on the page
 
 ALL_ABILITIES = frozenset(
     {
@@ -66,6 +71,15 @@ class ProjectViews:
                 repositories += await self.ui.call(
                     self.ui.registry.project_repositories, project.path, query
                 )
+        tags, places = [], []
+        if query:
+            may_read = await self._may_read(viewer)
+            if DIGEST_PREFIX.fullmatch(query):  # a pasted digest: where does it live?
+                found = await self.ui.call(self.ui.registry.where_digest, query)
+                places = [p for p in found if may_read(p[0])][:SHOWN]
+            else:
+                found = await self.ui.call(self.ui.registry.tags_named, query)
+                tags = [t for t in found if may_read(t[0])][:SHOWN]
         return self.ui.render(
             request,
             "search.html",
@@ -73,7 +87,14 @@ class ProjectViews:
             query=query,
             projects=[p for p in visible if query in p.path],
             repositories=repositories,
+            tags=tags,
+            places=places,
         )
+
+    async def _may_read(self, viewer: Principal):  # noqa: ANN202 - a predicate
+        if self.ui.service is None:
+            return lambda _name: True
+        return await self.ui.call(self.ui.service.readable, viewer)
 
     async def project(self, request: Request, viewer: Principal) -> Response:
         path = request.path_params["project"]
