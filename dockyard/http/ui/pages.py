@@ -74,6 +74,30 @@ def iso(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def trail(
+    project: str | None = None,
+    repository: str | None = None,
+    tag: str | None = None,
+    group: str | None = None,
+) -> list[tuple[str, str | None]]:
+    """Breadcrumbs, (label, link) from the top group down; the last has no link."""
+    crumbs: list[tuple[str, str | None]] = []
+    path = project or group or ""
+    parts = path.split("/") if path else []
+    for n, part in enumerate(parts[:-1] if project else parts, start=1):
+        crumbs.append((part, "/g/" + "/".join(parts[:n])))
+    if project:
+        crumbs.append((parts[-1], f"/p/{project}"))
+    if repository:
+        inside = repository[len(project) + 1 :] if project else repository
+        crumbs.append((inside or repository, f"/r/{repository}"))
+    if tag:
+        crumbs.append((tag, None))
+    if crumbs:
+        crumbs[-1] = (crumbs[-1][0], None)
+    return crumbs
+
+
 class NotAllowed(Exception):
     """Show the 'not found' page (we do not tell what exists to those who may not see it)."""
 

@@ -12,7 +12,7 @@ from dockyard.admin import accounts as admin_accounts
 from dockyard.admin import tokens as admin_tokens
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.cleanup_views import settings_context
-from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
+from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form, trail
 from dockyard.http.ui.usage_bars import usage_bars
 from dockyard.validation import InvalidInput, parse_id
 
@@ -112,6 +112,7 @@ class ProjectViews:
             request,
             "project.html",
             viewer=viewer,
+            crumbs=trail(path),
             project=project,
             abilities=abilities,
             repositories=rows,

@@ -13,7 +13,7 @@ from dockyard.admin import AdminError, NotFound
 from dockyard.admin.vulnerabilities import Vulnerabilities
 from dockyard.auth.principal import Principal
 from dockyard.http.cursors import parse_tag_cursor, tag_cursor
-from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
+from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form, trail
 from dockyard.http.ui.project_views import all_abilities
 from dockyard.validation import InvalidInput, parse_int
 
@@ -30,20 +30,21 @@ MAX_MATCHING = 1_000_000  # "all matching" deletes at most this many tags in one
 
 
 async def open_repository(ui: Ui, viewer: Principal, name: str):  # noqa: ANN201
-    """(repository row, abilities) if the viewer may read it; NotAllowed otherwise."""
+    """(repository row, abilities, owning project) if the viewer may read it;
+    NotAllowed otherwise."""
     try:
         row = await ui.call(ui.registry.repository_by_name, name)
     except NotFound:
         raise NotAllowed(name) from None
-    if ui.service is None:
-        return row, all_abilities(ui)
     project = await ui.call(ui.registry.owning_project, name)
+    if ui.service is None:
+        return row, all_abilities(ui), project
     abilities = (
         await ui.call(ui.service.project_abilities, viewer, project) if project else frozenset()
     )
     if "read" not in abilities:
         raise NotAllowed(name)
-    return row, abilities
+    return row, abilities, project
 
 
 class RepositoryViews:
@@ -52,7 +53,7 @@ class RepositoryViews:
 
     async def repository(self, request: Request, viewer: Principal) -> Response:
         name = request.path_params["repository"]
-        row, abilities = await open_repository(self.ui, viewer, name)
+        row, abilities, project = await open_repository(self.ui, viewer, name)
         params = request.query_params
         sort = params.get("sort", "-pushed_at") if params.get("sort") in SORTS else "-pushed_at"
         per_page = (
@@ -92,6 +93,7 @@ class RepositoryViews:
             request,
             "repository.html",
             viewer=viewer,
+            crumbs=trail(project, name),
             repository=row,
             abilities=abilities,
             tags=shown.rows,
@@ -110,7 +112,7 @@ class RepositoryViews:
 
     async def tag(self, request: Request, viewer: Principal) -> Response:
         name, tag = request.path_params["repository"], request.path_params["tag"]
-        row, abilities = await open_repository(self.ui, viewer, name)
+        row, abilities, project = await open_repository(self.ui, viewer, name)
         try:
             detail = await self.ui.call(self.ui.registry.tag_detail, row.id, tag)
         except NotFound:
@@ -124,6 +126,7 @@ class RepositoryViews:
             request,
             "tag.html",
             viewer=viewer,
+            crumbs=trail(project, name, tag),
             repository=row,
             abilities=abilities,
             detail=detail,
@@ -135,7 +138,7 @@ class RepositoryViews:
     async def manifest(self, request: Request, viewer: Principal) -> Response:
         """A platform image of an index, by digest: the tag page's facts, no tag."""
         name, digest = request.path_params["repository"], request.path_params["digest"]
-        row, abilities = await open_repository(self.ui, viewer, name)
+        row, abilities, project = await open_repository(self.ui, viewer, name)
         try:
             detail = await self.ui.call(self.ui.registry.manifest_detail, row.id, digest)
         except NotFound:
@@ -144,6 +147,7 @@ class RepositoryViews:
             request,
             "tag.html",
             viewer=viewer,
+            crumbs=trail(project, name, digest[:19] + "…"),
             repository=row,
             abilities=abilities,
             detail=detail,
@@ -155,7 +159,7 @@ class RepositoryViews:
     async def delete_tags(self, request: Request, viewer: Principal) -> Response:
         """Delete the selected tags (or all matching the filter) after one confirmation."""
         name = request.path_params["repository"]
-        row, abilities = await open_repository(self.ui, viewer, name)
+        row, abilities, project = await open_repository(self.ui, viewer, name)
         if "delete" not in abilities:
             raise NotAllowed(name)
         form = await checked_form(request)
@@ -199,7 +203,7 @@ class RepositoryViews:
 
     async def delete_repository(self, request: Request, viewer: Principal) -> Response:
         name = request.path_params["repository"]
-        row, abilities = await open_repository(self.ui, viewer, name)
+        row, abilities, project = await open_repository(self.ui, viewer, name)
         if "delete" not in abilities:
             raise NotAllowed(name)
         form = await checked_form(request)
