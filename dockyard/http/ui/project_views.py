@@ -202,7 +202,7 @@ class ProjectViews:
                 None,
                 viewer.name,
             )
-            request.session["new_token"] = f"{issued.username} / {issued.secret}"
+            request.session["new_token"] = [issued.username, issued.secret]
             return "deploy token created"
         tokens = await call(admin_tokens.list_tokens, db, project=path)
         token_id = parse_id(form.get("token_id"), "token_id")
