@@ -59,9 +59,11 @@ class RegistryAdmin:
             found = accounts.longest_project(conn, project_candidates(repository))
         return found.path if found else None
 
-    def repositories_under(self, prefixes: list[str], name_filter: str = "") -> list[RepositoryRow]:
+    def repositories_under(
+        self, prefixes: list[str], name_filter: str = "", limit: int | None = None
+    ) -> list[RepositoryRow]:
         with self._db.session() as conn:
-            return management.repositories(conn, prefixes, name_filter)
+            return management.repositories(conn, prefixes, name_filter, limit)
 
     def repository(self, repository_id: int) -> RepositoryRow:
         with self._db.session() as conn:

@@ -49,15 +49,17 @@ def _repository_stats():  # noqa: ANN202 - a select
 
 
 def repositories(
-    conn: Connection, prefixes: list[str], name_filter: str = ""
+    conn: Connection, prefixes: list[str], name_filter: str = "", limit: int | None = None
 ) -> list[RepositoryRow]:
-    """Repositories under any of ``prefixes`` whose name contains ``name_filter``."""
+    """Repositories under any of ``prefixes`` whose name contains ``name_filter`` (the
+    first ``limit`` by name)."""
     if not prefixes:
         return []
     stmt = _repository_stats().where(or_(*(_under(p) for p in prefixes)))
     if name_filter:
         stmt = stmt.where(Repository.name.contains(name_filter, autoescape=True))
-    return [RepositoryRow(*row) for row in conn.execute(stmt.order_by(Repository.name))]
+    stmt = stmt.order_by(Repository.name).limit(limit)
+    return [RepositoryRow(*row) for row in conn.execute(stmt)]
 
 
 def repository(conn: Connection, repository_id: int) -> RepositoryRow | None:
@@ -161,12 +163,13 @@ def delete_tags(
 
 
 def referrers_of(conn: Connection, repository_id: int, digest: str) -> list[tuple[str, str | None]]:
-    stmt = (
-        select(Manifest.digest, Manifest.artifact_type)
-        .where(Manifest.repository_id == repository_id, Manifest.subject_digest == digest)
-        .order_by(Manifest.digest)
+    # Sorted here, not in SQL: an ORDER BY digest made SQLite walk the repository's
+    # (repository_id, digest) index, every manifest of it, instead of the subject index
+    # (110 ms at 100,000 manifests, against well under 1 ms).
+    stmt = select(Manifest.digest, Manifest.artifact_type).where(
+        Manifest.repository_id == repository_id, Manifest.subject_digest == digest
     )
-    return [tuple(row) for row in conn.execute(stmt)]
+    return sorted(tuple(row) for row in conn.execute(stmt))
 
 
 def tags_named(conn: Connection, text: str, limit: int) -> list[tuple[str, str, str]]:

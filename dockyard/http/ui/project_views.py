@@ -65,15 +65,13 @@ class ProjectViews:
     async def search(self, request: Request, viewer: Principal) -> Response:
         query = request.query_params.get("q", "").strip().lower()[:100]
         visible = [project for project, _ in await self.visible(viewer)]
-        repositories = []
-        if query:
-            for project in visible:
-                repositories += await self.ui.call(
-                    self.ui.registry.project_repositories, project.path, query
-                )
-        tags, places = [], []
+        repositories, tags, places = [], [], []
         if query:
             may_read = await self._may_read(viewer)
+            found = await self.ui.call(
+                self.ui.registry.repositories_under, [p.path for p in visible], query, 4 * SHOWN
+            )
+            repositories = [r for r in found if may_read(r.name)][:SHOWN]
             if DIGEST_PREFIX.fullmatch(query):  # a pasted digest: where does it live?
                 found = await self.ui.call(self.ui.registry.where_digest, query)
                 places = [p for p in found if may_read(p[0])][:SHOWN]
