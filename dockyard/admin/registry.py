@@ -115,6 +115,14 @@ class RegistryAdmin:
     def tag_detail(self, repository_id: int, name: str) -> TagDetail:
         return self._detail(repository_id, self.tag(repository_id, name))
 
+    def manifest_bytes(self, repository_id: int, digest: str) -> tuple[str, bytes]:
+        """(media type, the exact bytes pushed) of one manifest, for downloads."""
+        with self._db.session() as conn:
+            found = management.manifest_payload(conn, repository_id, digest)
+        if found is None:
+            raise NotFound(f"no manifest {digest!r}")
+        return found
+
     def manifest_detail(self, repository_id: int, digest: str) -> TagDetail:
         """An untagged manifest (an index's platform image) shown as a tag page is."""
         with self._db.session() as conn:
@@ -146,7 +154,9 @@ class RegistryAdmin:
                  "stored": str(d.digest) in sizes, **(d.platform or {})}  # fmt: skip
                 for d in manifest.manifests
             ],
-            referrers=[{"digest": d, "artifact_type": a} for d, a in referrers],
+            referrers=[
+                {"digest": d, "artifact_type": a, "kind": _badge(a or "")} for d, a in referrers
+            ],
         )
 
     def _config(self, digest: object) -> dict[str, Any] | None:

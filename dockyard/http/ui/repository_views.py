@@ -156,6 +156,20 @@ class RepositoryViews:
             lock=None,
         )
 
+    async def raw_manifest(self, request: Request, viewer: Principal) -> Response:
+        """The manifest's bytes exactly as pushed, as a download."""
+        name, digest = request.path_params["repository"], request.path_params["digest"]
+        row, _abilities, _project = await open_repository(self.ui, viewer, name)
+        try:
+            media_type, payload = await self.ui.call(
+                self.ui.registry.manifest_bytes, row.id, digest
+            )
+        except NotFound:
+            raise NotAllowed(digest) from None
+        filename = f"{digest.partition(':')[2][:12]}.json"
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        return Response(payload, media_type=media_type, headers=headers)
+
     async def delete_tags(self, request: Request, viewer: Principal) -> Response:
         """Delete the selected tags (or all matching the filter) after one confirmation."""
         name = request.path_params["repository"]

@@ -160,6 +160,7 @@ def routes(ui: Ui) -> list[Route | Mount]:
         Route("/g/{group:path}", view(GroupViews(ui).group)),
         Route("/r/{repository:path}/-/tags/{tag}", view(repositories.tag)),
         Route("/r/{repository:path}/-/manifests/{digest}", view(repositories.manifest)),
+        Route("/r/{repository:path}/-/manifests/{digest}/raw", view(repositories.raw_manifest)),
         Route(
             "/r/{repository:path}/-/delete-tags", page(repositories.delete_tags), methods=["POST"]
         ),
