@@ -9,7 +9,9 @@
 Admins may do everything. A token narrows its owner's rights to its scopes; deploy
 tokens act only on their project (or group) and never delete; a CI job token acts
 with its user's rights, pulls wherever that user may, and pushes or deletes only in
-its own project.
+its own project. A CI job signed in with an OIDC ID token gets the role of each project
+trust its token matched (Reporter: pull; Developer: pull and push) in that project only,
+and never deletes.
 """
 
 from __future__ import annotations
@@ -89,6 +91,10 @@ def actions_for(principal: Principal, project: ProjectRecord | None, role: int) 
             if not _deploy_covers(principal, project):
                 return public
             return public | (_scoped(ALL, principal.scopes) - {"delete"})
+        case "oidc":
+            public = frozenset({"pull"}) if project.visibility == "public" else NOTHING
+            role = max((r for _, p, r in principal.trusts if p == project.id), default=0)
+            return public | (ROLE_ACTIONS[max(r for r in ROLE_ACTIONS if r <= role)] - {"delete"})
         case _:
             return frozenset({"pull"}) if project.visibility == "public" else NOTHING
 
