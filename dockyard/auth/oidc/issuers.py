@@ -20,9 +20,15 @@ def allowed_issuers(settings: Settings) -> frozenset[str]:
 
 def issuer_refusal(issuer: str, settings: Settings) -> str | None:
     """Why ``issuer`` may not be trusted here, or None when it may."""
-    parts = urlsplit(issuer)
+    not_url = f"issuer {issuer[:100]!r} is not a URL like https://token.example.com"
+    if len(issuer) > 255 or not issuer.isprintable():
+        return not_url
+    try:
+        parts = urlsplit(issuer)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return not_url
     if not parts.netloc or parts.query or parts.fragment or parts.username:
-        return f"issuer {issuer[:100]!r} is not a URL like https://token.example.com"
+        return not_url
     listed = allowed_issuers(settings)
     if listed and issuer.rstrip("/") not in listed:
         return (

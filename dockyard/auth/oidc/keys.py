@@ -78,7 +78,10 @@ def _fetch_keys(issuer: str, plain_http: bool) -> dict[str, jwt.PyJWK]:
     jwks_uri = config.get("jwks_uri")
     if not isinstance(jwks_uri, str):
         raise OidcRefused("the issuer's openid-configuration has no jwks_uri")
-    same_origin = urlsplit(jwks_uri)[:2] == urlsplit(issuer)[:2]
+    try:
+        same_origin = urlsplit(jwks_uri)[:2] == urlsplit(issuer)[:2]
+    except ValueError:
+        raise OidcRefused("the issuer's jwks_uri is not a URL") from None
     document = _get_json(jwks_uri, plain_http and same_origin)
     keys: dict[str, jwt.PyJWK] = {}
     for data in document.get("keys") or []:
@@ -94,13 +97,16 @@ def _fetch_keys(issuer: str, plain_http: bool) -> dict[str, jwt.PyJWK]:
 
 
 def _get_json(url: str, plain_http: bool) -> dict:
-    scheme = urlsplit(url).scheme
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        scheme = ""
     if scheme != "https" and not (scheme == "http" and plain_http):
         raise OidcRefused(f"the issuer's documents must be fetched over https, not {url[:100]}")
     try:
         with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
             response = client.get(url, headers={"Accept": "application/json"})
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
         raise OidcRefused(f"the issuer could not be reached ({type(error).__name__})") from None
     if response.status_code != 200 or len(response.content) > MAX_DOCUMENT:
         raise OidcRefused(f"the issuer answered {response.status_code} for {url[:100]}")

@@ -116,7 +116,9 @@ class OidcLogin:
             trusts = tuple((int(t), int(p), int(r)) for t, p, r in raw)
         except (TypeError, ValueError):
             return None
-        if not trusts or expires < time.time() or not self._still_trusted(trusts):
+        if not trusts or expires < time.time() or issuer_refusal(issuer, self._settings):
+            return None  # expired, or the issuer was taken off oidc_allowed_issuers
+        if not self._still_trusted(trusts):
             return None
         return Principal("oidc", subject, issuer=issuer, trusts=trusts, expires_at=expires)
 
