@@ -93,10 +93,16 @@ def actions_for(principal: Principal, project: ProjectRecord | None, role: int) 
             return public | (_scoped(ALL, principal.scopes) - {"delete"})
         case "oidc":
             public = frozenset({"pull"}) if project.visibility == "public" else NOTHING
-            role = max((r for _, p, r in principal.trusts if p == project.id), default=0)
+            role = trust_level(principal, project.id)
             return public | (ROLE_ACTIONS[max(r for r in ROLE_ACTIONS if r <= role)] - {"delete"})
         case _:
             return frozenset({"pull"}) if project.visibility == "public" else NOTHING
+
+
+def trust_level(principal: Principal, project_id: int) -> int:
+    """The best role the OIDC trusts a CI job's ID token matched grant in a project (its
+    level for tag protection rules too); 0 where none did."""
+    return max((role for _, p, role in principal.trusts if p == project_id), default=0)
 
 
 def tag_access_level(principal: Principal, role: int) -> int:

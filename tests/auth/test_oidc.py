@@ -18,6 +18,7 @@ from dockyard.db.queries import tokens as token_rows
 from tests.api.helpers import auth, push_image
 from tests.support.auth_registry import AuthRegistry
 from tests.support.oidc_issuer import TestIssuer
+from tests.support.tag_protection import Login, denial, image, protect, put
 
 AUDIENCE = "https://registry.example.test"
 
@@ -325,3 +326,23 @@ def test_exchange_refuses_bad_tokens_with_401(reg: AuthRegistry, issuer: TestIss
     assert "has expired" in resp.json()["error"]["message"]
     wrong = reg.client.post("/api/v1/oidc/token", json={"token": issuer.token("other-aud")})
     assert wrong.status_code == 401
+
+
+def test_protected_tags_see_the_trusts_role_as_the_jobs_level(
+    reg: AuthRegistry, issuer: TestIssuer
+):
+    project = reg.new_project()
+    audience = f"https://{project.replace('/', '-')}.example"
+    trust(reg, project, issuer, "developer", audience)
+    protect(
+        reg,
+        project,
+        tag_name_pattern="release",
+        minimum_access_level_for_push="maintainer",
+        minimum_access_level_for_delete="maintainer",
+    )
+    repo = f"{project}/app"
+    ci = Login("oidc", issuer.token(audience))
+    assert put(reg, repo, "main", image(reg, repo, "oidc-main"), ci).status_code == 201
+    said = denial(put(reg, repo, "release", image(reg, repo, "oidc-release"), ci))
+    assert said.endswith("only maintainer and above may push it (your access level: developer)")
