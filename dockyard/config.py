@@ -126,6 +126,14 @@ class Settings:
     job_token_ttl_seconds: int = field(
         default=3600, metadata={"doc": "Default lifetime of CI job tokens."}
     )
+    oidc_allowed_issuers: str = field(
+        default="",
+        metadata={
+            "doc": "Comma-separated OIDC issuer URLs projects may trust for keyless CI login; "
+            "empty: any https issuer. An http issuer works only when listed here.",
+            "empty_ok": True,
+        },
+    )
     redis_url: str = field(
         default="",
         metadata={

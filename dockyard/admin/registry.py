@@ -61,9 +61,11 @@ class RegistryAdmin:
             found = accounts.longest_project(conn, project_candidates(repository))
         return found.path if found else None
 
-    def repositories_under(self, prefixes: list[str], name_filter: str = "") -> list[RepositoryRow]:
+    def repositories_under(
+        self, prefixes: list[str], name_filter: str = "", limit: int | None = None
+    ) -> list[RepositoryRow]:
         with self._db.session() as conn:
-            return management.repositories(conn, prefixes, name_filter)
+            return management.repositories(conn, prefixes, name_filter, limit)
 
     def repository(self, repository_id: int) -> RepositoryRow:
         with self._db.session() as conn:
@@ -95,6 +97,14 @@ class RegistryAdmin:
             total = management.count_tags(conn, repository_id, name_filter)
         return TagPage(rows, total)
 
+    def tags_named(self, text: str, limit: int = 200) -> list[tuple[str, str, str]]:
+        with self._db.session() as conn:
+            return management.tags_named(conn, text, limit)
+
+    def where_digest(self, prefix: str, limit: int = 200) -> list[tuple[str, str, str]]:
+        with self._db.session() as conn:
+            return management.where_digest(conn, prefix, limit)
+
     def badges(self, repository_id: int, digests: list[str]) -> dict[str, list[str]]:
         """Digest -> badges ('signed', 'sbom', 'attestation') from its referrers."""
         with self._db.session() as conn:
@@ -110,6 +120,14 @@ class RegistryAdmin:
 
     def tag_detail(self, repository_id: int, name: str) -> TagDetail:
         return self._detail(repository_id, self.tag(repository_id, name))
+
+    def manifest_bytes(self, repository_id: int, digest: str) -> tuple[str, bytes]:
+        """(media type, the exact bytes pushed) of one manifest, for downloads."""
+        with self._db.session() as conn:
+            found = management.manifest_payload(conn, repository_id, digest)
+        if found is None:
+            raise NotFound(f"no manifest {digest!r}")
+        return found
 
     def manifest_detail(self, repository_id: int, digest: str) -> TagDetail:
         """An untagged manifest (an index's platform image) shown as a tag page is."""
@@ -142,7 +160,9 @@ class RegistryAdmin:
                  "stored": str(d.digest) in sizes, **(d.platform or {})}  # fmt: skip
                 for d in manifest.manifests
             ],
-            referrers=[{"digest": d, "artifact_type": a} for d, a in referrers],
+            referrers=[
+                {"digest": d, "artifact_type": a, "kind": _badge(a or "")} for d, a in referrers
+            ],
         )
 
     def _config(self, digest: object) -> dict[str, Any] | None:

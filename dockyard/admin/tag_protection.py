@@ -71,6 +71,10 @@ class TagProtection:
         """The caller's access level in the project owning ``repository``."""
         if not self._auth_on:
             return roles.ADMIN
+        if principal.kind == "oidc":  # a CI job signed in by ID token: its trust's role
+            with self._db.session() as conn:
+                project = accounts.longest_project(conn, project_candidates(repository))
+            return roles.trust_level(principal, project.id) if project else 0
         if principal.kind not in ("user", "job") or principal.user_id is None:
             return 0
         if principal.is_admin:

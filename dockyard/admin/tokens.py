@@ -64,7 +64,7 @@ def create_personal(
         db,
         "personal",
         actor,
-        name=check_text(name, "name", 255),
+        name=check_text(name, "name", 100),  # a label people read in lists
         user_id=user.id,
         scopes=_scopes(scopes, REGISTRY_SCOPES),
         expires_at=check_expiry(expires_at, datetime.now(UTC)),

@@ -9,7 +9,9 @@
 Admins may do everything. A token narrows its owner's rights to its scopes; deploy
 tokens act only on their project (or group) and never delete; a CI job token acts
 with its user's rights, pulls wherever that user may, and pushes or deletes only in
-its own project.
+its own project. A CI job signed in with an OIDC ID token gets the role of each project
+trust its token matched (Reporter: pull; Developer: pull and push) in that project only,
+and never deletes.
 """
 
 from __future__ import annotations
@@ -89,8 +91,18 @@ def actions_for(principal: Principal, project: ProjectRecord | None, role: int) 
             if not _deploy_covers(principal, project):
                 return public
             return public | (_scoped(ALL, principal.scopes) - {"delete"})
+        case "oidc":
+            public = frozenset({"pull"}) if project.visibility == "public" else NOTHING
+            role = trust_level(principal, project.id)
+            return public | (ROLE_ACTIONS[max(r for r in ROLE_ACTIONS if r <= role)] - {"delete"})
         case _:
             return frozenset({"pull"}) if project.visibility == "public" else NOTHING
+
+
+def trust_level(principal: Principal, project_id: int) -> int:
+    """The best role the OIDC trusts a CI job's ID token matched grant in a project (its
+    level for tag protection rules too); 0 where none did."""
+    return max((role for _, p, role in principal.trusts if p == project_id), default=0)
 
 
 def tag_access_level(principal: Principal, role: int) -> int:

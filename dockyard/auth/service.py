@@ -14,8 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 from dockyard.auth import policy
 from dockyard.auth.credentials import JOB_USERNAME, hash_secret, session_key, token_kind
+from dockyard.auth.oidc import OidcRefused
+from dockyard.auth.oidc.login import USERNAME as OIDC_USERNAME
+from dockyard.auth.oidc.login import OidcLogin
 from dockyard.auth.passwords import password_stamp, verify_password
 from dockyard.auth.principal import ANONYMOUS, SCANNER, Principal
+from dockyard.auth.registry_tokens import TokenSigner
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.db.queries import accounts
@@ -38,10 +42,19 @@ def _usable(record: TokenRecord | None, kind: str) -> bool:
 
 
 class AccessService:
-    def __init__(self, db: Database, settings: Settings, shared: SharedState | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        shared: SharedState | None = None,
+        signer: TokenSigner | None = None,
+    ) -> None:
         self._db = db
         self._settings = settings
         self._shared = shared or LocalState()
+        # Keyless CI login needs our signer for its exchange passwords; without one
+        # (tools that only manage accounts) ID tokens are refused.
+        self.oidc = OidcLogin(db, settings, signer, self.auth_epoch) if signer else None
         self._recheck: dict[
             tuple[str, int | None, int | None, str | None], tuple[float, int, Principal | None]
         ] = {}
@@ -57,16 +70,21 @@ class AccessService:
         with self._db.session() as conn:
             if any(token_rows.failures(conn, k, window) >= n for k, n in limits.items()):
                 raise RegistryError(Code.TOOMANYREQUESTS, "too many failed logins; try later")
-            principal = self._check(conn, username, secret)
+            oidc = username == OIDC_USERNAME
+            principal = None if oidc else self._check(conn, username, secret)
+        refusal = "invalid username or password"
+        if oidc:  # outside the transaction: it may fetch the issuer's keys
+            principal, refusal = self._oidc_login(secret)
         if principal is None:
             with self._db.session(write=True) as conn:  # committed before we refuse
                 for key in keys:
                     token_rows.record_failure(conn, key, window)
-                kind = token_kind(secret) or "password"
+                kind = "oidc" if oidc else token_kind(secret) or "password"
+                detail = refusal if oidc else None  # never the token, only why
                 token_rows.audit(
-                    conn, username, "login_failed", "registry", client, credential_kind=kind
+                    conn, username, "login_failed", "registry", client, detail, credential_kind=kind
                 )
-            raise RegistryError(Code.UNAUTHORIZED, "invalid username or password")
+            raise RegistryError(Code.UNAUTHORIZED, refusal)
         with self._db.session(write=True) as conn:
             if keys[0].startswith("user:"):  # a valid token never resets an address's count
                 token_rows.clear_failures(conn, keys[0])
@@ -86,6 +104,27 @@ class AccessService:
             )
         return principal
 
+    def oidc_exchange(self, token: str, client: str | None) -> tuple[Principal, str, int]:
+        """A short-lived registry password for an ID token: (principal, password, expiry).
+        Checked, counted and audited like a login; 401 with the reason when refused."""
+        principal = self.login(OIDC_USERNAME, token, client)
+        assert self.oidc is not None  # login refuses ID tokens without it
+        password, expires = self.oidc.password_for(principal)
+        with self._db.session(write=True) as conn:
+            token_rows.audit(
+                conn, principal.actor, "oidc_exchange", "registry", client, credential_kind="oidc"
+            )
+        return principal, password, expires
+
+    def _oidc_login(self, token: str) -> tuple[Principal | None, str]:
+        """The principal behind an OIDC ID token (or exchange password), or why not."""
+        if self.oidc is None:
+            return None, "OIDC login is not available here"
+        try:
+            return self.oidc.login(token), ""
+        except OidcRefused as refused:
+            return None, f"OIDC login refused: {refused}"
+
     def _failure_limits(self, username: str, secret: str, client: str | None) -> dict[str, int]:
         """The failed-login counters an attempt is checked against and counted in.
 
@@ -96,7 +135,7 @@ class AccessService:
         invented tokens never lock out valid ones, nor does a locked password its tokens.
         """
         limit = self._settings.login_max_failures
-        if token_kind(secret) is not None:
+        if token_kind(secret) is not None or username == OIDC_USERNAME:
             return {f"token-addr:{client or '-'}": 5 * limit}
         return {f"user:{username.lower()}"[:300]: limit, f"addr:{client or '-'}": 5 * limit}
 
@@ -146,6 +185,8 @@ class AccessService:
     def claims_for(self, principal: Principal) -> dict[str, object]:
         """What a bearer token must carry to find its principal again (and, for a password
         login, the password's stamp, so the token ends when the password changes)."""
+        if principal.kind == "oidc" and self.oidc is not None:
+            return self.oidc.claims_for(principal)
         claims: dict[str, object] = {
             "kind": principal.kind,
             "uid": principal.user_id,
@@ -164,6 +205,8 @@ class AccessService:
             return ANONYMOUS
         if kind == "scanner":  # its grants are in the token we signed; nothing to re-check
             return SCANNER
+        if kind == "oidc":  # no account: the grants are in the token, the trusts re-checked
+            return self.oidc.from_claims(claims) if self.oidc is not None else None
         uid, cid, stamp = claims.get("uid"), claims.get("cid"), claims.get("pw")
         if (
             not isinstance(kind, str)

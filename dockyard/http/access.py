@@ -120,7 +120,7 @@ class TokenAccess:
             claims = self.signer.verify(token)
         except InvalidToken:
             raise self._challenge(request, repository, actions, "invalid_token") from None
-        if claims.get("typ") == "refresh":
+        if claims.get("typ") is not None:  # a refresh token or an OIDC exchange password
             raise self._challenge(request, repository, actions, "invalid_token")
         principal = await run_in_threadpool(self.service.from_claims, claims)
         if principal is None:

@@ -75,7 +75,7 @@ def build_access(
             return OpenAccess(), None, []
         case "token":
             signer = token_signer(db, settings)
-            service = AccessService(db, settings, shared)
+            service = AccessService(db, settings, shared, signer)
             access = TokenAccess(service, signer, settings)
             endpoint = TokenEndpoint(access)
             return (

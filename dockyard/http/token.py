@@ -7,6 +7,7 @@ credentials. Anonymous callers get what public projects allow.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from starlette.concurrency import run_in_threadpool
@@ -102,6 +103,8 @@ class TokenEndpoint:
         grants = await run_in_threadpool(self._grants, principal, scopes)
         pushes = any("push" in g.actions for g in grants)
         ttl = self.settings.push_token_ttl_seconds if pushes else self.settings.token_ttl_seconds
+        if principal.expires_at is not None:  # an OIDC login ends with its ID token
+            ttl = max(1, min(ttl, principal.expires_at - int(time.time())))
         claims = self.access.service.claims_for(principal)
         token, issued = self.access.signer.issue(principal.name, claims, grants, ttl)
         body: dict[str, object] = {
@@ -110,7 +113,7 @@ class TokenEndpoint:
             "expires_in": ttl,
             "issued_at": datetime.fromtimestamp(issued, UTC).isoformat().replace("+00:00", "Z"),
         }
-        if offline and not principal.is_anonymous:
+        if offline and not principal.is_anonymous and principal.expires_at is None:
             body["refresh_token"], _ = self.access.signer.issue(
                 principal.name,
                 {**claims, "typ": "refresh"},

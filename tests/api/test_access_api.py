@@ -150,6 +150,13 @@ def test_tokens_through_the_api(registry: AuthRegistry, project: str) -> None:
     assert created.status_code == 201
     secret = created.json()["token"]
     assert secret.startswith("dy_pat_")
+    for name, status in (("n" * 100, 201), ("n" * 101, 422)):  # names are labels, not essays
+        sized = registry.client.post(
+            "/api/v1/user/tokens",
+            json={"name": name, "scopes": ["read_registry"]},
+            headers=auth(maintainer.pat),
+        )
+        assert sized.status_code == status, sized.text
     listed = registry.client.get("/api/v1/user/tokens", headers=auth(maintainer.pat)).json()
     assert all("token" not in t for t in listed)
     assert registry.token_response(maintainer.name, secret).status_code == 200

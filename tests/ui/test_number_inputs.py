@@ -99,7 +99,7 @@ def test_token_names_are_checked(owner, name: str) -> None:  # noqa: ANN001
     mine = client.post("/-/settings/tokens", data={"csrf": token, "name": name, "api": "on"})
     assert (
         mine.status_code == 200
-        and "name has 1 to 255 characters" in mine.text
+        and "name has 1 to 100 characters" in mine.text
         or ("name may not contain control characters" in mine.text)
     )
     deploy = client.post(

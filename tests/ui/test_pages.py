@@ -147,6 +147,10 @@ def test_project_settings_and_tokens(registry: AuthRegistry, project: str) -> No
         data={"csrf": token, "action": "create_deploy_token", "name": "k8s", "read_registry": "on"},
     )
     assert "dy_deploy_" in created.text
+    deploy_secret = re.search(r'id="new-token">(dy_deploy_[^<]+)<', created.text).group(1)
+    assert f'data-copy="{deploy_secret}"' in created.text  # a copy button for the secret
+    login = re.search(r"Username <code>([^<]+)</code>", created.text).group(1)
+    assert registry.token_response(login, deploy_secret).status_code == 200
     mine = client.post(
         "/-/settings/tokens", data={"csrf": token, "name": "laptop", "read_registry": "on"}
     )

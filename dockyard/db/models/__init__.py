@@ -17,6 +17,7 @@ from dockyard.db.models.gc import GcBlobReview, GcLinkReview, GcManifestReview, 
 from dockyard.db.models.hooks import Webhook, WebhookDelivery
 from dockyard.db.models.jobs import Job
 from dockyard.db.models.keys import SigningKey
+from dockyard.db.models.oidc import OidcTrust
 from dockyard.db.models.periodic import PeriodicTask
 from dockyard.db.models.policies import VulnerabilityException, VulnerabilityPolicy
 from dockyard.db.models.protection import TagProtectionRule
@@ -53,6 +54,7 @@ __all__ = [
     "ManifestReference",
     "Membership",
     "Namespace",
+    "OidcTrust",
     "PeriodicTask",
     "Project",
     "Repository",

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
-from dockyard.db.models import Manifest, Repository, StorageUsage, Tag
+from dockyard.db.models import Manifest, Repository, RepositoryBlob, StorageUsage, Tag
 from dockyard.db.queries import gc
 from dockyard.db.queries import usage as usage_rows
 from dockyard.db.records_management import RepositoryRow, TagRow
@@ -49,15 +49,17 @@ def _repository_stats():  # noqa: ANN202 - a select
 
 
 def repositories(
-    conn: Connection, prefixes: list[str], name_filter: str = ""
+    conn: Connection, prefixes: list[str], name_filter: str = "", limit: int | None = None
 ) -> list[RepositoryRow]:
-    """Repositories under any of ``prefixes`` whose name contains ``name_filter``."""
+    """Repositories under any of ``prefixes`` whose name contains ``name_filter`` (the
+    first ``limit`` by name)."""
     if not prefixes:
         return []
     stmt = _repository_stats().where(or_(*(_under(p) for p in prefixes)))
     if name_filter:
         stmt = stmt.where(Repository.name.contains(name_filter, autoescape=True))
-    return [RepositoryRow(*row) for row in conn.execute(stmt.order_by(Repository.name))]
+    stmt = stmt.order_by(Repository.name).limit(limit)
+    return [RepositoryRow(*row) for row in conn.execute(stmt)]
 
 
 def repository(conn: Connection, repository_id: int) -> RepositoryRow | None:
@@ -163,12 +165,47 @@ def delete_tags(
 
 
 def referrers_of(conn: Connection, repository_id: int, digest: str) -> list[tuple[str, str | None]]:
+    # Sorted here, not in SQL: an ORDER BY digest made SQLite walk the repository's
+    # (repository_id, digest) index, every manifest of it, instead of the subject index
+    # (110 ms at 100,000 manifests, against well under 1 ms).
+    stmt = select(Manifest.digest, Manifest.artifact_type).where(
+        Manifest.repository_id == repository_id, Manifest.subject_digest == digest
+    )
+    return sorted(tuple(row) for row in conn.execute(stmt))
+
+
+def tags_named(conn: Connection, text: str, limit: int) -> list[tuple[str, str, str]]:
+    """(repository, tag, digest) of tags whose name contains ``text``, by repository."""
     stmt = (
-        select(Manifest.digest, Manifest.artifact_type)
-        .where(Manifest.repository_id == repository_id, Manifest.subject_digest == digest)
-        .order_by(Manifest.digest)
+        select(Repository.name, Tag.name, Manifest.digest)
+        .join(Tag, Tag.repository_id == Repository.id)
+        .join(Manifest, Manifest.id == Tag.manifest_id)
+        .where(Tag.name.contains(text, autoescape=True))
+        .order_by(Repository.name, Tag.name)
+        .limit(limit)
     )
     return [tuple(row) for row in conn.execute(stmt)]
+
+
+def where_digest(conn: Connection, prefix: str, limit: int) -> list[tuple[str, str, str]]:
+    """(repository, digest, 'manifest' | 'blob') for every manifest and blob link whose
+    digest starts with ``prefix``: where a pasted digest lives."""
+    manifests = (
+        select(Repository.name, Manifest.digest)
+        .join(Manifest, Manifest.repository_id == Repository.id)
+        .where(Manifest.digest.startswith(prefix, autoescape=True))
+        .order_by(Repository.name)
+        .limit(limit)
+    )
+    blobs = (
+        select(Repository.name, RepositoryBlob.digest)
+        .join(RepositoryBlob, RepositoryBlob.repository_id == Repository.id)
+        .where(RepositoryBlob.digest.startswith(prefix, autoescape=True))
+        .order_by(Repository.name)
+        .limit(limit)
+    )
+    found = [(r, d, "manifest") for r, d in conn.execute(manifests)]
+    return found + [(r, d, "blob") for r, d in conn.execute(blobs)]
 
 
 def manifest_sizes(conn: Connection, repository_id: int, digests: list[str]) -> dict[str, int]:

@@ -118,8 +118,9 @@ def referrers(
         )
         .join(Repository, Repository.id == Manifest.repository_id)
         .where(Repository.name == repository, Manifest.subject_digest == subject)
-        .order_by(Manifest.digest)
     )
     if artifact_type is not None:
         stmt = stmt.where(Manifest.artifact_type == artifact_type)
-    return [ReferrerRecord(*row) for row in conn.execute(stmt)]
+    # Sorted here: an ORDER BY digest in SQL leads SQLite to scan the repository's
+    # manifests in digest order rather than use the subject index.
+    return sorted((ReferrerRecord(*row) for row in conn.execute(stmt)), key=lambda r: r.digest)

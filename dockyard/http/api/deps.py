@@ -22,7 +22,7 @@ from dockyard.admin.registry import RegistryAdmin
 from dockyard.admin.tag_protection import TagProtection
 from dockyard.admin.tag_rules import TagRules
 from dockyard.admin.vuln_policy import PullPolicies
-from dockyard.auth.principal import Principal
+from dockyard.auth.principal import ANONYMOUS, Principal
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
@@ -138,6 +138,18 @@ async def _caller(request: Request) -> Principal:
                 raise forbidden("missing or wrong X-CSRF-Token")
             return principal
     raise ApiError(401, "unauthorized", "send a personal access token (Bearer or PRIVATE-TOKEN)")
+
+
+async def reader(request: Request) -> Principal:
+    """For endpoints that only show things: a caller with no credentials at all is the
+    anonymous principal, who sees public projects (and 404 for the rest); credentials
+    that are sent must be good, as with ``caller``."""
+    ctx = api(request)
+    session = request.scope.get("session") or {}
+    if ctx.service is not None and _header_token(request) is None and not session.get("sid"):
+        record_principal(request.scope, ANONYMOUS)
+        return ANONYMOUS
+    return await caller(request)
 
 
 def _header_token(request: Request) -> str | None:

@@ -13,7 +13,7 @@ from dockyard.admin.vuln_policy import NO_POLICY
 from dockyard.auth.principal import Principal
 from dockyard.db.queries.policies import PolicyRow
 from dockyard.http.api import convert, guards, schemas
-from dockyard.http.api.deps import api, caller, forbidden
+from dockyard.http.api.deps import api, caller, forbidden, reader
 
 router = APIRouter(tags=["projects and groups"])
 
@@ -37,7 +37,7 @@ def _project(record, abilities, policy: PolicyRow = NO_POLICY, usage=None) -> sc
 
 
 @router.get("/projects", response_model=list[schemas.ProjectOut])
-async def list_projects(request: Request, principal: Principal = Depends(caller)):  # noqa: ANN201
+async def list_projects(request: Request, principal: Principal = Depends(reader)):  # noqa: ANN201
     ctx = api(request)
     if ctx.service is None:
         visible = [(p, ["read"]) for p in await ctx.call(accounts.list_projects, ctx.db)]
@@ -286,7 +286,7 @@ async def delete_vulnerability_exception(
 
 @router.get("/projects/{project:path}", response_model=schemas.ProjectOut)
 async def get_project(
-    project: str, request: Request, principal: Principal = Depends(caller)
+    project: str, request: Request, principal: Principal = Depends(reader)
 ) -> schemas.ProjectOut:
     ctx = api(request)
     record = await guards.project(ctx, principal, project, "read")

@@ -3,11 +3,7 @@ image repositories and their tags, with server-side filtering, sorting and pagin
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -16,7 +12,8 @@ from dockyard.admin import usage as admin_usage
 from dockyard.admin.cleanup import CleanupRules
 from dockyard.auth.principal import Principal
 from dockyard.http.api import convert, guards, schemas
-from dockyard.http.api.deps import Api, ApiError, api, caller
+from dockyard.http.api.deps import Api, ApiError, api, caller, reader
+from dockyard.http.cursors import parse_tag_cursor, tag_cursor
 from dockyard.http.event_origin import origin
 from dockyard.oci.errors import RegistryError
 from dockyard.registry.promotion import parse_target
@@ -38,7 +35,7 @@ async def project_repositories(
     project: str,
     request: Request,
     name: str = Query("", max_length=255),
-    principal: Principal = Depends(caller),
+    principal: Principal = Depends(reader),
 ):  # noqa: ANN201
     ctx = api(request)
     await guards.project(ctx, principal, project, "read")
@@ -89,7 +86,7 @@ def _usage(usage: admin_usage.Usage) -> schemas.Usage:
 
 @router.get("/registry/repositories/{repository_id}", response_model=schemas.RepositoryOut)
 async def get_repository(
-    repository_id: schemas.Id, request: Request, principal: Principal = Depends(caller)
+    repository_id: schemas.Id, request: Request, principal: Principal = Depends(reader)
 ) -> schemas.RepositoryOut:
     ctx = api(request)
     row = await guards.repository(ctx, principal, repository_id, "read")
@@ -125,19 +122,13 @@ async def delete_repository(
 
 
 def _cursor(sort: str, row: schemas.TagOut) -> str:
-    key = row.name if sort.endswith("name") else [row.pushed_at.isoformat(), row.name]
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+    return tag_cursor(sort, row.name, row.pushed_at)
 
 
 def _after(sort: str, cursor: str) -> tuple[object, ...]:
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if sort.endswith("name"):
-            assert isinstance(key, str)
-            return (key,)
-        assert isinstance(key, list) and len(key) == 2 and isinstance(key[1], str)
-        return (datetime.fromisoformat(key[0]), key[1])
-    except (ValueError, AssertionError, TypeError, binascii.Error, UnicodeDecodeError):
+        return parse_tag_cursor(sort, cursor)
+    except ValueError:
         raise ApiError(400, "invalid", "last is not a cursor from a previous page") from None
 
 
@@ -163,7 +154,7 @@ async def list_tags(
     per_page: int = Query(20, ge=1, le=100),
     pagination: Literal["offset", "keyset"] = "offset",
     last: str | None = Query(None, max_length=512, description="Keyset cursor (Link rel=next)."),
-    principal: Principal = Depends(caller),
+    principal: Principal = Depends(reader),
 ):  # noqa: ANN201
     ctx = api(request)
     repo = await guards.repository(ctx, principal, repository_id, "read")
@@ -202,7 +193,7 @@ async def list_tags(
     "/registry/repositories/{repository_id}/tags/{tag}", response_model=schemas.TagDetailOut
 )
 async def tag_detail(
-    repository_id: schemas.Id, tag: str, request: Request, principal: Principal = Depends(caller)
+    repository_id: schemas.Id, tag: str, request: Request, principal: Principal = Depends(reader)
 ) -> schemas.TagDetailOut:
     ctx = api(request)
     repo = await guards.repository(ctx, principal, repository_id, "read")

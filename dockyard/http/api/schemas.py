@@ -172,7 +172,7 @@ class TokenCreated(TokenOut):
 
 
 class PersonalTokenCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=255)
+    name: str = Field(min_length=1, max_length=100)
     scopes: list[RegistryScope] = Field(min_length=1)
     expires_at: datetime | None = Field(
         default=None,

@@ -39,6 +39,25 @@ def human_size(size: int | None) -> str:
     return f"{value} B"
 
 
+# What each ability lets a person do, in the words of the UI (most telling first).
+RIGHTS = {
+    "admin": "owner",
+    "manage_members": "manage members",
+    "manage_policy": "set policies",
+    "manage_tokens": "deploy tokens",
+    "start_jobs": "CI jobs",
+    "delete": "delete",
+    "push": "push",
+    "read": "pull",
+}
+
+
+def rights(abilities: object) -> str:
+    """Abilities as people read them: 'pull, push, delete', not internal names."""
+    held = set(abilities or ())  # type: ignore[call-overload]
+    return ", ".join(label for name, label in reversed(RIGHTS.items()) if name in held)
+
+
 def ago(moment: datetime | None) -> str:
     if moment is None:
         return "never"
@@ -54,6 +73,30 @@ def iso(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def trail(
+    project: str | None = None,
+    repository: str | None = None,
+    tag: str | None = None,
+    group: str | None = None,
+) -> list[tuple[str, str | None]]:
+    """Breadcrumbs, (label, link) from the top group down; the last has no link."""
+    crumbs: list[tuple[str, str | None]] = []
+    path = project or group or ""
+    parts = path.split("/") if path else []
+    for n, part in enumerate(parts[:-1] if project else parts, start=1):
+        crumbs.append((part, "/g/" + "/".join(parts[:n])))
+    if project:
+        crumbs.append((parts[-1], f"/p/{project}"))
+    if repository:
+        inside = repository[len(project) + 1 :] if project else repository
+        crumbs.append((inside or repository, f"/r/{repository}"))
+    if tag:
+        crumbs.append((tag, None))
+    if crumbs:
+        crumbs[-1] = (crumbs[-1][0], None)
+    return crumbs
 
 
 class NotAllowed(Exception):
@@ -146,5 +189,5 @@ def back(url: str, message: str | None = None, request: Request | None = None) -
 
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.filters.update(size=human_size, ago=ago, iso=iso)
+    templates.env.filters.update(size=human_size, ago=ago, iso=iso, rights=rights)
     return templates

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -11,9 +13,12 @@ from dockyard.admin import tokens as admin_tokens
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.cleanup_views import settings_context
 from dockyard.http.ui.hook_views import hooks_context, project_scope
-from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
+from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form, trail
 from dockyard.http.ui.usage_bars import usage_bars
 from dockyard.validation import InvalidInput, parse_id
+
+DIGEST_PREFIX = re.compile(r"sha256:[0-9a-f]{6,64}")
+SHOWN = 50  # search results of a kind on the page
 
 ALL_ABILITIES = frozenset(
     {
@@ -61,12 +66,19 @@ class ProjectViews:
     async def search(self, request: Request, viewer: Principal) -> Response:
         query = request.query_params.get("q", "").strip().lower()[:100]
         visible = [project for project, _ in await self.visible(viewer)]
-        repositories = []
+        repositories, tags, places = [], [], []
         if query:
-            for project in visible:
-                repositories += await self.ui.call(
-                    self.ui.registry.project_repositories, project.path, query
-                )
+            may_read = await self._may_read(viewer)
+            found = await self.ui.call(
+                self.ui.registry.repositories_under, [p.path for p in visible], query, 4 * SHOWN
+            )
+            repositories = [r for r in found if may_read(r.name)][:SHOWN]
+            if DIGEST_PREFIX.fullmatch(query):  # a pasted digest: where does it live?
+                found = await self.ui.call(self.ui.registry.where_digest, query)
+                places = [p for p in found if may_read(p[0])][:SHOWN]
+            else:
+                found = await self.ui.call(self.ui.registry.tags_named, query)
+                tags = [t for t in found if may_read(t[0])][:SHOWN]
         return self.ui.render(
             request,
             "search.html",
@@ -74,7 +86,14 @@ class ProjectViews:
             query=query,
             projects=[p for p in visible if query in p.path],
             repositories=repositories,
+            tags=tags,
+            places=places,
         )
+
+    async def _may_read(self, viewer: Principal):  # noqa: ANN202 - a predicate
+        if self.ui.service is None:
+            return lambda _name: True
+        return await self.ui.call(self.ui.service.readable, viewer)
 
     async def project(self, request: Request, viewer: Principal) -> Response:
         path = request.path_params["project"]
@@ -92,6 +111,7 @@ class ProjectViews:
             request,
             "project.html",
             viewer=viewer,
+            crumbs=trail(path),
             project=project,
             abilities=abilities,
             repositories=rows,
@@ -182,7 +202,7 @@ class ProjectViews:
                 None,
                 viewer.name,
             )
-            request.session["new_token"] = f"{issued.username} / {issued.secret}"
+            request.session["new_token"] = [issued.username, issued.secret]
             return "deploy token created"
         tokens = await call(admin_tokens.list_tokens, db, project=path)
         token_id = parse_id(form.get("token_id"), "token_id")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,10 +12,11 @@ from starlette.responses import Response
 from dockyard.admin import AdminError, NotFound
 from dockyard.admin.vulnerabilities import Vulnerabilities
 from dockyard.auth.principal import Principal
+from dockyard.http.cursors import parse_tag_cursor, tag_cursor
 from dockyard.http.event_origin import origin
-from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form
+from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form, trail
 from dockyard.http.ui.project_views import all_abilities
-from dockyard.validation import parse_int
+from dockyard.validation import InvalidInput, parse_int
 
 SORTS = {
     "name": "Name A–Z",
@@ -23,23 +26,26 @@ SORTS = {
 }
 PAGE_SIZES = (10, 20, 50, 100)
 MAX_PAGE = 100000
+DELETE_BATCH = 1000  # tags per delete transaction
+MAX_MATCHING = 1_000_000  # "all matching" deletes at most this many tags in one request
 
 
 async def open_repository(ui: Ui, viewer: Principal, name: str):  # noqa: ANN201
-    """(repository row, abilities) if the viewer may read it; NotAllowed otherwise."""
+    """(repository row, abilities, owning project) if the viewer may read it;
+    NotAllowed otherwise."""
     try:
         row = await ui.call(ui.registry.repository_by_name, name)
     except NotFound:
         raise NotAllowed(name) from None
-    if ui.service is None:
-        return row, all_abilities(ui)
     project = await ui.call(ui.registry.owning_project, name)
+    if ui.service is None:
+        return row, all_abilities(ui), project
     abilities = (
         await ui.call(ui.service.project_abilities, viewer, project) if project else frozenset()
     )
     if "read" not in abilities:
         raise NotAllowed(name)
-    return row, abilities
+    return row, abilities, project
 
 
 class RepositoryViews:
@@ -48,7 +54,7 @@ class RepositoryViews:
 
     async def repository(self, request: Request, viewer: Principal) -> Response:
         name = request.path_params["repository"]
-        row, abilities = await open_repository(self.ui, viewer, name)
+        row, abilities, project = await open_repository(self.ui, viewer, name)
         params = request.query_params
         sort = params.get("sort", "-pushed_at") if params.get("sort") in SORTS else "-pushed_at"
         per_page = (
@@ -56,17 +62,27 @@ class RepositoryViews:
             if params.get("per_page", "20") in {str(n) for n in PAGE_SIZES}
             else 20
         )
-        page_number = parse_int(params.get("page", "1"), 1, MAX_PAGE, "page")
+        # ?page=N (links people keep) shows the first N pages; Load more asks ?after=CURSOR
+        # for the next page alone, which deletes in the list since cannot shift.
+        pages = parse_int(params.get("page", "1"), 1, MAX_PAGE, "page")
         name_filter = params.get("name", "")[:128]
+        after = None
+        if params.get("after"):
+            try:
+                after = parse_tag_cursor(sort, params["after"][:512])
+            except ValueError as error:
+                raise InvalidInput(f"after: {error}") from None
         shown = await self.ui.call(
             self.ui.registry.tags,
             row.id,
             name_filter=name_filter,
             sort=sort.lstrip("-"),
             descending=sort.startswith("-"),
-            offset=0,
-            limit=per_page * page_number,
+            after=after,
+            limit=per_page * (1 if after else pages),
         )
+        full = len(shown.rows) == per_page * (1 if after else pages)
+        last = shown.rows[-1] if full and shown.rows else None  # there may be more after it
         badges = await self.ui.call(self.ui.registry.badges, row.id, [t.digest for t in shown.rows])
         scans = await self.ui.call(
             Vulnerabilities(self.ui.db).states, row.id, {t.digest: t.media_type for t in shown.rows}
@@ -78,6 +94,7 @@ class RepositoryViews:
             request,
             "repository.html",
             viewer=viewer,
+            crumbs=trail(project, name),
             repository=row,
             abilities=abilities,
             tags=shown.rows,
@@ -89,14 +106,14 @@ class RepositoryViews:
             sorts=SORTS,
             per_page=per_page,
             page_sizes=PAGE_SIZES,
-            page=page_number,
+            more=tag_cursor(sort, last.name, last.pushed_at) if last else None,
             name=name_filter,
             platforms=lambda tag: json.loads(tag.platforms) if tag.platforms else [],
         )
 
     async def tag(self, request: Request, viewer: Principal) -> Response:
         name, tag = request.path_params["repository"], request.path_params["tag"]
-        row, abilities = await open_repository(self.ui, viewer, name)
+        row, abilities, project = await open_repository(self.ui, viewer, name)
         try:
             detail = await self.ui.call(self.ui.registry.tag_detail, row.id, tag)
         except NotFound:
@@ -110,6 +127,7 @@ class RepositoryViews:
             request,
             "tag.html",
             viewer=viewer,
+            crumbs=trail(project, name, tag),
             repository=row,
             abilities=abilities,
             detail=detail,
@@ -121,7 +139,7 @@ class RepositoryViews:
     async def manifest(self, request: Request, viewer: Principal) -> Response:
         """A platform image of an index, by digest: the tag page's facts, no tag."""
         name, digest = request.path_params["repository"], request.path_params["digest"]
-        row, abilities = await open_repository(self.ui, viewer, name)
+        row, abilities, project = await open_repository(self.ui, viewer, name)
         try:
             detail = await self.ui.call(self.ui.registry.manifest_detail, row.id, digest)
         except NotFound:
@@ -130,6 +148,7 @@ class RepositoryViews:
             request,
             "tag.html",
             viewer=viewer,
+            crumbs=trail(project, name, digest[:19] + "…"),
             repository=row,
             abilities=abilities,
             detail=detail,
@@ -138,38 +157,69 @@ class RepositoryViews:
             lock=None,
         )
 
+    async def raw_manifest(self, request: Request, viewer: Principal) -> Response:
+        """The manifest's bytes exactly as pushed, as a download."""
+        name, digest = request.path_params["repository"], request.path_params["digest"]
+        row, _abilities, _project = await open_repository(self.ui, viewer, name)
+        try:
+            media_type, payload = await self.ui.call(
+                self.ui.registry.manifest_bytes, row.id, digest
+            )
+        except NotFound:
+            raise NotAllowed(digest) from None
+        filename = f"{digest.partition(':')[2][:12]}.json"
+        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        return Response(payload, media_type=media_type, headers=headers)
+
     async def delete_tags(self, request: Request, viewer: Principal) -> Response:
         """Delete the selected tags (or all matching the filter) after one confirmation."""
         name = request.path_params["repository"]
-        row, abilities = await open_repository(self.ui, viewer, name)
+        row, abilities, project = await open_repository(self.ui, viewer, name)
         if "delete" not in abilities:
             raise NotAllowed(name)
         form = await checked_form(request)
+        view = _view(form)
+        listing = f"/r/{name}" + (f"?{urlencode(view)}" if view else "")  # as it was shown
         chosen = [t for t in form.get("tags", []) if t]
-        if form.get("all_matching"):
-            everything = await self.ui.call(
-                self.ui.registry.tags,
-                row.id,
-                name_filter=str(form.get("name") or ""),
-                limit=100000,
-            )
-            chosen = [t.name for t in everything.rows]
+        matching = bool(form.get("all_matching"))
+        if matching:  # the filter travels, not the list: it may be 100,000 names long
+            chosen = await self._matching(row.id, view.get("name", ""), form.get("shown_at"))
         if not chosen:
-            return back(f"/r/{name}", "nothing selected", request)
+            return back(listing, "nothing selected", request)
         refusal = await self.ui.call(self.ui.protection.delete_refusal, viewer, name, chosen)
         if refusal is not None:
-            return back(f"/r/{name}", f"nothing deleted: {refusal}", request)
+            return back(listing, f"nothing deleted: {refusal}", request)
         if not form.get("confirmed"):
             return self.ui.render(
-                request, "confirm_delete.html", viewer=viewer, repository=row, tags=chosen
+                request,
+                "confirm_delete.html",
+                viewer=viewer,
+                repository=row,
+                tags=chosen,
+                view=view,
+                listing=listing,
+                all_matching=matching,
+                shown_at=datetime.now(UTC).isoformat(),
             )
         who = origin(request, self.ui.settings, viewer)
-        count = await self.ui.call(self.ui.registry.delete_tags, row.id, chosen, None, who)
-        return back(f"/r/{name}", f"deleted {count} tag(s)", request)
+        count = 0
+        for start in range(0, len(chosen), DELETE_BATCH):  # short transactions
+            batch = chosen[start : start + DELETE_BATCH]
+            count += await self.ui.call(self.ui.registry.delete_tags, row.id, batch, None, who)
+        return back(listing, f"deleted {count} tag(s)", request)
+
+    async def _matching(self, repository_id: int, name_filter: str, shown_at: object) -> list[str]:
+        """Every tag the filter matches; once confirmed, only those pushed before the
+        confirmation page was shown (a tag pushed since was not in the count)."""
+        found = await self.ui.call(
+            self.ui.registry.tags, repository_id, name_filter=name_filter, limit=MAX_MATCHING
+        )
+        cutoff = _moment(shown_at)
+        return [t.name for t in found.rows if cutoff is None or t.pushed_at <= cutoff]
 
     async def delete_repository(self, request: Request, viewer: Principal) -> Response:
         name = request.path_params["repository"]
-        row, abilities = await open_repository(self.ui, viewer, name)
+        row, abilities, project = await open_repository(self.ui, viewer, name)
         if "delete" not in abilities:
             raise NotAllowed(name)
         form = await checked_form(request)
@@ -187,3 +237,24 @@ class RepositoryViews:
             return back(f"/r/{name}", str(error), request)
         project = await self.ui.call(self.ui.registry.owning_project, name)
         return back(f"/p/{project}" if project else "/", f"{name} will be deleted", request)
+
+
+def _moment(value: object) -> datetime | None:
+    """The confirmation page's time, back from its hidden field (None when absent or bad:
+    then every matching tag goes, as on the first, unconfirmed request)."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _view(form: dict) -> dict[str, str]:
+    """The listing's filter, sort and page size from a form, as the page itself would
+    accept them (anything else is dropped, so the way back stays a short, valid URL)."""
+    view = {"name": str(form.get("name") or "")[:128]}
+    if form.get("sort") in SORTS:
+        view["sort"] = str(form["sort"])
+    if form.get("per_page") in {str(n) for n in PAGE_SIZES}:
+        view["per_page"] = str(form["per_page"])
+    return {k: v for k, v in view.items() if v}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -10,7 +11,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dockyard.auth.principal import Principal
+from dockyard.auth.principal import ANONYMOUS, Principal
 from dockyard.http.ui.account_views import AccountViews
 from dockyard.http.ui.cleanup_views import cleanup_routes
 from dockyard.http.ui.group_views import GroupViews
@@ -60,8 +61,9 @@ def signed_in(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Respons
 
     async def endpoint(request: Request) -> Response:
         viewer = await ui.viewer(request)
-        if viewer is None:
-            return back(f"/-/login?next={request.url.path}")
+        if viewer is None:  # come back to the same page, its filters and sort included
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return back(f"/-/login?next={quote(here, safe='/')}")
         try:
             return await handler(request, viewer)
         except NotAllowed:
@@ -76,6 +78,27 @@ def signed_in(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Respons
                 viewer=viewer,
                 heading="Not accepted",
                 message=str(error),
+            )
+
+    return endpoint
+
+
+def browsable(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Pages that only show things: a visitor who is not signed in sees them as the
+    anonymous principal, so public projects are browsable and private ones answer the
+    same 404 as what does not exist. Anything that changes things stays ``signed_in``."""
+    gated = signed_in(ui, handler)
+
+    async def endpoint(request: Request) -> Response:
+        if ui.service is None or await ui.viewer(request) is not None:
+            return await gated(request)
+        try:
+            return await handler(request, ANONYMOUS)
+        except NotAllowed:
+            return ui.render(request, "missing.html", status=404, viewer=None)
+        except InvalidInput as error:
+            return ui.render(
+                request, "missing.html", status=400, heading="Not accepted", message=str(error)
             )
 
     return endpoint
@@ -117,13 +140,15 @@ def routes(ui: Ui) -> list[Route | Mount]:
     vulnerabilities = VulnerabilityViews(ui, projects)
     storage = StorageViews(ui)
     page = lambda handler: signed_in(ui, handler)  # noqa: E731
+    view = lambda handler: browsable(ui, handler)  # noqa: E731
     return [
         Mount("/-/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         Route("/-/login", accounts.login_form, methods=["GET"]),
         Route("/-/login", accounts.login, methods=["POST"]),
         Route("/-/logout", accounts.logout, methods=["POST"]),
         Route("/", page(projects.home)),
-        Route("/-/search", page(projects.search)),
+        Route("/-/search", view(projects.search)),
+        Route("/-/explore", view(projects.home)),
         Route("/-/settings/tokens", page(accounts.tokens), methods=["GET"]),
         Route("/-/settings/tokens", page(accounts.create_token), methods=["POST"]),
         Route("/-/settings/tokens/revoke", page(accounts.revoke_token), methods=["POST"]),
@@ -137,23 +162,24 @@ def routes(ui: Ui) -> list[Route | Mount]:
         Route("/p/{project:path}/-/settings", page(projects.change), methods=["POST"]),
         Route("/p/{project:path}/-/vulnerabilities", page(vulnerabilities.project)),
         *hook_routes(ui, projects, page),
-        Route("/p/{project:path}", page(projects.project)),
+        Route("/p/{project:path}", view(projects.project)),
         Route("/r/{repository:path}/-/tags/{tag}/vulnerabilities", page(vulnerabilities.tag)),
         Route(
             "/r/{repository:path}/-/tags/{tag}/scan",
             page(vulnerabilities.rescan),
             methods=["POST"],
         ),
-        Route("/g/{group:path}", page(GroupViews(ui).group)),
-        Route("/r/{repository:path}/-/tags/{tag}", page(repositories.tag)),
-        Route("/r/{repository:path}/-/manifests/{digest}", page(repositories.manifest)),
+        Route("/g/{group:path}", view(GroupViews(ui).group)),
+        Route("/r/{repository:path}/-/tags/{tag}", view(repositories.tag)),
+        Route("/r/{repository:path}/-/manifests/{digest}", view(repositories.manifest)),
+        Route("/r/{repository:path}/-/manifests/{digest}/raw", view(repositories.raw_manifest)),
         Route(
             "/r/{repository:path}/-/delete-tags", page(repositories.delete_tags), methods=["POST"]
         ),
         Route(
             "/r/{repository:path}/-/delete", page(repositories.delete_repository), methods=["POST"]
         ),
-        Route("/r/{repository:path}", page(repositories.repository)),
+        Route("/r/{repository:path}", view(repositories.repository)),
         Route("/favicon.ico", favicon),
         Route("/login", login_alias),
         Route("/{anything:path}", not_found(ui), methods=["GET", "HEAD"]),

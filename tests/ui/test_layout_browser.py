@@ -1,0 +1,119 @@
+"""Every main page is usable at phone, tablet and desktop widths, in the light and the dark
+theme: nothing makes the page scroll sideways (long tag, token and digest strings wrap or
+are cut with the whole value in a tooltip), and axe-core finds nothing serious. Set
+DOCKYARD_SCREENSHOTS to a folder to keep a picture of each page, width and theme there
+(docs/screenshots/ holds the ones the README shows)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from dockyard.admin import tokens as admin_tokens
+from tests.api.helpers import push_image, push_index
+from tests.support.auth_registry import ADMIN_PASSWORD, AuthRegistry
+from tests.support.live_app import serve
+
+pytestmark = pytest.mark.timeout(300)
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+WIDTHS = (390, 768, 1280)
+LONG_TAG = "release-candidate-" + "x" * 100
+SERIOUS = {"serious", "critical"}
+
+
+@pytest.fixture(scope="module")
+def reg(make_auth_registry: Callable[..., AuthRegistry]) -> AuthRegistry:
+    return make_auth_registry("sqlite", scan_on_push=False)
+
+
+@pytest.fixture(scope="module")
+def site(reg: AuthRegistry) -> dict[str, str]:
+    """A project with a long-named tag, a multi-platform image and a long-named token."""
+    project = reg.new_project("private", group="layout-group-with-a-rather-long-name")
+    repository = f"{project}/service-with-a-long-repository-name/api"
+    image = push_image(reg, repository, LONG_TAG, layers=[os.urandom(2000)])
+    arm = push_image(reg, repository, "arm", layers=[os.urandom(1000)])
+    push_index(reg, repository, "multi", [image, arm], [("linux", "amd64"), ("linux", "arm64")])
+    admin_tokens.create_personal(reg.db, "admin", "n" * 100, ["read_registry"])
+    return {
+        "home": "/",
+        "project": f"/p/{project}",
+        "repository": f"/r/{repository}",
+        "tag": f"/r/{repository}/-/tags/{LONG_TAG}",
+        "index": f"/r/{repository}/-/tags/multi",
+        "tokens": "/-/settings/tokens",
+        "settings": f"/p/{project}/-/settings",
+        "search": "/-/search?q=release",
+    }
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def server(reg: AuthRegistry) -> Iterator[str]:
+    with serve(reg.client.app) as (url, errors):
+        yield url
+    assert not errors, f"the app raised while serving the browser: {errors!r}"
+
+
+def signed_in(browser: Browser, server: str, width: int, scheme: str) -> Page:
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    page.goto(f"{server}/-/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/")
+    return page
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", WIDTHS)
+def test_pages_fit_every_width_and_theme(
+    browser: Browser, server: str, site: dict[str, str], width: int, scheme: str
+) -> None:
+    page = signed_in(browser, server, width, scheme)
+    keep = os.environ.get("DOCKYARD_SCREENSHOTS")
+    problems = []
+    for name, path in site.items():
+        page.goto(server + path)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        if overflow > 1:
+            problems.append(f"{name} scrolls sideways by {overflow}px")
+        results = Axe().run(page)
+        serious = [
+            f"{v['id']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"]
+            if v.get("impact") in SERIOUS
+        ]
+        if serious:
+            problems.append(f"{name}: axe {serious}")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=f"{keep}/{name}-{width}-{scheme}.png", full_page=True)
+    page.context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_the_dark_theme_follows_the_system(browser: Browser, server: str) -> None:
+    colours = {}
+    for scheme in ("light", "dark"):
+        page = signed_in(browser, server, 1280, scheme)
+        colours[scheme] = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        page.context.close()
+    assert colours["light"] == "rgb(255, 255, 255)"
+    assert colours["dark"] != colours["light"]
