@@ -60,7 +60,7 @@ def body(event: Event, origin: Origin, project: str | None, now: datetime | None
         "digest": event.digest,
         "media_type": event.media_type,
         "size": event.size,
-        "pull_reference": pull,
+        "pull": pull,
         **({"detail": event.detail} if event.detail else {}),
     }
     return json.dumps(payload, separators=(",", ":"))

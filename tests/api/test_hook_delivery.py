@@ -56,7 +56,7 @@ def test_a_push_arrives_signed_with_its_payload(hooked: AuthRegistry) -> None:
     assert payload["media_type"] == "application/vnd.oci.image.manifest.v1+json"
     assert payload["size"] > 0 and payload["time"].endswith("Z")
     assert payload["actor"] == {"name": "admin", "kind": "personal"}
-    assert payload["pull_reference"] == f"reg.example/{project}/app@{digest}"
+    assert payload["pull"] == f"reg.example/{project}/app@{digest}"
     [logged] = deliveries(hooked, project, hook["id"])
     assert logged["id"] == got.headers["x-dockyard-delivery"]
     assert logged["state"] == "delivered" and logged["status_code"] == 200
