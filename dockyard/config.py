@@ -240,6 +240,13 @@ class Settings:
             "as failed (keep it below job_lease_seconds)."
         },
     )
+    webhook_allowed_hosts: str = field(
+        default="",
+        metadata={
+            "doc": "Comma-separated hosts or CIDRs webhooks may reach although they are not "
+            "public (loopback, private, link-local ...); empty: public addresses only."
+        },
+    )
     job_lease_seconds: int = field(
         default=600,
         metadata={

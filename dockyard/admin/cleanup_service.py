@@ -24,6 +24,8 @@ from dockyard.db.engine import Database
 from dockyard.db.queries import cleanup as rows
 from dockyard.db.queries import tokens as audit_rows
 from dockyard.db.records import ProjectRecord
+from dockyard.webhooks import outbox
+from dockyard.webhooks.events import Event, Origin
 
 log = logging.getLogger("dockyard.cleanup")
 
@@ -278,6 +280,14 @@ class Cleanups:
                 report=tally.report(),
             )
             audit_rows.audit(conn, actor, "cleanup", project.path, None, said)
+            detail = {
+                "run_id": run_id,
+                "status": status,
+                "tags_deleted": len(tally.deleted),
+                "bytes_freed": tally.bytes_freed,
+            }
+            done = Event("cleanup_completed", project.path, detail=detail)
+            outbox.emit(conn, done, Origin(actor, "system" if trigger != "manual" else "user"))
             found = rows.run(conn, project.id, run_id)
         assert found is not None
         return found

@@ -15,6 +15,8 @@ from dockyard.db.queries import accounts, management
 from dockyard.db.records_management import RepositoryRow, TagRow
 from dockyard.oci.manifest import parse_manifest
 from dockyard.storage import BlobStore
+from dockyard.webhooks import outbox
+from dockyard.webhooks.events import SYSTEM, Event, Origin
 
 CONFIG_READ_LIMIT = 1024 * 1024
 
@@ -79,9 +81,13 @@ class RegistryAdmin:
             raise NotFound("no such repository")
         return self.repository(found)
 
-    def schedule_delete(self, repository_id: int) -> RepositoryRow:
+    def schedule_delete(self, repository_id: int, origin: Origin = SYSTEM) -> RepositoryRow:
+        """Schedule the deletion; the ``repository_delete`` event is queued with it."""
         with self._db.session(write=True) as conn:
-            management.schedule_deletion(conn, repository_id)
+            if management.schedule_deletion(conn, repository_id):
+                row = management.repository(conn, repository_id)
+                if row is not None:
+                    outbox.emit(conn, Event("repository_delete", row.name), origin)
         return self.repository(repository_id)
 
     def tags(self, repository_id: int, **query: Any) -> TagPage:
@@ -173,15 +179,26 @@ class RegistryAdmin:
         return config if isinstance(config, dict) else None
 
     def delete_tags(
-        self, repository_id: int, names: list[str], pushed: dict[str, datetime] | None = None
+        self,
+        repository_id: int,
+        names: list[str],
+        pushed: dict[str, datetime] | None = None,
+        origin: Origin = SYSTEM,
     ) -> int:
         """Delete tags (every delete of the API, the UI and cleanup policies comes here);
         with ``pushed``, only those whose push time is still the one given. What they
-        pointed at is queued for garbage collection."""
+        pointed at is queued for garbage collection; a ``tag_delete`` event per tag is
+        queued in the same transaction."""
         after = datetime.now(UTC) + self._gc_delay
-        return self._db.transact(
-            lambda conn: management.delete_tags(conn, repository_id, names, after, pushed)
-        )
+
+        def delete(conn: object) -> int:
+            gone = management.delete_tags(conn, repository_id, names, after, pushed)
+            row = management.repository(conn, repository_id) if gone else None
+            for tag, digest in gone.items() if row is not None else ():
+                outbox.emit(conn, Event("tag_delete", row.name, tag, digest), origin)
+            return len(gone)
+
+        return self._db.transact(delete)
 
     def bulk_delete(self, repository_id: int, rules: CleanupRules, dry_run: bool) -> list[str]:
         with self._db.session() as conn:

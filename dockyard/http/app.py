@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.admin.cleanup_service import Cleanups
+from dockyard.admin.hooks import Hooks
 from dockyard.admin.registry import RegistryAdmin
 from dockyard.admin.tag_protection import TagProtection
 from dockyard.admin.tag_rules import TagRules
@@ -40,6 +41,7 @@ from dockyard.registry import Registry, build_registry
 from dockyard.shared import SharedState, attach, open_shared
 from dockyard.storage import open_store
 from dockyard.storage.base import BlobStore
+from dockyard.webhooks.ssrf import AllowList
 
 log = logging.getLogger("dockyard")
 API_VERSION = (b"docker-distribution-api-version", b"registry/2.0")
@@ -118,6 +120,7 @@ def create_app(
     cleanup = Cleanups(
         db, admin, may_delete=protection.cleanup_refusal_when(settings.delete_enabled)
     )
+    hooks = Hooks(db, AllowList.parse(settings.webhook_allowed_hosts))
     api = build_api(
         Api(
             db,
@@ -130,6 +133,7 @@ def create_app(
             tag_rules,
             quota=registry.quota,
             promotion=registry.promotion,
+            hooks=hooks,
         )
     )
     ctx = Context(
@@ -157,7 +161,7 @@ def create_app(
             store.close()
             shared.close()
 
-    ui = Ui(db, settings, service, admin, make_templates(), cleanup, protection, tag_rules)
+    ui = Ui(db, settings, service, admin, make_templates(), cleanup, protection, tag_rules, hooks)
     web = Starlette(
         routes=[*auth_routes, Mount("/api/v1", app=api), *ui_routes(ui)],
         exception_handlers=WEB_HANDLERS,

@@ -20,6 +20,8 @@ from dockyard.oci.manifest import Manifest, accepts, parse_manifest
 from dockyard.oci.names import check_tag, is_valid_tag
 from dockyard.registry.protection import TagGuard
 from dockyard.registry.quota import enforced
+from dockyard.webhooks import outbox
+from dockyard.webhooks.events import SYSTEM, Event, Origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +121,11 @@ class Manifests:
         payload: bytes,
         content_type: str,
         guard: TagGuard | None = None,
+        origin: Origin = SYSTEM,
     ) -> Stored:
         """Store the manifest and point the tag at it; ``guard``: the tag protection rules
-        the caller's push must pass (None: no rule can apply)."""
+        the caller's push must pass (None: no rule can apply); ``origin``: who pushed, for
+        the ``push`` event queued in the same transaction."""
         ref = Reference.parse(reference)
         manifest = parse_manifest(payload, content_type)
         digest = manifest.digest
@@ -134,9 +138,9 @@ class Manifests:
                     {"expected": str(ref.digest), "actual": str(digest)},
                 )
         def write(session: object) -> None:
-            self.store_in(session, repository, ref, manifest, payload, guard, digest)
+            self.store_in(session, repository, ref, manifest, payload, guard, digest, origin)
 
-        with enforced():
+        with enforced(self._db, repository, origin):
             self._db.transact(write)
         subject = manifest.subject.digest if manifest.subject else None
         return Stored(digest, subject)
@@ -150,10 +154,12 @@ class Manifests:
         payload: bytes,
         guard: TagGuard | None = None,
         pushed_as: Digest | None = None,
+        origin: Origin = SYSTEM,
     ) -> None:
         """Store a parsed manifest in ``repository`` within the caller's write transaction
-        (a push, or one manifest of a promotion), and point ``ref.tag`` at it.
-        ``pushed_as``: the digest the client named, when of another algorithm."""
+        (a push, or one manifest of a promotion), and point ``ref.tag`` at it, queueing
+        the ``push`` event with it. ``pushed_as``: the digest the client named, when of
+        another algorithm."""
         digest = str(pushed_as or manifest.digest)
         subject = manifest.subject.digest if manifest.subject else None
         references = {str(d.digest): "blob" for d in manifest.blobs}
@@ -184,6 +190,8 @@ class Manifests:
         self._gc_after_put(session, repository_id, digest, manifest, ref, moved_from)
         if self.scan_on_push:
             _queue_scans(session, repository, digest, manifest)
+        pushed = Event("push", repository, ref.tag, digest, manifest.media_type, total_size)
+        outbox.emit(session, pushed, origin)
 
     def _gc_after_put(
         self,
@@ -224,9 +232,15 @@ class Manifests:
             )
         return record
 
-    def delete(self, repository: str, reference: str, guard: TagGuard | None = None) -> None:
+    def delete(
+        self,
+        repository: str,
+        reference: str,
+        guard: TagGuard | None = None,
+        origin: Origin = SYSTEM,
+    ) -> None:
         """Delete a tag (by tag) or the manifest and every tag on it (by digest), if
-        ``guard``'s tag protection rules let the caller."""
+        ``guard``'s tag protection rules let the caller; the event goes with it."""
         ref = Reference.lookup(reference)
 
         def remove(session: object) -> bool:
@@ -237,10 +251,18 @@ class Manifests:
             if guard is not None:
                 guard.check_delete(session, repository_id, ref.tag, ref.digest)
             if ref.digest is not None:
-                return self._delete_manifest(session, repository_id, str(ref.digest), after)
+                digest = str(ref.digest)
+                gone = self._delete_manifest(session, repository_id, digest, after)
+                if gone:
+                    event = Event("manifest_delete", repository, digest=digest)
+                    outbox.emit(session, event, origin)
+                return gone
             untagged = gc_rows.tagged_digests(session, repository_id, [reference])
             removed = tag_rows.remove(session, repository_id, reference)
             gc_rows.review_manifests(session, repository_id, untagged, after, "untagged")
+            if removed:
+                digest = untagged[0] if untagged else None
+                outbox.emit(session, Event("tag_delete", repository, reference, digest), origin)
             return removed
 
         if not self._db.transact(remove):

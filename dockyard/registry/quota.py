@@ -16,6 +16,7 @@ transaction never uses the cache.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,8 +28,11 @@ from dockyard.db.queries.accounts import ancestor_paths, project_candidates
 from dockyard.db.queries.usage import QuotaExceeded, Room
 from dockyard.oci.errors import Code, RegistryError
 from dockyard.sizes import format_size
+from dockyard.webhooks import outbox
+from dockyard.webhooks.events import SYSTEM, Event, Origin
 
 LIMITS_TTL = 5.0
+log = logging.getLogger("dockyard.registry.quota")
 
 
 def denied(room: Room) -> RegistryError:
@@ -42,12 +46,28 @@ def denied(room: Room) -> RegistryError:
 
 
 @contextmanager
-def enforced() -> Iterator[None]:
-    """Turn a refusal inside a write transaction into the client's 403."""
+def enforced(
+    db: Database | None = None, repository: str = "", origin: Origin = SYSTEM
+) -> Iterator[None]:
+    """Turn a refusal inside a write transaction into the client's 403; with ``db``, the
+    ``quota_exceeded`` event is queued in a transaction of its own (the refused one rolled
+    back, taking nothing with it)."""
     try:
         yield
     except QuotaExceeded as refused:
+        if db is not None:
+            record_refusal(db, repository, refused.room, origin)
         raise denied(refused.room) from None
+
+
+def record_refusal(db: Database, repository: str, room: Room, origin: Origin = SYSTEM) -> None:
+    detail = {"scope": room.kind, "path": room.path, "used_bytes": room.used}
+    detail["limit_bytes"] = room.limit
+    event = Event("quota_exceeded", repository, detail=detail)
+    try:
+        db.transact(lambda conn: outbox.emit(conn, event, origin))
+    except Exception:  # the refusal stands even if its event cannot be written
+        log.exception("queueing the quota_exceeded event of %s failed", repository)
 
 
 class Quota:
@@ -98,12 +118,14 @@ class Quota:
         """Refuse a new upload into a scope that is at or over its limit."""
         left = self.room(repository, digest)
         if left is not None and left.bytes <= 0:
+            record_refusal(self._db, repository, left)
             raise denied(left)
 
     def check_fits(self, repository: str, size: int, digest: str | None = None) -> None:
         """Refuse ``size`` more bytes that would pass a limit."""
         left = self.room(repository, digest)
         if left is not None and size > left.bytes:
+            record_refusal(self._db, repository, left)
             raise denied(left)
 
 

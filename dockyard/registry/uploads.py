@@ -29,7 +29,7 @@ from dockyard.db.queries import uploads as upload_rows
 from dockyard.db.queries.usage import Room
 from dockyard.oci.digest import Digest
 from dockyard.oci.errors import Code, RegistryError
-from dockyard.registry.quota import Quota, check_bytes, enforced
+from dockyard.registry.quota import Quota, check_bytes, enforced, record_refusal
 from dockyard.storage import BlobStore, StorageError, UploadWriter
 
 RUNNING_HASHES_KEPT = 4096
@@ -136,10 +136,16 @@ class Receiver:
     def expect(self, length: int | None) -> None:
         """Refuse, before reading, a body whose declared length would pass the limit."""
         if length is not None:
-            check_bytes(self._room, self.status.size + length)
+            self._check(self.status.size + length)
+
+    def _check(self, size: int) -> None:
+        """``check_bytes``, and the refusal's ``quota_exceeded`` event (rare: a write)."""
+        if self._room is not None and size > self._room.bytes:
+            record_refusal(self._uploads._db, self.status.repository, self._room)
+        check_bytes(self._room, size)
 
     def write(self, chunk: bytes) -> None:
-        check_bytes(self._room, self.status.size + self.received + len(chunk))
+        self._check(self.status.size + self.received + len(chunk))
         self._keep_lease()
         self._writer.write(chunk)
         if self._hasher is not None:
@@ -332,7 +338,7 @@ class Uploads:
                 upload_rows.remove(session, status.id)
                 self._linked(session, repository_id, str(digest), "uploaded")
 
-            with enforced():
+            with enforced(self._db, status.repository):
                 self._db.transact(record)
         except StorageError as error:  # a concurrent request holds or ended the session
             raise self._unavailable(status.id, error) from None
@@ -407,7 +413,7 @@ class Uploads:
             self._linked(session, repository_id, str(digest), "mounted")
             return size
 
-        with enforced():
+        with enforced(self._db, repository):
             return self._db.transact(link)
 
     def purge_idle(self, idle: timedelta) -> int:

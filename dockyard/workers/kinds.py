@@ -16,12 +16,16 @@ from dockyard.scan.external import ExternalScanner
 from dockyard.scan.scanner import ScanFailed, ScanUnsupported
 from dockyard.storage import BlobStore
 from dockyard.vulndb.matcher import Matcher, match
+from dockyard.webhooks.sender import Sender
+from dockyard.webhooks.ssrf import AllowList
 from dockyard.workers.cleanup_job import KIND as CLEANUP
 from dockyard.workers.cleanup_job import CleanupJobs
 from dockyard.workers.jobs import JobKind
 from dockyard.workers.sbom_referrer import SbomReferrers
 from dockyard.workers.scan_job import ScanJobs
 from dockyard.workers.scan_process import ScanProcess
+from dockyard.workers.webhook_job import KIND as WEBHOOK
+from dockyard.workers.webhook_job import WebhookJobs, retry_delay
 
 
 def scan_limits(settings: Settings) -> Limits:
@@ -56,6 +60,13 @@ def cleanups(settings: Settings, db: Database, store: BlobStore) -> Cleanups:
     )
 
 
+def webhook_kind(settings: Settings, db: Database) -> JobKind:
+    """Deliveries, sent only where ``webhook_allowed_hosts`` or the public internet lets."""
+    sender = Sender(AllowList.parse(settings.webhook_allowed_hosts))
+    hooks = WebhookJobs(db, sender)
+    return JobKind(WEBHOOK, hooks.run, hooks.give_up, retry_delay)
+
+
 def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, JobKind]:
     external = external_scanner(settings, db)
     scanning = ScanJobs(
@@ -75,5 +86,6 @@ def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, J
         JobKind("rematch", scanning.rematch),
         JobKind("attach_sbom", referrers.attach),
         JobKind(CLEANUP, CleanupJobs(db, cleanups(settings, db, store)).run),
+        webhook_kind(settings, db),
     ]
     return {kind.name: kind for kind in kinds}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from dockyard.db.engine import Database
@@ -26,6 +27,8 @@ from dockyard.scan.analyzer import Limits
 from dockyard.scan.external import ExternalScanFailed, ScanTarget
 from dockyard.scan.model import Finding, Inventory
 from dockyard.storage import BlobStore
+from dockyard.webhooks import outbox
+from dockyard.webhooks.events import SYSTEM, Event
 
 log = logging.getLogger("dockyard.workers.scan")
 
@@ -110,6 +113,10 @@ class ScanJobs:
             new = results.save_findings(conn, digest, found_now)
             if policies.sbom_projects(conn):  # some project attaches SBOMs: maybe this one
                 jobs.enqueue(conn, "attach_sbom", {"digest": digest}, f"attach_sbom:{digest}")
+            detail = {"packages": len(inventory.packages), "findings": len(new)}
+            if payload.get("repository"):
+                done = Event("scan_completed", payload["repository"], None, digest, media_type)
+                outbox.emit(conn, replace(done, detail=detail), SYSTEM)
         log.info("scanned %s: %d packages, %d findings", digest, len(inventory.packages), len(new))
 
     def _findings(

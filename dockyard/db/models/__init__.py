@@ -14,6 +14,7 @@ from dockyard.db.models.accounts import (
 from dockyard.db.models.base import Base
 from dockyard.db.models.cleanup import CleanupPolicy, CleanupRun
 from dockyard.db.models.gc import GcBlobReview, GcLinkReview, GcManifestReview, GcStorageDelete
+from dockyard.db.models.hooks import Webhook, WebhookDelivery
 from dockyard.db.models.jobs import Job
 from dockyard.db.models.keys import SigningKey
 from dockyard.db.models.oidc import OidcTrust
@@ -72,4 +73,6 @@ __all__ = [
     "VulnerabilityException",
     "VulnerabilityPolicy",
     "WebSession",
+    "Webhook",
+    "WebhookDelivery",
 ]

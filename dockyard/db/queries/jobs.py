@@ -188,11 +188,17 @@ def complete(conn: Connection, job_id: int, worker_id: str) -> bool:
 
 
 def fail(
-    conn: Connection, job_id: int, worker_id: str, error: str, backoff_seconds: float
+    conn: Connection,
+    job_id: int,
+    worker_id: str,
+    error: str,
+    backoff_seconds: float,
+    delay: float | None = None,
 ) -> str | None:
-    """Record a failed attempt: queued again after ``backoff_seconds * 2**(attempts-1)``
-    (capped at an hour), or ``failed`` for good once attempts reach the job's maximum.
-    The new state, or None if the lease was lost."""
+    """Record a failed attempt: queued again after ``delay`` if the kind has its own
+    schedule, else ``backoff_seconds * 2**(attempts-1)`` (capped at an hour), or
+    ``failed`` for good once attempts reach the job's maximum. The new state, or None
+    if the lease was lost."""
     now = datetime.now(UTC)
     row = conn.execute(
         select(Job.attempts, Job.max_attempts).where(
@@ -205,7 +211,8 @@ def fail(
     if row.attempts >= row.max_attempts:
         values.update(state="failed", dedupe_key=None, lease_expires_at=None)
     else:
-        delay = min(backoff_seconds * 2 ** (row.attempts - 1), MAX_BACKOFF_SECONDS)
+        if delay is None:
+            delay = min(backoff_seconds * 2 ** (row.attempts - 1), MAX_BACKOFF_SECONDS)
         values.update(
             state="queued", run_after=now + timedelta(seconds=delay), lease_expires_at=None
         )

@@ -145,12 +145,12 @@ def delete_tags(
     names: list[str],
     review_after: datetime,
     pushed: Mapping[str, datetime] | None = None,
-) -> int:
+) -> dict[str, str]:
     """Delete the named tags; with ``pushed`` (name -> push time when chosen), only those
     not pushed again since, so a cleanup never deletes a tag a client just pushed. The
     manifests they pointed at are queued for garbage collection (kept if another tag, an
-    index or a subject still holds them)."""
-    deleted = 0
+    index or a subject still holds them). The tags deleted, each with its digest."""
+    deleted: dict[str, str] = {}
     for start in range(0, len(names), 500):
         batch = names[start : start + 500]
         where = [Tag.repository_id == repository_id, Tag.name.in_(batch)]
@@ -158,7 +158,9 @@ def delete_tags(
             where.append(or_(*(and_(Tag.name == n, Tag.updated_at == pushed[n]) for n in batch)))
         untagged = gc.tagged_digests(conn, repository_id, batch)
         gc.review_manifests(conn, repository_id, untagged, review_after, "tags_deleted")
-        deleted += conn.execute(delete(Tag).where(*where)).rowcount
+        gone = select(Tag.name, Manifest.digest).join(Manifest, Manifest.id == Tag.manifest_id)
+        deleted.update({n: d for n, d in conn.execute(gone.where(*where))})
+        conn.execute(delete(Tag).where(*where))
     return deleted
 
 

@@ -13,6 +13,7 @@ from dockyard.db.engine import DatabaseUnavailable
 from dockyard.http.api import (
     cleanup,
     gc,
+    hooks,
     oidc,
     projects,
     protection,
@@ -88,7 +89,8 @@ def build_api(context: Api) -> FastAPI:
     app.add_exception_handler(StorageUnavailable, on_unavailable)
     app.add_exception_handler(Exception, on_unexpected)
     # registry first: its routes are longer than the catch-all /projects/{project:path}
-    for module in (users, registry, gc, cleanup, protection, vulnerabilities, oidc, projects):
+    routers = (users, registry, gc, cleanup, protection, vulnerabilities, hooks, oidc, projects)
+    for module in routers:
         app.include_router(module.router)
     add_docs_page(app)
     return app

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dockyard.admin import AdminError, Conflict, Forbidden, NotFound, TooManyAttempts
 from dockyard.admin.cleanup_service import Cleanups
+from dockyard.admin.hooks import Hooks
 from dockyard.admin.registry import RegistryAdmin
 from dockyard.admin.tag_protection import TagProtection
 from dockyard.admin.tag_rules import TagRules
@@ -88,6 +89,7 @@ class Api:
     tag_rules: TagRules
     quota: Quota | None = None  # the registry's pre-check cache, cleared when a limit changes
     promotion: Promotion | None = None  # tag copies by reference
+    hooks: Hooks | None = None  # webhooks of projects and groups
 
     async def call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - passes through
         return await run_in_threadpool(fn, *args, **kwargs)

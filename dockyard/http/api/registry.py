@@ -14,6 +14,7 @@ from dockyard.auth.principal import Principal
 from dockyard.http.api import convert, guards, schemas
 from dockyard.http.api.deps import Api, ApiError, api, caller, reader
 from dockyard.http.cursors import parse_tag_cursor, tag_cursor
+from dockyard.http.event_origin import origin
 from dockyard.oci.errors import RegistryError
 from dockyard.registry.promotion import parse_target
 
@@ -115,7 +116,8 @@ async def delete_repository(
     )
     if refusal is not None:
         raise ApiError(403, "denied", refusal)
-    row = await ctx.call(ctx.registry.schedule_delete, repository_id)
+    who = origin(request, ctx.settings, principal)
+    row = await ctx.call(ctx.registry.schedule_delete, repository_id, who)
     return convert.repository(row, registry_host(request, ctx))
 
 
@@ -216,7 +218,8 @@ async def delete_tag(
     repo = await guards.repository(ctx, principal, repository_id, "delete")
     await ctx.call(ctx.registry.tag, repository_id, tag)
     await _may_delete(request, principal, repo.name, [tag])
-    await ctx.call(ctx.registry.delete_tags, repository_id, [tag])
+    who = origin(request, ctx.settings, principal)
+    await ctx.call(ctx.registry.delete_tags, repository_id, [tag], None, who)
     await _audit(request, principal, f"{repo.name}:{tag}")
     return Response(status_code=204)
 
@@ -294,7 +297,8 @@ async def delete_selected_tags(
     ctx = api(request)
     repo = await guards.repository(ctx, principal, repository_id, "delete")
     await _may_delete(request, principal, repo.name, body.tags)
-    await ctx.call(ctx.registry.delete_tags, repository_id, body.tags)
+    who = origin(request, ctx.settings, principal)
+    await ctx.call(ctx.registry.delete_tags, repository_id, body.tags, None, who)
     await _audit(request, principal, f"{repo.name}: {len(body.tags)} tags")
     return schemas.DeletedTags(tags=body.tags, dry_run=False)
 
@@ -318,7 +322,8 @@ async def bulk_delete(
     chosen = await ctx.call(ctx.registry.bulk_delete, repository_id, rules, True)
     await _may_delete(request, principal, repo.name, chosen)
     if not body.dry_run and chosen:
-        await ctx.call(ctx.registry.delete_tags, repository_id, chosen)
+        who = origin(request, ctx.settings, principal)
+        await ctx.call(ctx.registry.delete_tags, repository_id, chosen, None, who)
     if not body.dry_run:
         await _audit(request, principal, f"{repo.name}: {len(chosen)} tags by rule")
     return schemas.DeletedTags(tags=chosen, dry_run=body.dry_run)

@@ -9,6 +9,7 @@ from dockyard.admin import NotFound
 from dockyard.admin import accounts as admin_accounts
 from dockyard.admin import usage as admin_usage
 from dockyard.auth.principal import Principal
+from dockyard.http.ui.hook_views import hooks_context
 from dockyard.http.ui.pages import NotAllowed, Ui, trail
 from dockyard.http.ui.project_views import ProjectViews
 from dockyard.http.ui.usage_bars import bar, usage_bars
@@ -21,6 +22,7 @@ class GroupViews:
 
     async def group(self, request: Request, viewer: Principal) -> Response:
         path = request.path_params["group"]
+        abilities = frozenset({"read", "manage"})
         if self.ui.service is not None:
             abilities = await self.ui.call(self.ui.service.group_abilities, viewer, path)
             if "read" not in abilities:
@@ -35,6 +37,9 @@ class GroupViews:
         usages = await self.ui.call(admin_usage.projects_usage, self.ui.db, visible)
         subgroups = await self._subgroups(viewer, path)
         rows = [(p, bar(usages[p.id])) for p in visible]
+        scope = None
+        if "manage" in abilities and self.ui.hooks is not None:
+            scope = await self.ui.call(self.ui.hooks.group_scope, path)
         return self.ui.render(
             request,
             "group.html",
@@ -44,6 +49,7 @@ class GroupViews:
             usage_bars=bars,
             projects=rows,
             subgroups=subgroups,
+            **await hooks_context(self.ui, scope),
         )
 
     async def _subgroups(self, viewer: Principal, path: str) -> list[str]:

@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from dockyard.admin.cleanup_service import Cleanups
+from dockyard.admin.hooks import Hooks
 from dockyard.admin.registry import RegistryAdmin
 from dockyard.admin.tag_protection import TagProtection
 from dockyard.admin.tag_rules import TagRules
@@ -112,6 +113,7 @@ class Ui:
     cleanup: Cleanups
     protection: TagProtection
     tag_rules: TagRules
+    hooks: Hooks | None = None  # webhooks shown on a project's page
 
     async def call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201 - passes through
         return await run_in_threadpool(fn, *args, **kwargs)

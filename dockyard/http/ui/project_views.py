@@ -12,6 +12,7 @@ from dockyard.admin import accounts as admin_accounts
 from dockyard.admin import tokens as admin_tokens
 from dockyard.auth.principal import Principal
 from dockyard.http.ui.cleanup_views import settings_context
+from dockyard.http.ui.hook_views import hooks_context, project_scope
 from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form, trail
 from dockyard.http.ui.usage_bars import usage_bars
 from dockyard.validation import InvalidInput, parse_id
@@ -117,6 +118,7 @@ class ProjectViews:
             name=name_filter,
             sort=sort,
             usage_bars=bars,
+            **await hooks_context(self.ui, await project_scope(self.ui, path, abilities)),
         )
 
     async def settings(self, request: Request, viewer: Principal) -> Response:

@@ -13,6 +13,7 @@ from dockyard.admin import AdminError, NotFound
 from dockyard.admin.vulnerabilities import Vulnerabilities
 from dockyard.auth.principal import Principal
 from dockyard.http.cursors import parse_tag_cursor, tag_cursor
+from dockyard.http.event_origin import origin
 from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form, trail
 from dockyard.http.ui.project_views import all_abilities
 from dockyard.validation import InvalidInput, parse_int
@@ -200,10 +201,11 @@ class RepositoryViews:
                 all_matching=matching,
                 shown_at=datetime.now(UTC).isoformat(),
             )
+        who = origin(request, self.ui.settings, viewer)
         count = 0
         for start in range(0, len(chosen), DELETE_BATCH):  # short transactions
             batch = chosen[start : start + DELETE_BATCH]
-            count += await self.ui.call(self.ui.registry.delete_tags, row.id, batch)
+            count += await self.ui.call(self.ui.registry.delete_tags, row.id, batch, None, who)
         return back(listing, f"deleted {count} tag(s)", request)
 
     async def _matching(self, repository_id: int, name_filter: str, shown_at: object) -> list[str]:
@@ -229,7 +231,8 @@ class RepositoryViews:
         if refusal is not None:
             return back(f"/r/{name}", refusal, request)
         try:
-            await self.ui.call(self.ui.registry.schedule_delete, row.id)
+            who = origin(request, self.ui.settings, viewer)
+            await self.ui.call(self.ui.registry.schedule_delete, row.id, who)
         except AdminError as error:
             return back(f"/r/{name}", str(error), request)
         project = await self.ui.call(self.ui.registry.owning_project, name)

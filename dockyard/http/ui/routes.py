@@ -15,6 +15,7 @@ from dockyard.auth.principal import ANONYMOUS, Principal
 from dockyard.http.ui.account_views import AccountViews
 from dockyard.http.ui.cleanup_views import cleanup_routes
 from dockyard.http.ui.group_views import GroupViews
+from dockyard.http.ui.hook_views import HookViews
 from dockyard.http.ui.pages import HERE, NotAllowed, Ui, back
 from dockyard.http.ui.project_views import ProjectViews
 from dockyard.http.ui.repository_views import RepositoryViews
@@ -124,6 +125,16 @@ async def login_alias(request: Request) -> Response:
     return RedirectResponse(f"/-/login{query}", status_code=303)
 
 
+def hook_routes(ui: Ui, projects: ProjectViews, page: Callable) -> list[Route]:
+    if ui.hooks is None:
+        return []
+    views = HookViews(ui, ui.hooks, projects.abilities)
+    return [
+        Route("/p/{project:path}/-/hooks", page(views.change), methods=["POST"]),
+        Route("/g/{group:path}/-/hooks", page(views.change_group), methods=["POST"]),
+    ]
+
+
 def routes(ui: Ui) -> list[Route | Mount]:
     accounts, projects, repositories = AccountViews(ui), ProjectViews(ui), RepositoryViews(ui)
     vulnerabilities = VulnerabilityViews(ui, projects)
@@ -150,6 +161,7 @@ def routes(ui: Ui) -> list[Route | Mount]:
         Route("/p/{project:path}/-/settings", page(projects.settings), methods=["GET"]),
         Route("/p/{project:path}/-/settings", page(projects.change), methods=["POST"]),
         Route("/p/{project:path}/-/vulnerabilities", page(vulnerabilities.project)),
+        *hook_routes(ui, projects, page),
         Route("/p/{project:path}", view(projects.project)),
         Route("/r/{repository:path}/-/tags/{tag}/vulnerabilities", page(vulnerabilities.tag)),
         Route(

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from dockyard.admin.vuln_policy import PullPolicies
 from dockyard.auth.principal import Principal
 from dockyard.http.access import DELETE, PULL, PUSH
+from dockyard.http.event_origin import origin
 from dockyard.http.v2.common import Context, body, declared_length, repository, run
 from dockyard.oci.errors import Code, RegistryError
 from dockyard.registry.protection import TagGuard
@@ -81,7 +82,8 @@ class Endpoints:
         content_type = request.headers.get("content-type", "")
         reference = request.path_params["reference"]
         guard = await self._guard(principal, name, reference)
-        stored = await run(self.manifests.put, name, reference, payload, content_type, guard)
+        who = origin(request, self.ctx.settings, principal)
+        stored = await run(self.manifests.put, name, reference, payload, content_type, guard, who)
         headers = {
             "Location": f"/v2/{name}/manifests/{stored.digest}",
             "Docker-Content-Digest": str(stored.digest),
@@ -99,7 +101,8 @@ class Endpoints:
             raise RegistryError(Code.UNSUPPORTED, "deletes are disabled on this registry")
         reference = request.path_params["reference"]
         guard = await self._guard(principal, name, reference, delete=True)
-        await run(self.manifests.delete, name, reference, guard)
+        who = origin(request, self.ctx.settings, principal)
+        await run(self.manifests.delete, name, reference, guard, who)
         await self.ctx.access.audit(request, principal, "delete", f"{name}:{reference}")
         return Response(status_code=202)
 
