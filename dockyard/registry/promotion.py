@@ -21,6 +21,7 @@ from dockyard.oci.names import check_name, check_tag
 from dockyard.registry.manifests import Manifests, Reference
 from dockyard.registry.protection import TagGuard
 from dockyard.registry.quota import enforced
+from dockyard.webhooks.events import SYSTEM, Origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +65,12 @@ class Promotion:
         target_tag: str,
         guard: TagGuard | None = None,
         referrers: bool = False,
+        origin: Origin = SYSTEM,
     ) -> Copied:
         """Point ``target:target_tag`` at the manifest ``source:tag`` names, with every
         child manifest of an index and, with ``referrers``, the signatures, SBOMs and
-        other referrers of each (theirs too)."""
+        other referrers of each (theirs too). Each manifest the target receives queues
+        its ``push`` event, as a push would, caused by ``origin``."""
         with self._db.session() as session:
             top = manifest_rows.by_tag(session, source, tag)
             if top is None:
@@ -91,10 +94,10 @@ class Promotion:
                 ref = Reference(target_tag, None) if tagged else Reference.parse(digest)
                 self._manifests.store_in(
                     session, target, ref, manifest, payload, guard if tagged else None,
-                    parse_digest(digest),
+                    parse_digest(digest), origin,
                 )
 
-        with enforced():
+        with enforced(self._db, target, origin):
             self._db.transact(write)
         return Copied(top.digest, len(plan.manifests), len(plan.blobs))
 

@@ -5,12 +5,15 @@ and the target's tag protection and quota apply."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
 from tests.api.helpers import auth, push_image, push_index, repository_id
+from tests.api.hook_helpers import add_hook, worker
 from tests.support.auth_registry import AuthRegistry
+from tests.support.receiver import receiver
 from tests.support.tag_protection import SIGNATURE, protect
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -175,3 +178,24 @@ def test_refusals_say_why_and_copy_nothing(
     assert over.status_code == 403, over.text
     assert pull(registry, f"{full}/app", "v1")[0] == 404  # nothing half-copied
     assert blob_status(registry, f"{full}/app", other.layers[0]["digest"]) == 404
+
+
+@pytest.fixture(scope="module")
+def hooked(backend: str, make_auth_registry) -> AuthRegistry:  # noqa: ANN001
+    return make_auth_registry(backend, webhook_allowed_hosts="127.0.0.1")
+
+
+def test_a_promotion_tells_the_targets_hooks_who_promoted(hooked: AuthRegistry) -> None:
+    source = hooked.new_project("private")
+    target = hooked.new_project("private", group=source.split("/")[0])
+    image = push_image(hooked, f"{source}/app", "rc-1", layers=[os.urandom(100)])
+    repo_id = repository_id(hooked, source, f"{source}/app", hooked.admin_pat)
+    with receiver() as heard:
+        add_hook(hooked, target, heard.url)
+        done = copy(hooked, repo_id, "rc-1", hooked.admin_pat, target=f"{target}/app:1.0")
+        assert done.status_code == 201, done.text
+        worker(hooked).drain()
+        (event,) = [json.loads(r.body) for r in heard.received]
+    assert event["event"] == "push" and event["tag"] == "1.0"
+    assert event["repository"] == f"{target}/app" and event["digest"] == image.digest
+    assert event["actor"]["name"] == "admin"

@@ -255,8 +255,9 @@ async def copy_tag(
     guard = await ctx.call(ctx.protection.guard, principal, target, target_tag)
     assert ctx.promotion is not None
     try:
+        who = origin(request, ctx.settings, principal)
         copied = await ctx.call(
-            ctx.promotion.copy, repo.name, tag, target, target_tag, guard, body.referrers
+            ctx.promotion.copy, repo.name, tag, target, target_tag, guard, body.referrers, who
         )
     except RegistryError as error:
         raise ApiError(error.status, error.code.value.code.lower(), error.message) from None
