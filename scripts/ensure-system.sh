@@ -33,6 +33,16 @@ if ! pg_isready -q -h 127.0.0.1; then
 fi
 pg_isready -h 127.0.0.1
 
+# The suite runs many app instances (and three replicas at once) against this one server:
+# Debian's default of 100 connections is too few for their pools; 400 is plenty.
+if [ "$(psql -h 127.0.0.1 -U postgres -tAc 'SHOW max_connections')" -lt 400 ]; then
+  psql -q -h 127.0.0.1 -U postgres -c "ALTER SYSTEM SET max_connections = 400"
+  version=$(ls /etc/postgresql | sort -V | tail -1)
+  pg_ctlcluster --skip-systemctl-redirect "$version" main restart
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
+  pg_isready -h 127.0.0.1
+fi
+
 # Redis: the shared cache replicas may use; start it (nothing on disk) if it is down.
 if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
   mkdir -p /var/lib/redis /var/log/redis

@@ -114,7 +114,9 @@ def test_browse_filter_sort_and_bulk_delete(
 
     page.get_by_role("link", name="v2.0").click()
     expect(page.get_by_role("heading", name="Layers")).to_be_visible()
-    expect(page.locator("pre.raw")).to_contain_text("schemaVersion")
+    page.get_by_text("Manifest", exact=True).click()  # the JSON is folded until asked for
+    expect(page.locator("#manifest-json")).to_be_visible()
+    expect(page.locator("#manifest-json")).to_contain_text("schemaVersion")
 
 
 def test_a_reporter_sees_no_delete_button(
