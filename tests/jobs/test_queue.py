@@ -159,3 +159,28 @@ def test_a_job_queued_in_a_rolled_back_transaction_does_not_exist(
 def test_run_after_delays_a_job(queue_db: Database, kind: str) -> None:
     enqueue(queue_db, kind, run_after=datetime.now(UTC) + timedelta(hours=1))
     assert claim(queue_db, kind) is None
+
+
+def test_a_batching_kind_is_leased_in_one_claim_and_run_by_its_worker(
+    queue_db: Database, kind: str
+) -> None:
+    """Quick kinds (webhook deliveries) lease several jobs per claim: the worker runs
+    them from its own list; another worker never gets them, only what is left."""
+    from dockyard.workers.jobs import JobKind, JobWorker
+
+    ids = [enqueue(queue_db, kind) for _ in range(6)]
+    ran: list[tuple[str, int]] = []
+
+    def worker(name: str) -> JobWorker:
+        run = lambda payload, who=name: ran.append((who, payload["n"]))  # noqa: E731
+        return JobWorker(queue_db, {kind: JobKind(kind, run, batch=4)})
+
+    first, second = worker("first"), worker("second")
+    assert first.run_one()  # one run, three more leased with it
+    leased = [state(queue_db, job_id) for job_id in ids]
+    assert [row.state for row in leased] == ["done"] + ["running"] * 3 + ["queued"] * 2
+    assert {row.leased_by for row in leased[1:4]} == {first.id}
+    assert second.drain() == 2  # only the two nobody leased
+    assert first.drain() == 3
+    assert [who for who, _ in ran] == ["first", "second", "second", "first", "first", "first"]
+    assert all(state(queue_db, job_id).state == "done" for job_id in ids)

@@ -90,21 +90,28 @@ def any_due(conn: Connection, kinds: list[str]) -> bool:
 def claim(
     conn: Connection, worker_id: str, kinds: list[str], lease_seconds: float
 ) -> ClaimedJob | None:
-    """Lease the oldest due job of one of ``kinds`` (or one whose lease expired).
+    found = claim_many(conn, worker_id, kinds, lease_seconds, 1)
+    return found[0] if found else None
 
-    PostgreSQL: the inner SELECT locks the row with FOR UPDATE SKIP LOCKED, so concurrent
+
+def claim_many(
+    conn: Connection, worker_id: str, kinds: list[str], lease_seconds: float, limit: int
+) -> list[ClaimedJob]:
+    """Lease the ``limit`` oldest due jobs of ``kinds`` (or ones whose lease expired).
+
+    PostgreSQL: the inner SELECT locks the rows with FOR UPDATE SKIP LOCKED, so concurrent
     claimers each skip rows another is taking and never wait or collide. SQLite has no
     row locks and needs none: the caller's write transaction began with BEGIN IMMEDIATE,
     so SQLite runs one writer at a time and this single UPDATE ... WHERE id = (SELECT ...)
     RETURNING picks and leases the row with no other writer in between.
     """
     now = datetime.now(UTC)
-    pick = select(Job.id).where(_due(kinds, now)).order_by(Job.run_after, Job.id).limit(1)
+    pick = select(Job.id).where(_due(kinds, now)).order_by(Job.run_after, Job.id).limit(limit)
     if conn.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     stmt = (
         update(Job)
-        .where(Job.id == pick.scalar_subquery())
+        .where(Job.id.in_(pick))
         .values(
             state="running",
             attempts=Job.attempts + 1,
@@ -114,10 +121,11 @@ def claim(
         )
         .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
     )
-    row = conn.execute(stmt).first()
-    if row is None:
-        return None
-    return ClaimedJob(row.id, row.kind, json.loads(row.payload), row.attempts, row.max_attempts)
+    rows = sorted(conn.execute(stmt), key=lambda row: row.id)
+    return [
+        ClaimedJob(row.id, row.kind, json.loads(row.payload), row.attempts, row.max_attempts)
+        for row in rows
+    ]
 
 
 def claim_key(
