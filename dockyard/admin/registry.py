@@ -19,6 +19,7 @@ from dockyard.webhooks import outbox
 from dockyard.webhooks.events import SYSTEM, Event, Origin
 
 CONFIG_READ_LIMIT = 1024 * 1024
+DELETE_BATCH = 1000  # tags per delete transaction (a bulk delete may name 100,000)
 
 
 @dataclass(frozen=True)
@@ -191,14 +192,19 @@ class RegistryAdmin:
         queued in the same transaction."""
         after = datetime.now(UTC) + self._gc_delay
 
-        def delete(conn: object) -> int:
-            gone = management.delete_tags(conn, repository_id, names, after, pushed)
-            row = management.repository(conn, repository_id) if gone else None
-            for tag, digest in gone.items() if row is not None else ():
-                outbox.emit(conn, Event("tag_delete", row.name, tag, digest), origin)
+        def delete(conn: object, batch: list[str]) -> int:
+            gone = management.delete_tags(conn, repository_id, batch, after, pushed)
+            name = management.repository_name(conn, repository_id) if gone else None
+            if name is not None:
+                events = [Event("tag_delete", name, tag, digest) for tag, digest in gone.items()]
+                outbox.emit_all(conn, events, origin)
             return len(gone)
 
-        return self._db.transact(delete)
+        deleted = 0
+        for start in range(0, len(names), DELETE_BATCH):  # short transactions
+            batch = names[start : start + DELETE_BATCH]
+            deleted += self._db.transact(lambda conn, b=batch: delete(conn, b))
+        return deleted
 
     def bulk_delete(self, repository_id: int, rules: CleanupRules, dry_run: bool) -> list[str]:
         with self._db.session() as conn:

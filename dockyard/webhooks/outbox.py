@@ -46,9 +46,21 @@ def _wants(hook: hooks.Subscriber, event: Event) -> bool:
 
 def emit(conn: object, event: Event, origin: Origin) -> list[str]:
     """Queue ``event`` for its hooks; the delivery ids (none when no hook wants it)."""
-    found = hooks.subscribers(
-        conn, prefixes(event.repository), project_candidates(event.repository)
-    )
+    return emit_all(conn, [event], origin)
+
+
+def emit_all(conn: object, events: list[Event], origin: Origin) -> list[str]:
+    """Queue events of one repository (a bulk tag delete's), looking its hooks up once."""
+    if not events:
+        return []
+    repository = events[0].repository
+    found = hooks.subscribers(conn, prefixes(repository), project_candidates(repository))
+    if not found:
+        return []
+    return [d for event in events for d in _queue(conn, found, event, origin)]
+
+
+def _queue(conn: object, found: list, event: Event, origin: Origin) -> list[str]:
     wanting = [h for h in found if _wants(h, event)]
     if not wanting:
         return []

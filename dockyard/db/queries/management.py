@@ -67,6 +67,10 @@ def repository(conn: Connection, repository_id: int) -> RepositoryRow | None:
     return RepositoryRow(*row) if row else None
 
 
+def repository_name(conn: Connection, repository_id: int) -> str | None:
+    return conn.scalar(select(Repository.name).where(Repository.id == repository_id))
+
+
 def repository_id(conn: Connection, name: str) -> int | None:
     return conn.scalar(select(Repository.id).where(Repository.name == name))
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from dockyard.admin import usage as admin_usage
 from dockyard.admin.cleanup import CleanupRules
 from dockyard.auth.principal import Principal
+from dockyard.http import event_origin
 from dockyard.http.api import convert, guards, schemas
 from dockyard.http.api.deps import Api, ApiError, api, caller, reader
 from dockyard.http.cursors import parse_tag_cursor, tag_cursor
@@ -23,9 +24,7 @@ TagSort = Literal["name", "-name", "pushed_at", "-pushed_at"]
 
 
 def registry_host(request: Request, ctx: Api) -> str:
-    if ctx.settings.public_url:
-        return ctx.settings.public_url.split("://")[-1].rstrip("/")
-    return request.headers.get("host", ctx.settings.listen)
+    return event_origin.registry_host(request, ctx.settings)
 
 
 @router.get(

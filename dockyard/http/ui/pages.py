@@ -23,6 +23,7 @@ from dockyard.auth.principal import Principal
 from dockyard.auth.service import AccessService
 from dockyard.config import Settings
 from dockyard.db.engine import Database
+from dockyard.http.event_origin import registry_host
 from dockyard.http.requestlog import record_principal
 
 SANDBOX = Principal("user", "sandbox", None, is_admin=True)
@@ -130,9 +131,7 @@ class Ui:
         return viewer
 
     def host(self, request: Request) -> str:
-        if self.settings.public_url:
-            return self.settings.public_url.split("://")[-1].rstrip("/")
-        return request.headers.get("host", self.settings.listen)
+        return registry_host(request, self.settings)
 
     def render(
         self, request: Request, template: str, status: int = 200, **context: Any

@@ -26,7 +26,6 @@ SORTS = {
 }
 PAGE_SIZES = (10, 20, 50, 100)
 MAX_PAGE = 100000
-DELETE_BATCH = 1000  # tags per delete transaction
 MAX_MATCHING = 1_000_000  # "all matching" deletes at most this many tags in one request
 
 
@@ -202,10 +201,7 @@ class RepositoryViews:
                 shown_at=datetime.now(UTC).isoformat(),
             )
         who = origin(request, self.ui.settings, viewer)
-        count = 0
-        for start in range(0, len(chosen), DELETE_BATCH):  # short transactions
-            batch = chosen[start : start + DELETE_BATCH]
-            count += await self.ui.call(self.ui.registry.delete_tags, row.id, batch, None, who)
+        count = await self.ui.call(self.ui.registry.delete_tags, row.id, chosen, None, who)
         return back(listing, f"deleted {count} tag(s)", request)
 
     async def _matching(self, repository_id: int, name_filter: str, shown_at: object) -> list[str]:

@@ -56,16 +56,21 @@ class SecureHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def signed_in(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Pages for signed-in people: others go to the sign-in page and come back."""
+def signed_in(
+    ui: Ui, handler: Handler, visitors: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
+    """Pages for signed-in people: others go to the sign-in page and come back. With
+    ``visitors`` (pages that only show things) someone not signed in sees the page as
+    the anonymous principal instead, so public projects are browsable and private ones
+    answer the same 404 as what does not exist."""
 
     async def endpoint(request: Request) -> Response:
         viewer = await ui.viewer(request)
-        if viewer is None:  # come back to the same page, its filters and sort included
+        if viewer is None and not visitors:  # come back to this page, query included
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return back(f"/-/login?next={quote(here, safe='/')}")
-        try:
-            return await handler(request, viewer)
+        try:  # error pages below show a visitor (viewer None) no account menu
+            return await handler(request, viewer or ANONYMOUS)
         except NotAllowed:
             return ui.render(request, "missing.html", status=404, viewer=viewer)
         except PermissionError as error:
@@ -78,27 +83,6 @@ def signed_in(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Respons
                 viewer=viewer,
                 heading="Not accepted",
                 message=str(error),
-            )
-
-    return endpoint
-
-
-def browsable(ui: Ui, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Pages that only show things: a visitor who is not signed in sees them as the
-    anonymous principal, so public projects are browsable and private ones answer the
-    same 404 as what does not exist. Anything that changes things stays ``signed_in``."""
-    gated = signed_in(ui, handler)
-
-    async def endpoint(request: Request) -> Response:
-        if ui.service is None or await ui.viewer(request) is not None:
-            return await gated(request)
-        try:
-            return await handler(request, ANONYMOUS)
-        except NotAllowed:
-            return ui.render(request, "missing.html", status=404, viewer=None)
-        except InvalidInput as error:
-            return ui.render(
-                request, "missing.html", status=400, heading="Not accepted", message=str(error)
             )
 
     return endpoint
@@ -140,7 +124,7 @@ def routes(ui: Ui) -> list[Route | Mount]:
     vulnerabilities = VulnerabilityViews(ui, projects)
     storage = StorageViews(ui)
     page = lambda handler: signed_in(ui, handler)  # noqa: E731
-    view = lambda handler: browsable(ui, handler)  # noqa: E731
+    view = lambda handler: signed_in(ui, handler, visitors=True)  # noqa: E731
     return [
         Mount("/-/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         Route("/-/login", accounts.login_form, methods=["GET"]),
