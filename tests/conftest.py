@@ -14,11 +14,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from playwright.sync_api import Browser, Page
 from starlette.testclient import TestClient
 
 from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.http.app import create_app
+from tests.support.browser import chromium, new_page
 from tests.support.seaweed import SeaweedS3
 
 PG_ADMIN_URL = os.environ.get("DOCKYARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -127,3 +129,17 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for every browser test of the run."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page (own cookies) at desktop width."""
+    with new_page(browser) as opened:
+        yield opened

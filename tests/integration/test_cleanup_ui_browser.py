@@ -7,33 +7,17 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.integration.clients import new_http, push_blob, put_manifest, tags_of
 from tests.integration.conftest import ADMIN_PASSWORD, LiveServer
-from tests.integration.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, sign_in
+from tests.support.browser import sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 OCI = "application/vnd.oci.image.manifest.v1+json"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
-    context.close()
 
 
 def registry_client(server: LiveServer, repository: str) -> httpx.Client:
@@ -80,7 +64,7 @@ def test_live_preview_save_and_run_history(page: Page, auth_server: LiveServer) 
         for tag in ("v1", "v2", "v3", "v4"):  # pushed in this order: v4 is the newest
             push(client, repository, tag)
 
-    sign_in(page, auth_server, "admin", ADMIN_PASSWORD)
+    sign_in(page, auth_server.url, "admin", ADMIN_PASSWORD)
     page.goto(f"{auth_server.url}/p/{project}/-/settings")
     card = page.locator("#cleanup")
     expect(card.get_by_role("heading", name="Cleanup policy")).to_be_visible()

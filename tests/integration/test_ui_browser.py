@@ -4,55 +4,21 @@ server with token auth, after skopeo pushed the tags it shows."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.integration.clients import ClientSandbox, ImageBuilder, LayoutImage
 from tests.integration.conftest import ADMIN_PASSWORD, LiveServer
+from tests.support.browser import sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture(scope="module")
 def image(auth_sandbox: ClientSandbox, tmp_path_factory: pytest.TempPathFactory) -> LayoutImage:
     return ImageBuilder(auth_sandbox, tmp_path_factory.mktemp("ui-images")).single("uitiny")
-
-
-def sign_in(page: Page, server: LiveServer, username: str, password: str) -> None:
-    page.goto(f"{server.url}/")
-    expect(page).to_have_url(f"{server.url}/-/login?next=/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
 
 
 def registry_tags(server: LiveServer, repository: str) -> list[str]:
@@ -85,7 +51,7 @@ def test_browse_filter_sort_and_bulk_delete(
         auth_sandbox.skopeo_copy(
             image.ref, auth_sandbox.docker_ref(repository, tag), "--dest-creds", creds
         )
-    sign_in(page, auth_server, "admin", ADMIN_PASSWORD)
+    sign_in(page, auth_server.url, "admin", ADMIN_PASSWORD)
     page.get_by_role("link", name=f"{group}/web").click()
     expect(page.get_by_role("link", name=repository)).to_be_visible()
     page.get_by_role("link", name=repository).click()
@@ -141,7 +107,7 @@ def test_a_reporter_sees_no_delete_button(
         "user", "create", name, "--email", f"{name}@example.com", "--password", password
     )
     auth_server.cli("member", "add", name, f"{group}/app", "reporter")
-    sign_in(page, auth_server, name, password)
+    sign_in(page, auth_server.url, name, password)
     page.goto(f"{auth_server.url}/r/{repository}")
     expect(page.locator("#tags tbody tr[data-tag]")).to_have_count(1)
     expect(page.locator("#delete-selected")).to_have_count(0)
@@ -167,7 +133,7 @@ def test_wrong_password_and_sign_out(page: Page, auth_server: LiveServer) -> Non
     page.fill("input[name=password]", "definitely-wrong")
     page.click("button[type=submit]")
     expect(page.get_by_role("alert")).to_contain_text("invalid")
-    sign_in(page, auth_server, "admin", ADMIN_PASSWORD)
+    sign_in(page, auth_server.url, "admin", ADMIN_PASSWORD)
     page.get_by_role("button", name="Sign out admin").click()
     expect(page).to_have_url(f"{auth_server.url}/-/login")
     assert page.context.request.get(f"{auth_server.url}/api/v1/user").status == 401

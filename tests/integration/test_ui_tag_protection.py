@@ -5,32 +5,17 @@ and the tag page show the locks, and a refused delete says why, changing nothing
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.integration.clients import ClientSandbox, ImageBuilder, LayoutImage
 from tests.integration.conftest import ADMIN_PASSWORD, LiveServer
-from tests.integration.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, registry_tags, sign_in
+from tests.integration.test_ui_browser import registry_tags
+from tests.support.browser import sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def tab(chromium: Browser) -> Iterator[Page]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture(scope="module")
@@ -88,11 +73,10 @@ def owned_project(
 
 
 def test_an_owner_protects_tags_and_the_ui_shows_the_locks(
-    tab: Page, auth_server: LiveServer, auth_sandbox: ClientSandbox, image: LayoutImage
+    page: Page, auth_server: LiveServer, auth_sandbox: ClientSandbox, image: LayoutImage
 ) -> None:
-    page = tab
     project, repository, owner, password = owned_project(auth_server, auth_sandbox, image)
-    sign_in(page, auth_server, owner, password)
+    sign_in(page, auth_server.url, owner, password)
     page.goto(f"{auth_server.url}/p/{project}/-/settings")
     section = page.locator("#tag-rules")
     expect(section.get_by_role("heading", name="Protected tags")).to_be_visible()

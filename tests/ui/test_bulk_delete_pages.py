@@ -56,9 +56,7 @@ def test_all_matching_sends_the_filter_and_keeps_later_pushes(registry: AuthRegi
     assert len(fields) < 10 and ("all_matching", "1") in fields  # no list of 1,200 names
 
     tag_all(registry, repository, image.digest, ["rc-late"])  # pushed after the confirmation
-    done = browser.post(
-        f"/r/{repository}/-/delete-tags", data=dict(fields), follow_redirects=False
-    )
+    done = browser.post(f"/r/{repository}/-/delete-tags", data=dict(fields), follow_redirects=False)
     assert done.status_code == 303
     where = urlsplit(done.headers["location"])
     assert where.path == f"/r/{repository}"

@@ -12,17 +12,16 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from dockyard.admin import accounts
 from dockyard.db.queries import hooks as hook_rows
 from tests.api.hook_helpers import add_hook
 from tests.integration.conftest import ADMIN_PASSWORD, LiveServer, fail_on_traceback
 from tests.support.auth_registry import AuthRegistry
+from tests.support.browser import assert_accessible, sign_in
 from tests.support.receiver import receiver
 from tests.ui.test_pages import csrf_of, signed_in
-from tests.ui.test_usage_browser import CHROMIUM, CHROMIUM_ARGS, sign_in
-from tests.ui.test_vulnerability_pages import assert_accessible
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -100,21 +99,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     fail_on_traceback(live.log(), "in the server behind the webhook pages")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
 def push(server: LiveServer, repository: str, tag: str) -> None:
     token = httpx.get(
         f"{server.url}/jwt/auth",
@@ -150,7 +134,7 @@ def test_add_a_hook_see_deliveries_test_and_redeliver(page: Page, server: LiveSe
     group = f"hk-{secrets.token_hex(3)}"
     server.cli("group", "create", group)
     server.cli("project", "create", f"{group}/app")
-    sign_in(page, server)
+    sign_in(page, server.url, "admin", ADMIN_PASSWORD)
     with receiver() as rx:
         page.goto(f"{server.url}/p/{group}/app")
         section = page.locator("#webhooks")

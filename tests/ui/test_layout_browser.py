@@ -11,20 +11,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser
 
 from dockyard.admin import tokens as admin_tokens
 from tests.api.helpers import push_image, push_index
 from tests.support.auth_registry import ADMIN_PASSWORD, AuthRegistry
+from tests.support.browser import SERIOUS, accessibility_problems, new_page, sign_in
 from tests.support.live_app import serve
 
 pytestmark = pytest.mark.timeout(300)
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 WIDTHS = (390, 768, 1280)
 LONG_TAG = "release-candidate-" + "x" * 100
-SERIOUS = {"serious", "critical"}
 
 
 @pytest.fixture(scope="module")
@@ -54,29 +51,10 @@ def site(reg: AuthRegistry) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
 def server(reg: AuthRegistry) -> Iterator[str]:
     with serve(reg.client.app) as (url, errors):
         yield url
     assert not errors, f"the app raised while serving the browser: {errors!r}"
-
-
-def signed_in(browser: Browser, server: str, width: int, scheme: str) -> Page:
-    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
-    page = context.new_page()
-    page.goto(f"{server}/-/login")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", ADMIN_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{server}/")
-    return page
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -84,36 +62,30 @@ def signed_in(browser: Browser, server: str, width: int, scheme: str) -> Page:
 def test_pages_fit_every_width_and_theme(
     browser: Browser, server: str, site: dict[str, str], width: int, scheme: str
 ) -> None:
-    page = signed_in(browser, server, width, scheme)
     keep = os.environ.get("DOCKYARD_SCREENSHOTS")
     problems = []
-    for name, path in site.items():
-        page.goto(server + path)
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        if overflow > 1:
-            problems.append(f"{name} scrolls sideways by {overflow}px")
-        results = Axe().run(page)
-        serious = [
-            f"{v['id']} at {[n['target'] for n in v['nodes']][:3]}"
-            for v in results.response["violations"]
-            if v.get("impact") in SERIOUS
-        ]
-        if serious:
-            problems.append(f"{name}: axe {serious}")
-        if keep:
-            Path(keep).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=f"{keep}/{name}-{width}-{scheme}.png", full_page=True)
-    page.context.close()
+    with new_page(browser, width, scheme) as page:
+        sign_in(page, server, "admin", ADMIN_PASSWORD)
+        for name, path in site.items():
+            page.goto(server + path)
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            if overflow > 1:
+                problems.append(f"{name} scrolls sideways by {overflow}px")
+            if serious := accessibility_problems(page, SERIOUS):
+                problems.append(f"{name}: axe {serious}")
+            if keep:
+                Path(keep).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=f"{keep}/{name}-{width}-{scheme}.png", full_page=True)
     assert not problems, "\n".join(problems)
 
 
 def test_the_dark_theme_follows_the_system(browser: Browser, server: str) -> None:
     colours = {}
     for scheme in ("light", "dark"):
-        page = signed_in(browser, server, 1280, scheme)
-        colours[scheme] = page.evaluate("getComputedStyle(document.body).backgroundColor")
-        page.context.close()
+        with new_page(browser, 1280, scheme) as page:
+            sign_in(page, server, "admin", ADMIN_PASSWORD)
+            colours[scheme] = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert colours["light"] == "rgb(255, 255, 255)"
     assert colours["dark"] != colours["light"]

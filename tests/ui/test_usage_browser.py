@@ -12,13 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.integration.conftest import ADMIN_PASSWORD, LiveServer, fail_on_traceback
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.timeout(300)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -30,21 +29,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     finally:
         live.stop()
     fail_on_traceback(live.log(), "in the server behind the usage pages")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
-    context.close()
 
 
 def push_blob(server: LiveServer, repository: str, data: bytes) -> None:
@@ -62,14 +46,6 @@ def push_blob(server: LiveServer, repository: str, data: bytes) -> None:
     assert resp.status_code == 201, resp.text
 
 
-def sign_in(page: Page, server: LiveServer) -> None:
-    page.goto(f"{server.url}/-/login")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", ADMIN_PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
-
-
 def test_project_and_group_pages_show_usage_against_the_limit(
     page: Page, server: LiveServer, tmp_path: Path
 ) -> None:
@@ -81,7 +57,7 @@ def test_project_and_group_pages_show_usage_against_the_limit(
     server.cli("project", "set-limit", f"{group}/app", "1MiB")
     server.cli("group", "set-limit", group, "512KiB")
 
-    sign_in(page, server)
+    sign_in(page, server.url, "admin", ADMIN_PASSWORD)
     page.get_by_role("link", name=f"{group}/app").click()
     storage = page.get_by_role("region", name="Storage")
     expect(storage).to_contain_text(f"project {group}/app")

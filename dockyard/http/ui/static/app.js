@@ -3,6 +3,31 @@
 
 const csrf = () => document.body.dataset.csrf;
 
+// One confirmation for every destructive action: the page's <dialog id="confirm">, small,
+// focused on Cancel, closed by Escape. Forms ask for it with data-confirm="what happens"
+// (and data-confirm-button="Revoke"); without JavaScript they submit as they are.
+function confirmed(message, action = "Delete") {
+  const dialog = document.getElementById("confirm");
+  if (!dialog?.showModal) return Promise.resolve(window.confirm(message));
+  dialog.querySelector("#confirm-message").textContent = message;
+  dialog.querySelector("#confirm-yes").textContent = action;
+  dialog.returnValue = "";
+  dialog.showModal();
+  dialog.querySelector("#confirm-no").focus();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
+  });
+}
+
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!form.dataset.confirm || form.dataset.confirmedOnce) return;
+  event.preventDefault();
+  if (!(await confirmed(form.dataset.confirm, form.dataset.confirmButton))) return;
+  form.dataset.confirmedOnce = "1";
+  form.requestSubmit(event.submitter);
+});
+
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button.copy");
   if (!button) return;
@@ -31,7 +56,8 @@ document.getElementById("tags-form")?.addEventListener("submit", async (event) =
   event.preventDefault();
   const chosen = tagBoxes().filter((box) => box.checked).map((box) => box.value);
   if (chosen.length === 0) { alert("Select at least one tag."); return; }
-  if (!confirm(`Delete ${chosen.length} tag${chosen.length === 1 ? "" : "s"}: ${chosen.join(", ")}?`)) return;
+  const listed = chosen.length > 5 ? `${chosen.slice(0, 5).join(", ")} and ${chosen.length - 5} more` : chosen.join(", ");
+  if (!(await confirmed(`Delete ${chosen.length} tag${chosen.length === 1 ? "" : "s"}: ${listed}? Tags cannot be restored.`))) return;
   const response = await fetch(`/api/v1/registry/repositories/${form.dataset.repositoryId}/tags/delete`, {
     method: "POST", credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
