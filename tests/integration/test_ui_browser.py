@@ -72,10 +72,16 @@ def test_browse_filter_sort_and_bulk_delete(
 
     page.check('input[name=tags][value="nightly-1"]')
     page.check('input[name=tags][value="nightly-2"]')
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#delete-selected")
+    dialog = page.locator("dialog#confirm")
+    expect(dialog).to_contain_text("Delete 2 tags: nightly-2, nightly-1? Tags cannot be restored.")
+    expect(page.locator("#confirm-no")).to_be_focused()  # the safe choice is the default
+    page.click("#confirm-yes")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#delete-status")).to_have_text("Deleted 2 tags.")
     expect(rows).to_have_count(3)  # updated in place, no reload
     expect(page.locator("#tag-total")).to_have_text("3")
+    expect(page.locator("label:has(#select-all) .tag-total")).to_have_text("3")
     assert sorted(registry_tags(auth_server, repository)) == ["v1.0", "v1.1", "v2.0"]
 
     page.get_by_role("link", name="v2.0").click()

@@ -55,7 +55,10 @@ document.getElementById("tags-form")?.addEventListener("submit", async (event) =
   if (form.querySelector("#select-all")?.checked) return; // let the server list every match
   event.preventDefault();
   const chosen = tagBoxes().filter((box) => box.checked).map((box) => box.value);
-  if (chosen.length === 0) { alert("Select at least one tag."); return; }
+  if (chosen.length === 0) {
+    const status = document.getElementById("delete-status");
+    status.className = "error"; status.textContent = "Select at least one tag, or every matching tag."; return;
+  }
   const listed = chosen.length > 5 ? `${chosen.slice(0, 5).join(", ")} and ${chosen.length - 5} more` : chosen.join(", ");
   if (!(await confirmed(`Delete ${chosen.length} tag${chosen.length === 1 ? "" : "s"}: ${listed}? Tags cannot be restored.`))) return;
   const response = await fetch(`/api/v1/registry/repositories/${form.dataset.repositoryId}/tags/delete`, {
@@ -63,10 +66,16 @@ document.getElementById("tags-form")?.addEventListener("submit", async (event) =
     headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
     body: JSON.stringify({ tags: chosen }),
   });
-  if (!response.ok) { alert(`Delete failed: ${(await response.json()).error?.message ?? response.status}`); return; }
+  const status = document.getElementById("delete-status");
+  if (!response.ok) {
+    const reason = (await response.json().catch(() => ({}))).error?.message ?? `HTTP ${response.status}`;
+    status.className = "error"; status.textContent = `Delete failed: ${reason}`; return;
+  }
+  status.className = "flash"; status.textContent = `Deleted ${chosen.length} tag${chosen.length === 1 ? "" : "s"}.`;
   chosen.forEach((name) => form.querySelector(`tr[data-tag="${CSS.escape(name)}"]`)?.remove());
-  const total = document.getElementById("tag-total");
-  if (total) total.textContent = String(Number(total.textContent) - chosen.length);
+  for (const total of document.querySelectorAll(".tag-total")) {
+    total.textContent = String(Math.max(0, Number(total.textContent) - chosen.length));
+  }
   document.getElementById("select-page").checked = false;
 });
 
@@ -84,8 +93,8 @@ document.getElementById("load-more")?.addEventListener("click", async (event) =>
   for (const row of next.querySelectorAll("#tags tbody tr[data-tag]")) {
     if (!shown.has(row.dataset.tag)) body.append(document.importNode(row, true));
   }
-  const total = next.getElementById("tag-total");
-  if (total) document.getElementById("tag-total").textContent = total.textContent;
+  const total = next.getElementById("tag-total")?.textContent;
+  if (total) document.querySelectorAll(".tag-total").forEach((shown) => { shown.textContent = total; });
   const more = next.getElementById("load-more");
   if (more) link.setAttribute("href", more.getAttribute("href")); else link.remove();
 });
