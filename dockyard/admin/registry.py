@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -157,8 +158,12 @@ class RegistryAdmin:
             platforms=[
                 # the platform image's compressed size (manifest, config, layers), not
                 # the few hundred bytes of its manifest the index's descriptor gives
-                {"digest": str(d.digest), "size": sizes.get(str(d.digest), d.size),
-                 "stored": str(d.digest) in sizes, **(d.platform or {})}  # fmt: skip
+                {
+                    "digest": str(d.digest),
+                    "size": sizes.get(str(d.digest), d.size),
+                    "stored": str(d.digest) in sizes,
+                    **(d.platform or {}),
+                }  # fmt: skip
                 for d in manifest.manifests
             ],
             referrers=[
@@ -185,11 +190,12 @@ class RegistryAdmin:
         names: list[str],
         pushed: dict[str, datetime] | None = None,
         origin: Origin = SYSTEM,
+        progress: Callable[[int, int], None] | None = None,
     ) -> int:
         """Delete tags (every delete of the API, the UI and cleanup policies comes here);
         with ``pushed``, only those whose push time is still the one given. What they
         pointed at is queued for garbage collection; a ``tag_delete`` event per tag is
-        queued in the same transaction."""
+        queued in the same transaction. ``progress(done, total)`` hears each batch."""
         after = datetime.now(UTC) + self._gc_delay
 
         def delete(conn: object, batch: list[str]) -> int:
@@ -204,7 +210,18 @@ class RegistryAdmin:
         for start in range(0, len(names), DELETE_BATCH):  # short transactions
             batch = names[start : start + DELETE_BATCH]
             deleted += self._db.transact(lambda conn, b=batch: delete(conn, b))
+            if progress is not None:
+                progress(start + len(batch), len(names))
         return deleted
+
+    def matching_tags(
+        self, repository_id: int, name_filter: str, pushed_before: datetime | None = None
+    ) -> dict[str, datetime]:
+        """Name -> push time of every tag the filter matches; with ``pushed_before``, only
+        those pushed by then (a tag pushed after a delete was confirmed was not counted)."""
+        with self._db.session() as conn:
+            ages = management.tag_ages(conn, repository_id, name_filter)
+        return {n: at for n, at in ages if pushed_before is None or at <= pushed_before}
 
     def bulk_delete(self, repository_id: int, rules: CleanupRules, dry_run: bool) -> list[str]:
         with self._db.session() as conn:

@@ -36,13 +36,27 @@ class JobKind:
 
     name: str
     # may return a function of the connection, run in the transaction that ends the job
-    run: Callable[[dict[str, Any]], Callable[[Any], None] | None]
+    run: Callable[..., Callable[[Any], None] | None]  # (payload) or (payload, progress)
     give_up: Callable[[dict[str, Any], str], None] | None = None
     # the wait before the next try, from the attempts made; None: the worker's backoff
     retry_delay: Callable[[int], float] | None = None
     # jobs of this kind a worker leases at once: >1 only for quick ones (deliveries),
     # which then cost one claim transaction per batch instead of one each
     batch: int = 1
+    # a long kind: ``run`` takes a second argument, a JobProgress to say how far it is
+    reports_progress: bool = False
+
+
+class JobProgress:
+    """Writes a running job's ``done of total`` to its row, for pages that show it."""
+
+    def __init__(self, db: Database, job_id: int) -> None:
+        self.db = db
+        self.job_id = job_id
+
+    def __call__(self, done: int, total: int) -> None:
+        with self.db.session(write=True) as conn:
+            jobs.set_progress(conn, self.job_id, done, total)
 
 
 def worker_id() -> str:
@@ -78,7 +92,10 @@ class JobWorker:
             return False
         kind = self.kinds[job.kind]
         try:
-            finish = kind.run(job.payload)
+            if kind.reports_progress:
+                finish = kind.run(job.payload, JobProgress(self.db, job.id))
+            else:
+                finish = kind.run(job.payload)
         except Exception as error:  # a handler's failure must never stop the loop
             self._failed(job, kind, f"{type(error).__name__}: {error}", isinstance(error, Retry))
             return True

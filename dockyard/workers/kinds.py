@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from dockyard.admin.cleanup_service import Cleanups
 from dockyard.admin.registry import RegistryAdmin
+from dockyard.admin.tag_deletes import KIND as TAG_DELETE
+from dockyard.admin.tag_deletes import TagDeletes
 from dockyard.admin.tag_protection import TagProtection
 from dockyard.auth.keys import token_signer
 from dockyard.auth.scanner_tokens import scanner_authorization
@@ -50,19 +52,22 @@ def external_scanner(settings: Settings, db: Database) -> ExternalScanner | None
     )
 
 
+def registry_admin(settings: Settings, db: Database, store: BlobStore) -> RegistryAdmin:
+    return RegistryAdmin(db, store, timedelta(seconds=settings.gc_review_delay_seconds))
+
+
 def cleanups(settings: Settings, db: Database, store: BlobStore) -> Cleanups:
     """Cleanup policies as the jobs and the CLI run them; protected and immutable tags are
     kept (``may_delete`` answers why)."""
-    admin = RegistryAdmin(db, store, timedelta(seconds=settings.gc_review_delay_seconds))
+    admin = registry_admin(settings, db, store)
     protection = TagProtection(db, auth_on=settings.auth != "none")
-    return Cleanups(
-        db, admin, may_delete=protection.cleanup_refusal_when(settings.delete_enabled)
-    )
+    return Cleanups(db, admin, may_delete=protection.cleanup_refusal_when(settings.delete_enabled))
 
 
 # Deliveries a worker leases at once: 16 at the 10 s timeout is under three minutes, well
 # inside a lease, and makes a burst of events cost one claim per 16 deliveries.
 DELIVERY_BATCH = 16
+
 
 def webhook_kind(settings: Settings, db: Database) -> JobKind:
     """Deliveries, sent only where ``webhook_allowed_hosts`` or the public internet lets."""
@@ -85,11 +90,13 @@ def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, J
         external=external.findings if external is not None else None,
     )
     referrers = SbomReferrers(db, store, settings.max_manifest_bytes)
+    deletes = TagDeletes(registry_admin(settings, db, store))
     kinds = [
         JobKind("scan", scanning.scan, scanning.give_up),
         JobKind("rematch", scanning.rematch),
         JobKind("attach_sbom", referrers.attach),
         JobKind(CLEANUP, CleanupJobs(db, cleanups(settings, db, store)).run),
         webhook_kind(settings, db),
+        JobKind(TAG_DELETE, deletes.run, reports_progress=True),
     ]
     return {kind.name: kind for kind in kinds}

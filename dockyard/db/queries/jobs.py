@@ -43,6 +43,8 @@ class JobRow:
     leased_by: str | None
     last_error: str | None
     dedupe_key: str | None
+    progress_done: int | None = None
+    progress_total: int | None = None
 
 
 def enqueue(
@@ -229,7 +231,15 @@ def fail(
 
 
 def get(conn: Connection, job_id: int) -> JobRow | None:
-    row = conn.execute(select(Job).where(Job.id == job_id)).first()
+    return _job_row(conn.execute(select(Job).where(Job.id == job_id)).first())
+
+
+def live(conn: Connection, dedupe_key: str) -> JobRow | None:
+    """The queued or running job holding the key, if any (finished jobs drop their key)."""
+    return _job_row(conn.execute(select(Job).where(Job.dedupe_key == dedupe_key)).first())
+
+
+def _job_row(row: Any) -> JobRow | None:  # noqa: ANN401 - a Row of Job
     if row is None:
         return None
     return JobRow(
@@ -242,6 +252,14 @@ def get(conn: Connection, job_id: int) -> JobRow | None:
         row.leased_by,
         row.last_error,
         row.dedupe_key,
+        row.progress_done,
+        row.progress_total,
+    )
+
+
+def set_progress(conn: Connection, job_id: int, done: int, total: int) -> None:
+    conn.execute(
+        update(Job).where(Job.id == job_id).values(progress_done=done, progress_total=total)
     )
 
 

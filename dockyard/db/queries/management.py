@@ -137,9 +137,14 @@ def tag(conn: Connection, repository_id: int, name: str) -> TagRow | None:
     return TagRow(*row) if row else None
 
 
-def tag_ages(conn: Connection, repository_id: int) -> list[tuple[str, datetime]]:
-    """Every tag with its push time, for cleanup rules."""
+def tag_ages(
+    conn: Connection, repository_id: int, name_filter: str = ""
+) -> list[tuple[str, datetime]]:
+    """Every tag (whose name contains ``name_filter``) with its push time: for cleanup
+    rules and for deletes of every tag a filter matches."""
     stmt = select(Tag.name, Tag.updated_at).where(Tag.repository_id == repository_id)
+    if name_filter:
+        stmt = stmt.where(Tag.name.contains(name_filter, autoescape=True))
     return [(name, at) for name, at in conn.execute(stmt)]
 
 

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
-from dockyard.admin import AdminError, NotFound
+from dockyard.admin import AdminError, NotFound, tag_deletes
 from dockyard.admin.vulnerabilities import Vulnerabilities
 from dockyard.auth.principal import Principal
+from dockyard.db.queries.jobs import JobRow
 from dockyard.http.cursors import parse_tag_cursor, tag_cursor
 from dockyard.http.event_origin import origin
 from dockyard.http.ui.pages import NotAllowed, Ui, back, checked_form, trail
@@ -26,7 +27,6 @@ SORTS = {
 }
 PAGE_SIZES = (10, 20, 50, 100)
 MAX_PAGE = 100000
-MAX_MATCHING = 1_000_000  # "all matching" deletes at most this many tags in one request
 
 
 async def open_repository(ui: Ui, viewer: Principal, name: str):  # noqa: ANN201
@@ -89,6 +89,7 @@ class RepositoryViews:
         locks = await self.ui.call(
             self.ui.protection.protections, name, [t.name for t in shown.rows]
         )
+        deleting = await self.ui.call(tag_deletes.running, self.ui.db, row.id)
         return self.ui.render(
             request,
             "repository.html",
@@ -108,6 +109,7 @@ class RepositoryViews:
             more=tag_cursor(sort, last.name, last.pushed_at) if last else None,
             name=name_filter,
             platforms=lambda tag: json.loads(tag.platforms) if tag.platforms else [],
+            deleting=_progress(deleting) if deleting else None,
         )
 
     async def tag(self, request: Request, viewer: Principal) -> Response:
@@ -201,17 +203,30 @@ class RepositoryViews:
                 shown_at=datetime.now(UTC).isoformat(),
             )
         who = origin(request, self.ui.settings, viewer)
+        if matching and len(chosen) > tag_deletes.IN_REQUEST:  # too many to wait for
+            cutoff = _moment(form.get("shown_at")) or datetime.now(UTC)
+            name_filter = view.get("name", "")
+            job = await self.ui.call(
+                tag_deletes.queue, self.ui.db, row.id, name_filter, cutoff, who
+            )
+            if job is None:
+                return back(listing, "another delete is still running here: wait for it", request)
+            return back(listing, f"deleting {len(chosen):,} tags: progress below", request)
         count = await self.ui.call(self.ui.registry.delete_tags, row.id, chosen, None, who)
         return back(listing, f"deleted {count} tag(s)", request)
+
+    async def delete_progress(self, request: Request, viewer: Principal) -> Response:
+        """How far the repository's background delete is, for the page's progress bar."""
+        row, _, _ = await open_repository(self.ui, viewer, request.path_params["repository"])
+        return JSONResponse(_progress(await self.ui.call(tag_deletes.running, self.ui.db, row.id)))
 
     async def _matching(self, repository_id: int, name_filter: str, shown_at: object) -> list[str]:
         """Every tag the filter matches; once confirmed, only those pushed before the
         confirmation page was shown (a tag pushed since was not in the count)."""
         found = await self.ui.call(
-            self.ui.registry.tags, repository_id, name_filter=name_filter, limit=MAX_MATCHING
+            self.ui.registry.matching_tags, repository_id, name_filter, _moment(shown_at)
         )
-        cutoff = _moment(shown_at)
-        return [t.name for t in found.rows if cutoff is None or t.pushed_at <= cutoff]
+        return sorted(found)
 
     async def delete_repository(self, request: Request, viewer: Principal) -> Response:
         name = request.path_params["repository"]
@@ -233,6 +248,12 @@ class RepositoryViews:
             return back(f"/r/{name}", str(error), request)
         project = await self.ui.call(self.ui.registry.owning_project, name)
         return back(f"/p/{project}" if project else "/", f"{name} will be deleted", request)
+
+
+def _progress(job: JobRow | None) -> dict[str, object]:
+    if job is None:  # finished jobs drop their key: nothing is running any more
+        return {"state": "finished"}
+    return {"state": job.state, "done": job.progress_done or 0, "total": job.progress_total}
 
 
 def _moment(value: object) -> datetime | None:

@@ -160,6 +160,7 @@ def routes(ui: Ui) -> list[Route | Mount]:
         Route(
             "/r/{repository:path}/-/delete-tags", page(repositories.delete_tags), methods=["POST"]
         ),
+        Route("/r/{repository:path}/-/delete-tags/progress", view(repositories.delete_progress)),
         Route(
             "/r/{repository:path}/-/delete", page(repositories.delete_repository), methods=["POST"]
         ),

@@ -98,3 +98,23 @@ document.getElementById("load-more")?.addEventListener("click", async (event) =>
   const more = next.getElementById("load-more");
   if (more) link.setAttribute("href", more.getAttribute("href")); else link.remove();
 });
+
+// A background tag delete: follow its progress, then show the list as it is now.
+(function followDelete() {
+  const card = document.getElementById("delete-job");
+  if (!card) return;
+  const bar = document.getElementById("delete-job-bar");
+  const text = document.getElementById("delete-job-text");
+  const poll = async () => {
+    const response = await fetch(card.dataset.progress, { credentials: "same-origin" });
+    if (!response.ok) { setTimeout(poll, 5000); return; }
+    const job = await response.json();
+    if (job.state === "finished") { window.location.reload(); return; }
+    if (job.total != null) {
+      bar.max = Math.max(job.total, 1); bar.value = job.done;
+      text.firstChild.textContent = `${job.done.toLocaleString("en")} of ${job.total.toLocaleString("en")} deleted. `;
+    }
+    setTimeout(poll, 1000);
+  };
+  setTimeout(poll, 1000);
+})();
