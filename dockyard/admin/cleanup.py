@@ -7,7 +7,7 @@ newest ``keep_n`` of the rest; of those, delete only the ones older than ``older
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -51,19 +51,42 @@ class Selector:
         """The items to delete, newest first."""
         if self.delete is None:
             return []
-        delete, keep = self.delete.fullmatch, self.keep.fullmatch if self.keep else None
-        candidates = [
-            item
-            for item in items
-            if (tag := name(item)) != "latest"
-            and delete(tag)
-            and not (keep is not None and keep(tag))
-        ]
+        candidates = [item for item in items if self.candidate(name(item))]
         candidates.sort(key=lambda item: (pushed(item), name(item)), reverse=True)
         if self.keep_n:
             candidates = candidates[self.keep_n :]
         cutoff = self.cutoff
         return [item for item in candidates if cutoff is None or pushed(item) < cutoff]
+
+    def candidate(self, tag: str) -> bool:
+        """A tag the patterns allow deleting (before ``keep_n`` and the age count)."""
+        if self.delete is None or tag == "latest" or not self.delete.fullmatch(tag):
+            return False
+        return self.keep is None or not self.keep.fullmatch(tag)
+
+    def keeps(self, name: str, pushed: datetime, newer: Callable[[], Iterator[str]]) -> str | None:
+        """Why these rules keep one tag, or None when they would delete it: the same
+        order as ``select``, for one tag. ``newer`` yields the names of the repository's
+        tags ranked newer than it (any order); it is read only as far as ``keep_n`` needs."""
+        if self.delete is None:
+            return "the policy has no delete pattern"
+        if name == "latest":
+            return "latest is always kept"
+        if not self.delete.fullmatch(name):
+            return "its name does not match the delete pattern"
+        if self.keep is not None and self.keep.fullmatch(name):
+            return "its name matches the keep pattern"
+        if self.keep_n:
+            ahead = 0
+            for other in newer():
+                ahead += self.candidate(other)
+                if ahead >= self.keep_n:
+                    break
+            if ahead < self.keep_n:
+                return f"it is one of the {self.keep_n} newest tags the policy matches"
+        if self.cutoff is not None and pushed >= self.cutoff:
+            return "it is newer than the age the policy deletes at"
+        return None
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,15 @@ class StoredPolicy:
     updated_by: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TagVerdict:
+    """What the project's cleanup policy does to one tag, for its page."""
+
+    enabled: bool
+    next_run_at: datetime | None
+    kept_because: str | None  # None: the next run deletes it (protection aside)
+
+
 @dataclass
 class _Tally:
     deleted: list[tuple[str, TagPlan]] = field(default_factory=list)
@@ -147,6 +156,37 @@ class Cleanups:
             rows.save_policy(conn, project.id, values, next_at, now, by or actor)
             audit_rows.audit(conn, actor, "cleanup_policy", project.path, None, policy.describe())
         return self.stored(project)
+
+    def verdict(
+        self, project: ProjectRecord, repository_id: int, repository: str, tag: str
+    ) -> TagVerdict | None:
+        """Whether the saved policy's next run deletes ``tag`` and if not, why; None when
+        the project has no policy. Reads only the tags ranked after it, and only as many
+        as ``keep_n`` needs, so a tag page of a 100,000-tag image stays quick."""
+        with self._db.session() as conn:
+            found = rows.policy(conn, project.id)
+            pushed = rows.tag_pushed_at(conn, repository_id, tag)
+        if found is None or pushed is None:
+            return None
+        stored = _stored(found)
+        compiled = rules(stored.policy, datetime.now(UTC))
+        if not compiled.covers(repository):
+            reason: str | None = "the policy does not cover this image repository"
+        else:
+            reason = compiled.selector.keeps(
+                tag, pushed, lambda: self._newer(repository_id, pushed, tag)
+            ) or self._refusal(project.path, repository, tag)
+        return TagVerdict(stored.policy.enabled, stored.next_run_at, reason)
+
+    def _newer(self, repository_id: int, pushed: datetime, tag: str) -> Iterator[str]:
+        page = 1000
+        while True:
+            with self._db.session() as conn:
+                found = rows.newer_tag_names(conn, repository_id, pushed, tag, page)
+            yield from (name for name, _ in found)
+            if len(found) < page:
+                return
+            tag, pushed = found[-1]
 
     # --- preview and run ----------------------------------------------------------------
 

@@ -113,3 +113,40 @@ def test_who_sees_what(registry: AuthRegistry, project: str) -> None:
     token = csrf_of(other.get("/").text)
     hidden = other.post(f"/p/{project}/-/cleanup/preview", data={**FORM, "csrf": token})
     assert hidden.status_code == 404
+
+
+def test_a_tag_page_says_what_the_policy_does_to_it(registry: AuthRegistry, project: str) -> None:
+    """FORM keeps release-*, the newest one and anything under 30 days; the rest goes."""
+    reporter = registry.new_user({project: "reporter"})
+    client = signed_in(registry, reporter.name, reporter.password)
+
+    def verdict(tag: str) -> str | None:
+        return cleanup_row(client.get(f"/r/{project}/app/-/tags/{tag}").text)
+
+    assert verdict("v1") is None  # no policy yet: nothing to say
+    maintainer = registry.new_user({project: "maintainer"})
+    owner = signed_in(registry, maintainer.name, maintainer.password)
+    page = owner.get(f"/p/{project}/-/settings")
+    owner.post(f"/p/{project}/-/cleanup", data={**FORM, "csrf": csrf_of(page.text)})
+
+    assert "deleted at the next cleanup" in verdict("v1")
+    assert verdict("v2").startswith('<span class="badge warn">deleted at the next cleanup')
+    kept = "kept by the cleanup policy: "
+    assert verdict("v3") == kept + "it is one of the 1 newest tags the policy matches"
+    assert verdict("release-1") == kept + "its name matches the keep pattern"
+    assert verdict("latest") == kept + "latest is always kept"
+    assert "the policy</a>" in cleanup_row(owner.get(f"/r/{project}/app/-/tags/v1").text)
+
+    page = owner.get(f"/p/{project}/-/settings")
+    off = {k: v for k, v in FORM.items() if k != "enabled"}
+    owner.post(f"/p/{project}/-/cleanup", data={**off, "csrf": csrf_of(page.text)})
+    assert verdict("v1") == "the cleanup policy is off; if it ran now it would delete this tag"
+    assert verdict("v3").endswith("(the policy is off)")
+    run(registry, project)  # a run by hand agrees with what the pages said
+    tags = rows(client.get(f"/r/{project}/app").text)
+    assert sorted(tags) == ["latest", "release-1", "v3"]
+
+
+def cleanup_row(html: str) -> str | None:
+    found = re.search(r'<dd id="tag-cleanup">(.*?)</dd>', html, re.S)
+    return re.sub(r"\s+", " ", found.group(1)).strip() if found else None

@@ -266,6 +266,27 @@ def tags_of(conn: Connection, repository_id: int) -> list[TagInfo]:
     return [TagInfo(*row) for row in conn.execute(stmt)]
 
 
+def tag_pushed_at(conn: Connection, repository_id: int, name: str) -> datetime | None:
+    stmt = select(Tag.updated_at).where(Tag.repository_id == repository_id, Tag.name == name)
+    return conn.scalar(stmt)
+
+
+def newer_tag_names(
+    conn: Connection, repository_id: int, pushed: datetime, name: str, limit: int
+) -> list[tuple[str, datetime]]:
+    """(name, push time) of up to ``limit`` tags ranked after (``pushed``, ``name``) in
+    cleanup's order (push time, then name), the nearest first; call again from the last
+    one to read on."""
+    later = or_(Tag.updated_at > pushed, (Tag.updated_at == pushed) & (Tag.name > name))
+    stmt = (
+        select(Tag.name, Tag.updated_at)
+        .where(Tag.repository_id == repository_id, later)
+        .order_by(Tag.updated_at.asc(), Tag.name.asc())
+        .limit(limit)
+    )
+    return [(row.name, row.updated_at) for row in conn.execute(stmt)]
+
+
 def present_tags(conn: Connection, repository_id: int, names: list[str]) -> set[str]:
     """Which of ``names`` are tags of the repository now."""
     found: set[str] = set()

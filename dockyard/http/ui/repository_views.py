@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from dockyard.admin import AdminError, NotFound, tag_deletes
+from dockyard.admin import accounts as admin_accounts
 from dockyard.admin.vulnerabilities import Vulnerabilities
 from dockyard.auth.principal import Principal
 from dockyard.db.queries.jobs import JobRow
@@ -124,6 +125,10 @@ class RepositoryViews:
             Vulnerabilities(self.ui.db).states, row.id, {detail.tag.digest: detail.tag.media_type}
         )
         locks = await self.ui.call(self.ui.protection.protections, name, [tag])
+        cleanup = None
+        if project is not None:
+            record = await self.ui.call(admin_accounts.find_project, self.ui.db, project)
+            cleanup = await self.ui.call(self.ui.cleanup.verdict, record, row.id, name, tag)
         return self.ui.render(
             request,
             "tag.html",
@@ -135,6 +140,8 @@ class RepositoryViews:
             raw=raw,
             scan=scans[detail.tag.digest],
             lock=locks.get(tag),
+            cleanup=cleanup,
+            project=project,
         )
 
     async def manifest(self, request: Request, viewer: Principal) -> Response:
