@@ -37,6 +37,7 @@ MANIFEST = (
     + '","size":2},"layers":[],"annotations":{"n":"N"}}'
 )
 PROJECTS = 100
+POLICY = "bench/big/registry/cleanup_policy"
 
 
 def fill(db: Database, tags: int, repositories: int) -> None:
@@ -97,6 +98,11 @@ def main() -> None:
         "repository, filtered": f"/r/{BIG}?name=build-9999",
         "repository, oldest first, 100 per page": f"/r/{BIG}?sort=pushed_at&per_page=100",
         "tag": f"/r/{BIG}/-/tags/build-5",
+        "tag, with a cleanup policy (.*, keep 10)": ("cleanup .*", f"/r/{BIG}/-/tags/build-5"),
+        "tag, policy matching 10 tags (worst case)": (
+            "cleanup build-[0-9]",
+            f"/r/{BIG}/-/tags/build-0",
+        ),
         "search (tags named build-99…)": "/-/search?q=build-99",
         "storage (admin)": "/-/admin/storage",
     }
@@ -110,6 +116,11 @@ def main() -> None:
             print("| page | median server time |")
             print("|---|---|")
             for label, path in pages.items():
+                if isinstance(path, tuple):  # ("cleanup REGEX", page): set the policy first
+                    policy = {"enabled": True, "keep_n": 10, "name_regex": path[0].split()[1]}
+                    saved = client.put(f"/api/v1/projects/{POLICY}", json=policy)
+                    assert saved.status_code == 200, saved.text
+                    path = path[1]
                 print(f"| {label} | {median_ms(client, path, args.repeat):.1f} ms |")
             db.dispose()
 

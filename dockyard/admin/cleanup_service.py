@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from dockyard.admin import NotFound
@@ -32,6 +34,9 @@ log = logging.getLogger("dockyard.cleanup")
 MayDelete = Callable[[str, str, str], "str | None"]  # (project, repository, tag) -> reason
 Progress = tuple[Callable[[int], None], Callable[[int], None]]  # start(total), advance(n)
 BATCH = 500
+# Tags a tag page's cleanup verdict reads after the tag, at most: past this (a policy
+# that matches few of a huge image's tags) the page says so rather than take seconds.
+VERDICT_SCAN = 5000
 REPORT_LIMIT = 5000  # tags listed in a stored run report; the counts are always whole
 INTERRUPTED = "interrupted: the process running it stopped before it finished"
 PUSHED_AGAIN = "pushed again while the cleanup ran"
@@ -90,6 +95,7 @@ class TagVerdict:
     enabled: bool
     next_run_at: datetime | None
     kept_because: str | None  # None: the next run deletes it (protection aside)
+    settled: bool = True  # False: too many tags to tell here (kept_because says so)
 
 
 @dataclass
@@ -173,20 +179,22 @@ class Cleanups:
         if not compiled.covers(repository):
             reason: str | None = "the policy does not cover this image repository"
         else:
-            reason = compiled.selector.keeps(
-                tag, pushed, lambda: self._newer(repository_id, pushed, tag)
-            ) or self._refusal(project.path, repository, tag)
+            with closing(self._newer(repository_id, pushed, tag)) as newer:
+                read = islice(newer, VERDICT_SCAN + 1)
+                reason = compiled.selector.keeps(tag, pushed, lambda: read)
+                if reason and reason.startswith("it is one of") and next(newer, None):
+                    unsettled = (  # the walk stopped before keep_n was settled
+                        f"fewer than {stored.policy.keep_n} of the {VERDICT_SCAN:,} tags "
+                        "pushed right after it match the policy, and there are more; the "
+                        "cleanup preview in the project's settings gives the whole answer"
+                    )
+                    return TagVerdict(stored.policy.enabled, stored.next_run_at, unsettled, False)
+            reason = reason or self._refusal(project.path, repository, tag)
         return TagVerdict(stored.policy.enabled, stored.next_run_at, reason)
 
     def _newer(self, repository_id: int, pushed: datetime, tag: str) -> Iterator[str]:
-        page = 1000
-        while True:
-            with self._db.session() as conn:
-                found = rows.newer_tag_names(conn, repository_id, pushed, tag, page)
-            yield from (name for name, _ in found)
-            if len(found) < page:
-                return
-            tag, pushed = found[-1]
+        with self._db.session() as conn:
+            yield from rows.newer_tag_names(conn, repository_id, pushed, tag)
 
     # --- preview and run ----------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from dockyard.admin import cleanup_service
 from tests.api.helpers import push_image
 from tests.support.auth_registry import AuthRegistry
 from tests.support.cleanup import age_tags, run
@@ -150,3 +151,20 @@ def test_a_tag_page_says_what_the_policy_does_to_it(registry: AuthRegistry, proj
 def cleanup_row(html: str) -> str | None:
     found = re.search(r'<dd id="tag-cleanup">(.*?)</dd>', html, re.S)
     return re.sub(r"\s+", " ", found.group(1)).strip() if found else None
+
+
+def test_a_verdict_too_long_to_settle_says_so(
+    registry: AuthRegistry, project: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past VERDICT_SCAN tags read after it, the page says it cannot tell, never guesses."""
+    maintainer = registry.new_user({project: "maintainer"})
+    client = signed_in(registry, maintainer.name, maintainer.password)
+    page = client.get(f"/p/{project}/-/settings")
+    policy = {**FORM, "name_regex": "v1", "name_regex_keep": ""}
+    client.post(f"/p/{project}/-/cleanup", data={**policy, "csrf": csrf_of(page.text)})
+    assert cleanup_row(client.get(f"/r/{project}/app/-/tags/v1").text).startswith(
+        "kept by the cleanup policy: it is one of the 1 newest"
+    )
+    monkeypatch.setattr(cleanup_service, "VERDICT_SCAN", 0)  # v2 and v3 come after v1
+    said = cleanup_row(client.get(f"/r/{project}/app/-/tags/v1").text)
+    assert said.startswith("not settled here: fewer than 1 of the 0 tags pushed right after")

@@ -4,11 +4,12 @@ policy reads: a project's repositories, a repository's tags, what untagging free
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import (
@@ -272,19 +273,19 @@ def tag_pushed_at(conn: Connection, repository_id: int, name: str) -> datetime |
 
 
 def newer_tag_names(
-    conn: Connection, repository_id: int, pushed: datetime, name: str, limit: int
-) -> list[tuple[str, datetime]]:
-    """(name, push time) of up to ``limit`` tags ranked after (``pushed``, ``name``) in
-    cleanup's order (push time, then name), the nearest first; call again from the last
-    one to read on."""
-    later = or_(Tag.updated_at > pushed, (Tag.updated_at == pushed) & (Tag.name > name))
+    conn: Connection, repository_id: int, pushed: datetime, name: str
+) -> Iterator[str]:
+    """Names of the tags ranked after (``pushed``, ``name``) in cleanup's order (push
+    time, then name), the nearest first, read lazily: a caller that stops early never
+    fetches the rest. Names only: decoding 100,000 timestamps would cost more than the
+    walk itself."""
+    later = tuple_(Tag.updated_at, Tag.name) > tuple_(pushed, name)  # walks ix_tags_pushed
     stmt = (
-        select(Tag.name, Tag.updated_at)
+        select(Tag.name)
         .where(Tag.repository_id == repository_id, later)
         .order_by(Tag.updated_at.asc(), Tag.name.asc())
-        .limit(limit)
     )
-    return [(row.name, row.updated_at) for row in conn.execute(stmt)]
+    return iter(conn.execute(stmt).scalars())
 
 
 def present_tags(conn: Connection, repository_id: int, names: list[str]) -> set[str]:
