@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from dockyard.admin import accounts, members
+from dockyard.admin import Forbidden, accounts, creation_rights, members
 from dockyard.admin import tokens as admin_tokens
 from dockyard.admin import usage as admin_usage
 from dockyard.admin.vuln_policy import NO_POLICY
@@ -36,6 +38,16 @@ def _project(record, abilities, policy: PolicyRow = NO_POLICY, usage=None) -> sc
     )
 
 
+@contextmanager
+def _refusal_as_api_error() -> Iterator[None]:
+    """A creation refused for rights is a 403 the request log records as a denial (a
+    hidden group stays the admin layer's 404, as the other endpoints answer it)."""
+    try:
+        yield
+    except Forbidden as refusal:
+        raise forbidden(str(refusal)) from None
+
+
 @router.get("/projects", response_model=list[schemas.ProjectOut])
 async def list_projects(request: Request, principal: Principal = Depends(reader)):  # noqa: ANN201
     ctx = api(request)
@@ -52,13 +64,17 @@ async def list_projects(request: Request, principal: Principal = Depends(reader)
 async def create_project(
     body: schemas.ProjectCreate, request: Request, principal: Principal = Depends(caller)
 ) -> schemas.ProjectOut:
+    """In the caller's own namespace or a group they manage (dockyard.admin.creation_rights)."""
     ctx = api(request)
-    namespace = body.path.rpartition("/")[0]
-    if principal.kind != "user":
-        raise forbidden("only people create projects")
-    if ctx.service is not None and not principal.is_admin and namespace != principal.name:
-        await guards.group(ctx, principal, namespace, "manage")
-    record = await ctx.call(accounts.create_project, ctx.db, body.path, body.visibility)
+    with _refusal_as_api_error():
+        record = await ctx.call(
+            creation_rights.create_project,
+            ctx.db,
+            ctx.service,
+            principal,
+            body.path,
+            body.visibility,
+        )
     usage = await ctx.call(admin_usage.project_usage, ctx.db, record.path)
     return _project(record, ["read", "admin"], usage=usage)
 
@@ -367,14 +383,8 @@ async def create_group(
 ) -> schemas.GroupOut:
     """Anyone signed in may create a top-level group (and owns it); subgroups need Maintainer."""
     ctx = api(request)
-    if principal.kind != "user":
-        raise forbidden("only people create groups")
-    parent = body.path.rpartition("/")[0]
-    if parent:
-        await guards.group(ctx, principal, parent, "manage")
-    await ctx.call(accounts.create_group, ctx.db, body.path)
-    if principal.user_id is not None and not parent:
-        await ctx.call(members.add_member, ctx.db, principal.name, body.path, "owner")
+    with _refusal_as_api_error():
+        await ctx.call(creation_rights.create_group, ctx.db, ctx.service, principal, body.path)
     return schemas.GroupOut(path=body.path)
 
 

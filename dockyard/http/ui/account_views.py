@@ -16,6 +16,11 @@ from dockyard.http.ui.pages import Ui, back, checked_form
 from dockyard.oci.errors import RegistryError
 from dockyard.validation import InvalidInput, expiry_in_days, parse_id
 
+NO_SCOPE = (
+    "No token was created: choose at least one scope (read_registry to pull images, "
+    "write_registry to push them, api for the REST API)."
+)
+
 
 class AccountViews:
     def __init__(self, ui: Ui) -> None:
@@ -100,6 +105,8 @@ class AccountViews:
     async def create_token(self, request: Request, viewer: Principal) -> Response:
         form = await checked_form(request)
         scopes = [s for s in ("read_registry", "write_registry", "api") if form.get(s)]
+        if not scopes:  # a token that may do nothing is a mistake, not a choice
+            return back("/-/settings/tokens", NO_SCOPE, request)
         try:
             expires = expiry_in_days(form.get("expires_in_days"), datetime.now(UTC))
             issued = await self.ui.call(

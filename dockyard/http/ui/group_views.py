@@ -49,6 +49,7 @@ class GroupViews:
             usage_bars=bars,
             projects=rows,
             subgroups=subgroups,
+            may_create="manage" in abilities and viewer.kind == "user",
             **await hooks_context(self.ui, scope),
         )
 

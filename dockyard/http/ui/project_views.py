@@ -192,6 +192,11 @@ class ProjectViews:
             return "member removed"
         if action == "create_deploy_token":
             scopes = [s for s in ("read_registry", "write_registry") if form.get(s)]
+            if not scopes:
+                raise InvalidInput(
+                    "No deploy token was created: choose at least one scope (read_registry "
+                    "to pull images, write_registry to push them)."
+                )
             issued = await call(
                 admin_tokens.create_deploy,
                 db,

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dockyard.auth.principal import ANONYMOUS, Principal
 from dockyard.http.ui.account_views import AccountViews
 from dockyard.http.ui.cleanup_views import cleanup_routes
+from dockyard.http.ui.create_views import create_routes
 from dockyard.http.ui.group_views import GroupViews
 from dockyard.http.ui.hook_views import HookViews
 from dockyard.http.ui.pages import HERE, NotAllowed, Ui, back
@@ -142,6 +143,7 @@ def routes(ui: Ui) -> list[Route | Mount]:
         Route("/-/admin/users", page(accounts.change_user), methods=["POST"]),
         Route("/-/admin/storage", page(storage.storage), methods=["GET"]),
         *cleanup_routes(ui, page),
+        *create_routes(ui, page),
         Route("/p/{project:path}/-/settings", page(projects.settings), methods=["GET"]),
         Route("/p/{project:path}/-/settings", page(projects.change), methods=["POST"]),
         Route("/p/{project:path}/-/vulnerabilities", page(vulnerabilities.project)),
