@@ -8,15 +8,24 @@ built-in defaults, the YAML file (``DOCKYARD_CONFIG`` or ``--config``), then
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
 
 ENV_PREFIX = "DOCKYARD_"
-SECRETS = ("admin_password", "s3_secret_key")  # never shown as a default in --help
+SECRETS = ("admin_password", "s3_secret_key", "scanner_auth")  # never shown in --help
+# Where a value came from, lowest precedence first (load_settings records one per name).
+SOURCES = ("default", "config file", "environment", "override")
+# publish() hands worker processes the sources with the values, which they read from the
+# environment: without it every worker would say "environment" for everything.
+SOURCES_VARIABLE = ENV_PREFIX + "SETTING_SOURCES"
 
 
 @dataclass(frozen=True)
@@ -383,13 +392,15 @@ def _coerce(name: str, raw: Any) -> Any:
 
 def load_settings(
     config_file: str | os.PathLike[str] | None = None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
     **overrides: Any,
 ) -> Settings:
-    """Build Settings from defaults < YAML file < environment < overrides."""
+    """Build Settings from defaults < YAML file < environment < overrides; where each
+    value came from is kept on the side (``setting_sources``)."""
     env = os.environ if environ is None else environ
     names = {f.name for f in fields(Settings)}
     values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
     path = config_file or env.get(ENV_PREFIX + "CONFIG")
     if path:
         loaded = yaml.safe_load(Path(path).read_text()) or {}
@@ -399,11 +410,15 @@ def load_settings(
         if unknown:
             raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
         values.update(loaded)
+        origin.update(dict.fromkeys(loaded, "config file"))
     for name in names:
         raw = env.get(ENV_PREFIX + name.upper())
         if raw is not None and (raw != "" or _empty_ok(name)):
             values[name] = raw
-    values.update({k: v for k, v in overrides.items() if v is not None})
+            origin[name] = "environment"
+    given = {k: v for k, v in overrides.items() if v is not None}
+    values.update(given)
+    origin.update(dict.fromkeys(given, "override"))
     coerced = {k: _coerce(k, v) for k, v in values.items() if k in names}
     for f in fields(Settings):
         least = f.metadata.get("min")
@@ -416,7 +431,55 @@ def load_settings(
         if choices and f.name in coerced and coerced[f.name] not in choices:
             known = ", ".join(repr(c) for c in choices)
             raise ValueError(f"{f.name}: must be one of {known}, got {coerced[f.name]!r}")
-    return dataclasses.replace(Settings(), **coerced)
+    settings = dataclasses.replace(Settings(), **coerced)
+    published = _published_sources(env)
+    _remember(
+        settings,
+        {
+            name: published.get(name, "environment")
+            if origin.get(name) == "environment"
+            else origin.get(name, "default")
+            for name in names
+        },
+    )
+    return settings
+
+
+# Sources of the Settings objects load_settings built, by identity: a side table keeps
+# Settings a plain frozen value (equal settings from different places stay equal).
+_SOURCES: dict[int, Mapping[str, str]] = {}
+
+
+def _remember(settings: Settings, sources: dict[str, str]) -> None:
+    key = id(settings)
+    _SOURCES[key] = MappingProxyType(sources)
+    weakref.finalize(settings, _SOURCES.pop, key, None)
+
+
+def _published_sources(env: Mapping[str, str]) -> dict[str, str]:
+    """The sources the serving parent published with its values (see ``publish``)."""
+    try:
+        published = json.loads(env.get(SOURCES_VARIABLE) or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(published, dict):
+        return {}
+    return {k: v for k, v in published.items() if isinstance(k, str) and v in SOURCES}
+
+
+def setting_sources(settings: Settings) -> dict[str, str]:
+    """Where each setting's value came from: one of ``SOURCES`` per name.
+
+    Settings built by ``load_settings`` report what it found; others (built directly, or
+    copied with ``dataclasses.replace``) report "default" for a default value and
+    "override" for any other.
+    """
+    recorded = _SOURCES.get(id(settings), {})
+    return {
+        f.name: recorded.get(f.name)
+        or ("default" if getattr(settings, f.name) == f.default else "override")
+        for f in fields(Settings)
+    }
 
 
 def _empty_ok(name: str) -> bool:
@@ -428,6 +491,7 @@ def publish(settings: Settings) -> None:
     """Hand the resolved settings to worker processes through their environment."""
     for f in fields(Settings):
         os.environ[ENV_PREFIX + f.name.upper()] = str(getattr(settings, f.name))
+    os.environ[SOURCES_VARIABLE] = json.dumps(setting_sources(settings))
     os.environ.pop(ENV_PREFIX + "CONFIG", None)
 
 

@@ -6,7 +6,7 @@ import re
 import secrets
 from pathlib import Path
 
-from dockyard.admin import AdminError, NotFound, TooManyAttempts
+from dockyard.admin import AdminError, Conflict, Forbidden, NotFound, TooManyAttempts
 
 # Memberships live in dockyard.admin.members (the Owner rule); still importable from here.
 from dockyard.admin.members import add_member, list_members, remove_member  # noqa: F401
@@ -72,11 +72,29 @@ def list_users(db: Database) -> list[UserRecord]:
 
 
 def set_user_flags(
-    db: Database, username: str, *, blocked: bool | None = None, admin: bool | None = None
+    db: Database,
+    username: str,
+    *,
+    blocked: bool | None = None,
+    admin: bool | None = None,
+    actor: str | None = None,
 ) -> UserRecord:
+    """Block or unblock a user, make them an admin or not. Someone must stay able to
+    administer: the last admin who is not blocked is never demoted or blocked, and an
+    ``actor`` (the admin asking, when known) never blocks or demotes themselves."""
     user = find_user(db, username)
     values = {k: v for k, v in (("is_blocked", blocked), ("is_admin", admin)) if v is not None}
+    steps_down = blocked is True or admin is False
+    if steps_down and actor == username:
+        what = "block yourself" if blocked else "remove your own administrator rights"
+        raise Forbidden(f"you cannot {what}: ask another administrator")
     with db.session(write=True) as conn:
+        if steps_down and set(accounts.lock_active_admins(conn)) == {user.id}:
+            what = "blocked" if blocked else "demoted"
+            raise Conflict(
+                f"{username} is the last administrator and cannot be {what}: "
+                "make another user an administrator first"
+            )
         if values:
             accounts.update_user(conn, user.id, **values)
             # Cached logins carry the admin flag too: every process re-reads them now.

@@ -50,6 +50,8 @@ class UserRecord:
     password_hash: str | None
     is_admin: bool
     is_blocked: bool
+    created_at: datetime | None = None
+    last_login_at: datetime | None = None  # last password sign-in (registry or web UI)
 
 
 @dataclass(frozen=True, slots=True)

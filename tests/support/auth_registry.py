@@ -7,6 +7,7 @@ import base64
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from starlette.testclient import TestClient
 
 from dockyard.admin import accounts, members
 from dockyard.admin import tokens as admin_tokens
-from dockyard.config import Settings
+from dockyard.config import Settings, load_settings
 from dockyard.db.engine import Database
 from dockyard.http.app import create_app
 
@@ -81,10 +82,15 @@ def make_auth_registry(
 ) -> Iterator[Callable[..., AuthRegistry]]:
     opened: list[tuple[TestClient, Database]] = []
 
-    def build(backend: str, **overrides: Any) -> AuthRegistry:
+    def build(
+        backend: str, environ: dict[str, str] | None = None, **overrides: Any
+    ) -> AuthRegistry:
+        """With ``environ``, settings load as a server loads them (DOCKYARD_* from it, the
+        rest as overrides), so where each value came from is known."""
         data_dir: Path = tmp_path_factory.mktemp(f"auth-{backend}")
         url = postgres_url() if backend == "postgres" else ""
-        settings = Settings(
+        make = Settings if environ is None else partial(load_settings, environ=environ)
+        settings = make(
             data_dir=data_dir,
             database_url=url,
             auth="token",

@@ -11,7 +11,16 @@ from dockyard.db.models import Membership, Namespace, Project, User
 from dockyard.db.queries._upsert import insert_for
 from dockyard.db.records import NamespaceRecord, ProjectRecord, UserRecord
 
-_USER = (User.id, User.username, User.email, User.password_hash, User.is_admin, User.is_blocked)
+_USER = (
+    User.id,
+    User.username,
+    User.email,
+    User.password_hash,
+    User.is_admin,
+    User.is_blocked,
+    User.created_at,
+    User.last_login_at,
+)
 _PROJECT = (Project.id, Project.path, Project.visibility, Project.namespace_id)
 
 
@@ -56,6 +65,13 @@ def list_users(conn: Connection) -> list[UserRecord]:
 
 def update_user(conn: Connection, user_id: int, **values: object) -> None:
     conn.execute(update(User).where(User.id == user_id).values(**values))
+
+
+def lock_active_admins(conn: Connection) -> list[int]:
+    """Ids of the admins who are not blocked, their rows locked (PostgreSQL; SQLite has a
+    single writer), so two admins cannot both be demoted or blocked at once."""
+    active = select(User.id).where(User.is_admin.is_(True), User.is_blocked.is_(False))
+    return list(conn.execute(active.with_for_update()).scalars())
 
 
 def count_users(conn: Connection) -> int:

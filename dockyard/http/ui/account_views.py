@@ -1,4 +1,5 @@
-"""Sign in and out, personal access tokens, and the admin's user list."""
+"""Sign in and out, personal access tokens and one's own password (the admin's user
+list is in admin_views)."""
 
 from __future__ import annotations
 
@@ -164,56 +165,3 @@ class AccountViews:
             return back("/-/settings/password", str(error), request)
         done = "password changed; your other sessions were signed out"
         return back("/-/settings/password", done, request)
-
-    async def users(self, request: Request, viewer: Principal) -> Response:
-        if not viewer.is_admin:
-            return self.ui.render(request, "missing.html", status=404, viewer=viewer)
-        users = await self.ui.call(admin_accounts.list_users, self.ui.db)
-        return self.ui.render(
-            request,
-            "users.html",
-            viewer=viewer,
-            users=users,
-            min_length=self.ui.settings.password_min_length,
-        )
-
-    async def change_user(self, request: Request, viewer: Principal) -> Response:
-        if not viewer.is_admin:
-            return self.ui.render(request, "missing.html", status=404, viewer=viewer)
-        form = await checked_form(request)
-        try:
-            if form.get("action") == "create":
-                await self.ui.call(
-                    admin_accounts.create_user,
-                    self.ui.db,
-                    str(form.get("username", "")),
-                    str(form.get("email", "")),
-                    str(form.get("password", "")),
-                    bool(form.get("is_admin")),
-                    self.ui.settings.password_min_length,
-                )
-            elif form.get("action") == "set_password":
-                await self.ui.call(
-                    admin_accounts.reset_password,
-                    self.ui.db,
-                    str(form.get("username", "")),
-                    str(form.get("password", "")),
-                    actor=viewer.actor,
-                    min_length=self.ui.settings.password_min_length,
-                )
-            else:
-                flags = {
-                    "block": {"blocked": True},
-                    "unblock": {"blocked": False},
-                    "make_admin": {"admin": True},
-                    "drop_admin": {"admin": False},
-                }
-                await self.ui.call(
-                    admin_accounts.set_user_flags,
-                    self.ui.db,
-                    str(form.get("username", "")),
-                    **flags.get(str(form.get("action")), {}),
-                )
-        except AdminError as error:
-            return back("/-/admin/users", str(error), request)
-        return back("/-/admin/users", "saved", request)

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dockyard.auth.principal import ANONYMOUS, Principal
 from dockyard.http.ui.account_views import AccountViews
+from dockyard.http.ui.admin_views import AdminViews
 from dockyard.http.ui.cleanup_views import cleanup_routes
 from dockyard.http.ui.create_views import create_routes
 from dockyard.http.ui.group_views import GroupViews
@@ -124,6 +125,7 @@ def routes(ui: Ui) -> list[Route | Mount]:
     accounts, projects, repositories = AccountViews(ui), ProjectViews(ui), RepositoryViews(ui)
     vulnerabilities = VulnerabilityViews(ui, projects)
     storage = StorageViews(ui)
+    admin = AdminViews(ui)
     page = lambda handler: signed_in(ui, handler)  # noqa: E731
     view = lambda handler: signed_in(ui, handler, visitors=True)  # noqa: E731
     return [
@@ -139,8 +141,9 @@ def routes(ui: Ui) -> list[Route | Mount]:
         Route("/-/settings/tokens/revoke", page(accounts.revoke_token), methods=["POST"]),
         Route("/-/settings/password", page(accounts.password_form), methods=["GET"]),
         Route("/-/settings/password", page(accounts.change_password), methods=["POST"]),
-        Route("/-/admin/users", page(accounts.users), methods=["GET"]),
-        Route("/-/admin/users", page(accounts.change_user), methods=["POST"]),
+        Route("/-/admin/users", page(admin.users), methods=["GET"]),
+        Route("/-/admin/users", page(admin.change_user), methods=["POST"]),
+        Route("/-/admin/settings", page(admin.settings), methods=["GET"]),
         Route("/-/admin/storage", page(storage.storage), methods=["GET"]),
         *cleanup_routes(ui, page),
         *create_routes(ui, page),
