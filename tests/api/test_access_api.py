@@ -269,3 +269,19 @@ def test_the_docs_page_needs_nothing_from_the_internet(registry: AuthRegistry) -
     assert "<script" not in page.text and "https://" not in page.text  # nothing from a CDN
     schema = registry.client.get("/api/v1/openapi.json").json()
     assert schema["info"]["title"] == "Dockyard API"
+
+
+def test_an_admin_cannot_block_or_demote_themselves_through_the_api(
+    registry: AuthRegistry,
+) -> None:
+    other = registry.new_user(admin=True)  # another admin exists: only the self rule refuses
+    for change in ({"is_blocked": True}, {"is_admin": False}):
+        refused = registry.client.patch(
+            f"/api/v1/users/{other.name}", json=change, headers=auth(other.pat)
+        )
+        assert refused.status_code == 403 and error_code(refused) == "forbidden", refused.text
+        assert "ask another administrator" in refused.json()["error"]["message"]
+    demoted = registry.client.patch(
+        f"/api/v1/users/{other.name}", json={"is_admin": False}, headers=auth(registry.admin_pat)
+    )
+    assert demoted.status_code == 200 and not demoted.json()["is_admin"]

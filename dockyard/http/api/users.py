@@ -150,6 +150,11 @@ async def update_user(
     admin_only(principal)
     ctx = api(request)
     record = await ctx.call(
-        accounts.set_user_flags, ctx.db, username, blocked=body.is_blocked, admin=body.is_admin
+        accounts.set_user_flags,
+        ctx.db,
+        username,
+        blocked=body.is_blocked,
+        admin=body.is_admin,
+        actor=principal.name if principal.kind == "user" else None,
     )
     return _user(record)
