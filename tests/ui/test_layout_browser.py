@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from dockyard.admin import tokens as admin_tokens
 from tests.api.helpers import push_image, push_index
@@ -21,6 +21,7 @@ from tests.support.live_app import serve
 
 pytestmark = pytest.mark.timeout(300)
 WIDTHS = (390, 768, 1280)
+VISITOR_PAGES = {"login": "/-/login", "explore": "/-/explore"}  # before signing in
 LONG_TAG = "release-candidate-" + "x" * 100
 
 
@@ -47,6 +48,17 @@ def site(reg: AuthRegistry) -> dict[str, str]:
         "tokens": "/-/settings/tokens",
         "settings": f"/p/{project}/-/settings",
         "search": "/-/search?q=release",
+        "group": f"/g/{project.split('/')[0]}",
+        "platform": f"/r/{repository}/-/manifests/{arm.digest}",
+        "vulnerabilities": f"/p/{project}/-/vulnerabilities",
+        "tag-vulnerabilities": f"/r/{repository}/-/tags/{LONG_TAG}/vulnerabilities",
+        "new-project": "/-/projects/new",
+        "new-group": "/-/groups/new",
+        "password": "/-/settings/password",
+        "users": "/-/admin/users",
+        "admin-settings": "/-/admin/settings",
+        "storage": "/-/admin/storage",
+        "cleanup": f"/p/{project}/-/settings#cleanup",
     }
 
 
@@ -63,21 +75,27 @@ def test_pages_fit_every_width_and_theme(
     browser: Browser, server: str, site: dict[str, str], width: int, scheme: str
 ) -> None:
     keep = os.environ.get("DOCKYARD_SCREENSHOTS")
-    problems = []
+    problems: list[str] = []
+
+    def check(page: Page, name: str, path: str) -> None:
+        page.goto(server + path)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        if overflow > 1:
+            problems.append(f"{name} scrolls sideways by {overflow}px")
+        if serious := accessibility_problems(page, SERIOUS):
+            problems.append(f"{name}: axe {serious}")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=f"{keep}/{name}-{width}-{scheme}.png", full_page=True)
+
     with new_page(browser, width, scheme) as page:
+        for name, path in VISITOR_PAGES.items():
+            check(page, name, path)
         sign_in(page, server, "admin", ADMIN_PASSWORD)
         for name, path in site.items():
-            page.goto(server + path)
-            overflow = page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            if overflow > 1:
-                problems.append(f"{name} scrolls sideways by {overflow}px")
-            if serious := accessibility_problems(page, SERIOUS):
-                problems.append(f"{name}: axe {serious}")
-            if keep:
-                Path(keep).mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=f"{keep}/{name}-{width}-{scheme}.png", full_page=True)
+            check(page, name, path)
     assert not problems, "\n".join(problems)
 
 
