@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from dockyard.db.group_commit import GroupCommit
 from dockyard.validation import InvalidInput
 
 log = logging.getLogger("dockyard.db")
@@ -106,6 +107,20 @@ def _refuse_nul(engine: Engine) -> None:
                 raise InvalidInput("text may not contain NUL characters")
 
 
+def _refusal(error: Exception) -> Exception:
+    """What callers see of a driver error: a value too long for its column is their input
+    at fault (``InvalidInput``, answered 4xx); a server out of reach is
+    ``DatabaseUnavailable`` (503); anything else stays as it is."""
+    if isinstance(error, DataError):
+        diag = getattr(error.orig, "diag", None)
+        reason = getattr(diag, "message_primary", None) or "a value does not fit"
+        return InvalidInput(f"a value was refused by the database: {reason}")
+    if isinstance(error, (OperationalError, PoolTimeout)) and unavailable(error):
+        log.warning("the database is unavailable: %s", error)
+        return DatabaseUnavailable(str(getattr(error, "orig", error)))
+    return error
+
+
 class _WriterLock:
     """SQLite's one writer at a time, queued promptly across threads and processes.
 
@@ -165,6 +180,9 @@ class Database:
             _configure_sqlite(self.engine, sqlite_synchronous.upper())
             writer = self.engine.execution_options(sqlite_immediate=True)
             self._write_lock = _WriterLock(path)
+            self._group: GroupCommit | None = GroupCommit(
+                lambda: self.session(write=True), _refusal
+            )
         else:
             self.engine = create_engine(
                 self.url,
@@ -176,6 +194,7 @@ class Database:
             )
             _refuse_nul(self.engine)
             writer = self.engine
+            self._group = None
         self._writer = writer
         # Called with {name: value} after a transaction that marked changes commits
         # (dockyard.shared tells the other replicas); never fails the caller.
@@ -196,15 +215,11 @@ class Database:
             else:
                 with (self._writer if write else self.engine).begin() as conn:
                     yield from self._tracked(conn, changes)
-        except DataError as error:
-            diag = getattr(error.orig, "diag", None)
-            reason = getattr(diag, "message_primary", None) or "a value does not fit"
-            raise InvalidInput(f"a value was refused by the database: {reason}") from None
-        except (OperationalError, PoolTimeout) as error:
-            if not unavailable(error):
+        except (DataError, OperationalError, PoolTimeout) as error:
+            refused = _refusal(error)
+            if refused is error:
                 raise
-            log.warning("the database is unavailable: %s", error)
-            raise DatabaseUnavailable(str(getattr(error, "orig", error))) from error
+            raise refused from None if isinstance(refused, InvalidInput) else error
         if changes:  # committed
             self._announce(changes)
 
@@ -227,6 +242,8 @@ class Database:
         """Run ``work`` in a write transaction, again if PostgreSQL broke a deadlock by
         aborting it (rare: a push and the garbage collector touching the same rows in
         opposite orders). ``work`` must be safe to run twice."""
+        if self._group is not None:  # SQLite: share the commit with concurrent writers
+            return self._group.run(work)
         for attempt in range(1, attempts + 1):
             try:
                 with self.session(write=True) as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,6 @@ from dockyard.storage import BlobStore
 class BlobInfo:
     digest: Digest
     size: int
-    path: Path | None
 
 
 DAY = timedelta(days=1)
@@ -42,7 +42,18 @@ class Blobs:
             size = blob_rows.linked_size(session, repository, str(digest))
         if size is None:
             raise _unknown(digest)
-        return BlobInfo(digest, size, self._store.local_path(digest))
+        return BlobInfo(digest, size)
+
+    def local_file(self, digest: Digest) -> tuple[Path, os.stat_result] | None:
+        """The blob's own file and its stat, when the store is local and has it: a pull
+        sends it zero-copy (asked only by GET; a HEAD needs no file system call)."""
+        path = self._store.local_path(digest)
+        if path is None:
+            return None
+        try:
+            return path, os.stat(path)
+        except FileNotFoundError:
+            return None
 
     def read(self, digest: Digest, start: int, length: int) -> Iterator[bytes]:
         return self._store.read(digest, start, length)

@@ -234,10 +234,13 @@ class Uploads:
         self.quota.check_start(repository, str(digest) if digest else None)
         upload_id = str(uuid.uuid4())
         self.store.begin_upload(upload_id)
+
+        def record(session: object) -> None:
+            repository_id = repositories.ensure(session, repository)
+            upload_rows.create(session, upload_id, repository_id, owner)
+
         try:
-            with self._db.session(write=True) as session:
-                repository_id = repositories.ensure(session, repository)
-                upload_rows.create(session, upload_id, repository_id, owner)
+            self._db.transact(record)  # shares its commit with concurrent pushes
         except BaseException:
             self.store.abort(upload_id)
             raise
@@ -327,6 +330,7 @@ class Uploads:
             # The limit is checked again there, exactly (under the counter's row lock),
             # before the bytes move: a refusal leaves the session as it was.
             committed = []  # a retried transaction must not move the bytes twice
+            self.store.settle(status.id)  # the data's fsync, before concurrent pushes wait
 
             def record(session: object) -> None:
                 gc_rows.lock_digest(session, str(digest))

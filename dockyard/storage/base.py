@@ -98,6 +98,11 @@ class BlobStore(Protocol):
     def read_upload(self, upload_id: str) -> Iterator[bytes]:
         """Stream an upload's bytes (to re-hash it after a restart)."""
 
+    def settle(self, upload_id: str) -> None:
+        """Make the upload's bytes durable now, ahead of ``commit`` (which runs inside a
+        database transaction that concurrent pushes wait for): the slow part of a local
+        commit, done before anyone waits. A store with nothing to settle does nothing."""
+
     def commit(self, upload_id: str, digest: Digest) -> None:
         """Make the upload the blob ``digest`` atomically and durably; the session ends."""
 

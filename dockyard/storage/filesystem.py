@@ -215,6 +215,16 @@ class FilesystemStore:
     def read_upload(self, upload_id: str) -> Iterator[bytes]:
         return _read_file(self._upload_path(upload_id), 0, None)
 
+    def settle(self, upload_id: str) -> None:
+        try:
+            fd = os.open(self._upload_path(upload_id), os.O_RDONLY)
+        except FileNotFoundError:
+            return  # commit says so
+        try:
+            os.fsync(fd)  # commit's own fsync then finds nothing left to write
+        finally:
+            os.close(fd)
+
     def commit(self, upload_id: str, digest: Digest) -> None:
         source = self._upload_path(upload_id)
         target = self._blob_path(digest)

@@ -3,8 +3,6 @@ or, with a store that offers it (S3 with s3_redirect), redirect to a short-lived
 
 from __future__ import annotations
 
-import os
-
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
@@ -51,10 +49,10 @@ class Endpoints:
         asked = request.headers
         wanted = select_range(asked.get("range"), blob.size, asked.get("if-range"), headers["ETag"])
         if wanted is None:
-            if blob.path is not None and "range" not in request.headers:
-                # stat inline: FileResponse would otherwise hop to a thread just for it
-                stat = os.stat(blob.path)
-                return FileResponse(blob.path, headers=headers, media_type=OCTET, stat_result=stat)
+            local = self.ctx.registry.blobs.local_file(digest) if "range" not in asked else None
+            if local is not None:  # stat inline: FileResponse would hop to a thread for it
+                path, stat = local
+                return FileResponse(path, headers=headers, media_type=OCTET, stat_result=stat)
             headers["Content-Length"] = str(blob.size)
             body = await self.ctx.storage(self.ctx.registry.blobs.read, digest, 0, blob.size)
             return StreamingResponse(body, headers=headers, media_type=OCTET)

@@ -187,6 +187,9 @@ class S3Store:
 
         return chunks()
 
+    def settle(self, upload_id: str) -> None:
+        """Parts are durable once S3 took them: nothing to do ahead of the commit."""
+
     def commit(self, upload_id: str, digest: Digest) -> None:
         self._hold(upload_id)  # never assemble under a writer of this process
         try:
