@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from argon2 import PasswordHasher
@@ -10,8 +11,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from dockyard.auth.credentials import PREFIXES
 
 _HASHER = PasswordHasher()
-# Verified against when the user does not exist, so both paths cost the same time.
-_DUMMY = _HASHER.hash("dockyard-timing-equaliser")
+
+
+@functools.cache
+def _dummy() -> str:
+    """Verified against when the user does not exist, so both paths cost the same time.
+    Made at the first such login, not at import: an Argon2 hash takes 64 MiB and a tenth
+    of a second, which every server process paid at start-up."""
+    return _HASHER.hash("dockyard-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -20,7 +27,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _HASHER.verify(password_hash or _DUMMY, password) and password_hash is not None
+        return _HASHER.verify(password_hash or _dummy(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

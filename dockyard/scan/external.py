@@ -16,15 +16,16 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from dockyard.scan import harbor
 from dockyard.scan.harbor import ReportError, ScanTarget
 from dockyard.scan.model import Finding, Inventory
 from dockyard.scan.walker import ScanFailed
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["ExternalScanFailed", "ExternalScanner", "ScanTarget"]
 
@@ -69,6 +70,8 @@ class ExternalScanner:
 
     def findings(self, target: ScanTarget, inventory: Inventory) -> list[Finding]:
         """The adapter's findings on ``target``, or ExternalScanFailed."""
+        import httpx  # here: only an external scanner needs it (a big import)
+
         deadline = self._clock() + self.timeout
         try:
             with self._client() as http:
@@ -94,6 +97,8 @@ class ExternalScanner:
         return found
 
     def _client(self) -> httpx.Client:
+        import httpx
+
         headers = {"Authorization": self.auth} if self.auth else {}
         return httpx.Client(
             base_url=self.url + "/api/v1",
@@ -142,6 +147,8 @@ class ExternalScanner:
     ) -> _Answer:
         """One request, read up to MAX_BODY_BYTES, within what is left of the deadline
         (at least a second, so the last poll can still be answered)."""
+        import httpx
+
         left = max(deadline - self._clock(), 1.0)
         headers = {"Accept": accept}
         content = None

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import ssl
 import time
-
-import httpx
+from typing import TYPE_CHECKING
 
 from dockyard.db.queries.hooks import RESPONSE_KEEP, Attempt
 from dockyard.webhooks.signature import sign
 from dockyard.webhooks.ssrf import AllowList, Refused, resolve
+
+if TYPE_CHECKING:
+    import httpx
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Dockyard-Webhook/1"
@@ -29,15 +31,24 @@ class Sender:
         self.verify = (
             ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
         )
-        self._plain = self._client()
+        self._pooled: httpx.Client | None = None  # made at the first delivery
+
+    @property
+    def _plain(self) -> httpx.Client:
+        if self._pooled is None:
+            self._pooled = self._client()
+        return self._pooled
 
     def _client(self) -> httpx.Client:
+        import httpx  # here: a server that sends no webhook never loads it (a big import)
+
         return httpx.Client(
             follow_redirects=False, timeout=self.timeout, trust_env=False, verify=self.verify
         )
 
     def close(self) -> None:
-        self._plain.close()
+        if self._pooled is not None:
+            self._pooled.close()
 
     def send(
         self, url: str, secret: str, delivery_id: str, event: str, body: bytes, content_type: str
@@ -60,6 +71,8 @@ class Sender:
             "X-Dockyard-Signature": sign(secret, body),
         }
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        import httpx
+
         client = self._plain if target.scheme == "http" else self._client()
         try:
             request = client.build_request(

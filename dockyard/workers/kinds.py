@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from dockyard.admin.cleanup_service import Cleanups
 from dockyard.admin.registry import RegistryAdmin
@@ -17,7 +18,6 @@ from dockyard.scan.analyzer import Limits
 from dockyard.scan.external import ExternalScanner
 from dockyard.scan.scanner import ScanFailed, ScanUnsupported
 from dockyard.storage import BlobStore
-from dockyard.vulndb.matcher import Matcher, match
 from dockyard.webhooks.sender import Sender
 from dockyard.webhooks.ssrf import AllowList
 from dockyard.workers.cleanup_job import KIND as CLEANUP
@@ -28,6 +28,20 @@ from dockyard.workers.scan_job import ScanJobs
 from dockyard.workers.scan_process import ScanProcess
 from dockyard.workers.webhook_job import KIND as WEBHOOK
 from dockyard.workers.webhook_job import WebhookJobs, retry_delay
+
+
+def _match(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - passes through
+    """The vulnerability matcher, imported at the first scan: its version libraries are a
+    large import a server that never scans should not pay for at start-up."""
+    from dockyard.vulndb.matcher import match
+
+    return match(*args, **kwargs)
+
+
+def _matcher(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - passes through
+    from dockyard.vulndb.matcher import Matcher
+
+    return Matcher(*args, **kwargs)
 
 
 def scan_limits(settings: Settings) -> Limits:
@@ -82,10 +96,10 @@ def job_kinds(settings: Settings, db: Database, store: BlobStore) -> dict[str, J
         db,
         store,
         scanner=ScanProcess(settings),  # low priority, off the serving threads
-        matcher=match,
+        matcher=_match,
         failure=ScanFailed,
         unsupported=ScanUnsupported,
-        rematcher=Matcher,
+        rematcher=_matcher,
         limits=scan_limits(settings),
         external=external.findings if external is not None else None,
     )

@@ -16,12 +16,11 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import httpx
 import jwt
 
 from dockyard.auth.oidc import OidcRefused
 
-TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+TIMEOUT_SECONDS, CONNECT_SECONDS = 5.0, 3.0
 MAX_DOCUMENT = 256 * 1024
 ALGORITHMS = ("RS256", "ES256")
 
@@ -103,8 +102,11 @@ def _get_json(url: str, plain_http: bool) -> dict:
         scheme = ""
     if scheme != "https" and not (scheme == "http" and plain_http):
         raise OidcRefused(f"the issuer's documents must be fetched over https, not {url[:100]}")
+    import httpx  # here, not at the top: only an OIDC login needs it, and it is a big import
+
     try:
-        with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
+        timeout = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_SECONDS)
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             response = client.get(url, headers={"Accept": "application/json"})
     except (httpx.HTTPError, httpx.InvalidURL) as error:
         raise OidcRefused(f"the issuer could not be reached ({type(error).__name__})") from None
