@@ -21,6 +21,7 @@ from starlette.requests import Request
 from dockyard.auth.principal import ANONYMOUS, Principal
 from dockyard.auth.registry_tokens import InvalidToken, TokenSigner
 from dockyard.auth.service import AccessService
+from dockyard.auth.verified_tokens import VerifiedTokens
 from dockyard.config import Settings
 from dockyard.http.requestlog import record_principal
 from dockyard.oci.errors import Code, RegistryError
@@ -83,6 +84,7 @@ class TokenAccess:
         self.service = service
         self.signer = signer
         self.settings = settings
+        self.verified = VerifiedTokens(signer)
         self._basic: dict[str, tuple[float, int, Principal]] = {}
 
     def _challenge(
@@ -117,7 +119,7 @@ class TokenAccess:
         self, request: Request, token: str, repository: str | None, actions: frozenset[str]
     ) -> Principal:
         try:
-            claims = self.signer.verify(token)
+            claims = self.verified.claims(token)
         except InvalidToken:
             raise self._challenge(request, repository, actions, "invalid_token") from None
         if claims.get("typ") is not None:  # a refresh token or an OIDC exchange password
