@@ -1,5 +1,8 @@
 """The Markdown table: each row a metric, with the ratio oriented so > 1 favours Dockyard.
 
+With a "Dockyard (auth)" run (``bench/run.py --auth``) two more columns show it and its
+ratio to auth off, oriented the same way: 1× means token auth costs nothing.
+
 ``splice`` puts it into docs/benchmarks.md between the run's marker comments and keeps
 everything else (hand-written sections, other runs' tables) as it is.
 """
@@ -35,24 +38,42 @@ def _fmt(value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
+def _ratio(base: float | None, other: float | None, higher: bool) -> str:
+    """``other`` against ``base``, above 1× when ``other`` is better."""
+    if not base or not other:
+        return "–"
+    return f"{(other / base if higher else base / other):.2f}×"
+
+
 def markdown(context: dict, results: dict) -> str:
     base, ours = results.get("Distribution", {}), results.get("Dockyard", {})
-    lines = [
-        "| workload | unit | Distribution | Dockyard | Dockyard advantage |",
-        "|---|---|---:|---:|---:|",
-    ]
+    authed = results.get("Dockyard (auth)")
+    head = "| workload | unit | Distribution | Dockyard | Dockyard advantage |"
+    rule = "|---|---|---:|---:|---:|"
+    if authed is not None:
+        head += " Dockyard, token auth | auth on ÷ off |"
+        rule += "---:|---:|"
+    lines = [head, rule]
     for key, label, unit, higher in ROWS:
         a, b = base.get(key), ours.get(key)
-        ratio = "–"
-        if a and b:
-            ratio = f"{(b / a if higher else a / b):.2f}×"
-        lines.append(f"| {label} | {unit} | {_fmt(a)} | {_fmt(b)} | {ratio} |")
+        line = f"| {label} | {unit} | {_fmt(a)} | {_fmt(b)} | {_ratio(a, b, higher)} |"
+        if authed is not None:
+            c = authed.get(key)
+            line += f" {_fmt(c)} | {_ratio(b, c, higher)} |"
+        lines.append(line)
     header = (
         f"Measured {context['date']} by `{context['command']}` on {context['cpus']} cores, "
         f"{context['memory_GiB']} GiB, Linux {context['kernel']}, Python {context['python']}; "
         f"Distribution: `{context['distribution']}`; Dockyard with {context['workers']} "
         "worker process(es), SQLite and the filesystem driver, auth off (Distribution has "
-        "none). Both servers ran in the same run, one after the other, with the same client "
+        "none)"
+        + (
+            "; and again with token auth on, every request carrying a bearer token from "
+            "/jwt/auth for its repositories (fetched before the clock starts)"
+            if authed is not None
+            else ""
+        )
+        + ". Both servers ran in the same run, one after the other, with the same client "
         "(curl for bulk bytes, aiohttp for request storms, ApacheBench for GET/HEAD). "
         '"Dockyard advantage" is Dockyard ÷ Distribution where more is better and '
         "Distribution ÷ Dockyard where less is better, so above 1× always favours Dockyard.\n"

@@ -1,6 +1,12 @@
 """Run every workload against Distribution and Dockyard in the same run; write the table.
 
-.venv/bin/python bench/run.py [--quick] [--workers N] [--out docs/benchmarks.md]
+.venv/bin/python bench/run.py [--quick] [--workers N] [--auth] [--out docs/benchmarks.md]
+.venv/bin/python bench/run.py --only manifest_get,blob_head --no-distribution --auth
+
+``--auth`` measures Dockyard a second time with token auth on (bearer tokens from
+/jwt/auth on every request, bench/credentials.py) and adds its column and its ratio to
+auth off. ``--only`` runs some workloads (``push_mono`` is always run first: the pulls
+and the blob HEADs read its blob); a partial run prints its table and leaves the file alone.
 
 Only the block between ``<!-- bench/run.py: begin -->`` and ``<!-- bench/run.py: end -->``
 (``bench/run.py --workers N`` for another worker count) is replaced; the rest of the file
@@ -35,21 +41,26 @@ def make_blob(size: int) -> Path:
     return path
 
 
-def measure(server: servers.Server, sizes: dict, blob: Path, blob_digest: str) -> dict:
+def measure(
+    server: servers.Server, sizes: dict, blob: Path, blob_digest: str, only: set[str]
+) -> dict:
     results: dict = {}
-    steps = [
-        lambda: workloads.push_monolithic(server, blob, blob_digest),
-        lambda: workloads.push_chunked(server, blob, blob_digest),
-        lambda: workloads.pull(server, blob_digest, blob.stat().st_size, 1),
-        lambda: workloads.pull(server, blob_digest, blob.stat().st_size, 4),
-        lambda: workloads.push_images(server, sizes["images"], 20, 256 * 1024),
-        lambda: workloads.mounts(server, sizes["mounts"]),
-        lambda: workloads.manifest_get(server, sizes["requests"]),
-        lambda: workloads.blob_head(server, blob_digest, sizes["requests"]),
-        lambda: workloads.tags_list(server, sizes["tags"]),
-        lambda: workloads.catalog(server, sizes["repositories"]),
-    ]
-    for step in steps:
+    size = blob.stat().st_size
+    steps = {
+        "push_mono": lambda: workloads.push_monolithic(server, blob, blob_digest),
+        "push_chunked": lambda: workloads.push_chunked(server, blob, blob_digest),
+        "pull_1": lambda: workloads.pull(server, blob_digest, size, 1),
+        "pull_4": lambda: workloads.pull(server, blob_digest, size, 4),
+        "images": lambda: workloads.push_images(server, sizes["images"], 20, 256 * 1024),
+        "mounts": lambda: workloads.mounts(server, sizes["mounts"]),
+        "manifest_get": lambda: workloads.manifest_get(server, sizes["requests"]),
+        "blob_head": lambda: workloads.blob_head(server, blob_digest, sizes["requests"]),
+        "tags": lambda: workloads.tags_list(server, sizes["tags"]),
+        "catalog": lambda: workloads.catalog(server, sizes["repositories"]),
+    }
+    for name, step in steps.items():
+        if only and name not in only and name != "push_mono":
+            continue
         os.sync()  # untimed: no workload pays for the disk writes the previous one left
         results.update(step())
         print(
@@ -66,7 +77,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--out", default="docs/benchmarks.md")
     parser.add_argument("--workers", type=int, default=1, help="Dockyard worker processes")
+    parser.add_argument("--auth", action="store_true", help="also Dockyard with token auth")
+    parser.add_argument("--no-distribution", action="store_true", help="Dockyard only")
+    parser.add_argument("--only", default="", help="comma-separated workloads (see measure)")
     options = parser.parse_args()
+    only = {name for name in options.only.split(",") if name}
     sizes = (
         {
             "blob": 32 * 2**20,
@@ -89,12 +104,17 @@ def main() -> None:
     blob = make_blob(sizes["blob"])
     blob_digest = workloads.file_digest(blob)
     results = {}
-    for factory in (servers.distribution, lambda: servers.dockyard(options.workers)):
+    factories = [lambda: servers.dockyard(options.workers)]
+    if not options.no_distribution:
+        factories.insert(0, servers.distribution)
+    if options.auth:
+        factories.append(lambda: servers.dockyard(options.workers, auth=True))
+    for factory in factories:
         server = factory()
         try:
             server.start()
             print(f"measuring {server.name} at {server.url}", file=sys.stderr)
-            results[server.name] = measure(server, sizes, blob, blob_digest)
+            results[server.name] = measure(server, sizes, blob, blob_digest, only)
         finally:
             server.stop()
     context = {
@@ -110,8 +130,12 @@ def main() -> None:
     }
     raw = Path(__file__).parent / "results"
     raw.mkdir(exist_ok=True)
-    (raw / "latest.json").write_text(json.dumps({"context": context, "results": results}, indent=2))
+    name = "partial.json" if only or options.no_distribution else "latest.json"
+    (raw / name).write_text(json.dumps({"context": context, "results": results}, indent=2))
     table = report.markdown(context, results)
+    if only or options.no_distribution:  # never replaces the full run's table
+        print(table)
+        return
     out = Path(options.out)
     out.write_text(report.splice(out.read_text() if out.exists() else None, table, options.workers))
     print(table)

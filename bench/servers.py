@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.credentials import ADMIN_PASSWORD, Credentials
+
 REPO = Path(__file__).resolve().parents[1]
 DISTRIBUTION = "/usr/bin/docker-registry"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -74,6 +76,7 @@ class Server:
     workdir: Path
     process: subprocess.Popen | None = None
     peak_rss: int = 0
+    credentials: Credentials | None = None  # Dockyard with token auth on
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -100,6 +103,12 @@ class Server:
         else:
             raise RuntimeError(f"{self.name} did not start; see {self.workdir}/server.log")
         threading.Thread(target=self._sample, daemon=True).start()
+
+    def headers(self, *repositories: str, catalog: bool = False) -> dict[str, str]:
+        """What a request touching ``repositories`` (and the catalog) must carry."""
+        if self.credentials is None:
+            return {}
+        return self.credentials.headers(repositories, catalog)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.05):
@@ -137,8 +146,11 @@ def distribution() -> Server:
     )
 
 
-def dockyard(workers: int = 1, settings: dict[str, str] | None = None) -> Server:
-    """``settings`` adds DOCKYARD_* variables (``{"SCAN_ON_PUSH": "false"}``)."""
+def dockyard(
+    workers: int = 1, settings: dict[str, str] | None = None, auth: bool = False
+) -> Server:
+    """``settings`` adds DOCKYARD_* variables (``{"SCAN_ON_PUSH": "false"}``); ``auth``
+    turns token auth on, and the workloads then send bearer tokens (bench/credentials.py)."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-dockyard-"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
@@ -149,8 +161,14 @@ def dockyard(workers: int = 1, settings: dict[str, str] | None = None) -> Server
         DOCKYARD_WORKERS=str(workers),
         DOCKYARD_LOG_LEVEL="warning",
     )
+    if auth:
+        env.update(DOCKYARD_AUTH="token", DOCKYARD_ADMIN_PASSWORD=ADMIN_PASSWORD)
     env.update({f"DOCKYARD_{key}": value for key, value in (settings or {}).items()})
-    return Server("Dockyard", [sys.executable, "-m", "dockyard", "serve"], env, port, workdir)
+    command = [sys.executable, "-m", "dockyard", "serve"]
+    if not auth:
+        return Server("Dockyard", command, env, port, workdir)
+    url = f"http://127.0.0.1:{port}"
+    return Server("Dockyard (auth)", command, env, port, workdir, credentials=Credentials(url, env))
 
 
 def distribution_version() -> str:

@@ -1,7 +1,9 @@
 """The measured work. Each function takes a server and returns its numbers.
 
 Heavy byte streams use curl (so the client is not the bottleneck); request storms use
-aiohttp or ApacheBench (`ab`), bounded in count.
+aiohttp or ApacheBench (`ab`), bounded in count. Every request carries
+``server.headers(repositories…)``: nothing, or a bearer token when Dockyard runs with
+token auth (got before the clock starts).
 """
 
 from __future__ import annotations
@@ -36,11 +38,16 @@ def file_digest(path: Path) -> str:
     return "sha256:" + hasher.hexdigest()
 
 
-def _start(url: str, repo: str) -> str:
-    resp = httpx.post(f"{url}/v2/{repo}/blobs/uploads/", timeout=30)
+def _start(url: str, repo: str, headers: dict[str, str] | None = None) -> str:
+    resp = httpx.post(f"{url}/v2/{repo}/blobs/uploads/", headers=headers, timeout=30)
     assert resp.status_code == 202, resp.text
     location = resp.headers["location"]
     return location if location.startswith("http") else url + location
+
+
+def _header_args(headers: dict[str, str]) -> list[str]:
+    """``headers`` as curl and ab arguments."""
+    return [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
 
 
 def _with_digest(location: str, blob_digest: str) -> str:
@@ -48,7 +55,9 @@ def _with_digest(location: str, blob_digest: str) -> str:
 
 
 def push_monolithic(server: Server, blob: Path, blob_digest: str) -> dict:
-    location = _start(server.url, "bench/mono")
+    headers = server.headers("bench/mono")
+    location = _start(server.url, "bench/mono", headers)
+    auth = _header_args(headers)
     rss_before = server.rss()
     began = time.perf_counter()
     out = subprocess.run(
@@ -65,6 +74,7 @@ def push_monolithic(server: Server, blob: Path, blob_digest: str) -> dict:
             str(blob),
             "-H",
             "Content-Type: application/octet-stream",
+            *auth,
             _with_digest(location, blob_digest),
         ],
         capture_output=True,
@@ -80,10 +90,11 @@ def push_monolithic(server: Server, blob: Path, blob_digest: str) -> dict:
 
 
 def push_chunked(server: Server, blob: Path, blob_digest: str) -> dict:
-    location = _start(server.url, "bench/chunked")
+    headers = server.headers("bench/chunked")
+    location = _start(server.url, "bench/chunked", headers)
     size = blob.stat().st_size
     began = time.perf_counter()
-    with httpx.Client(timeout=120) as client, blob.open("rb") as handle:
+    with httpx.Client(timeout=120, headers=headers) as client, blob.open("rb") as handle:
         offset = 0
         while offset < size:
             chunk = handle.read(CHUNK)
@@ -107,9 +118,10 @@ def push_chunked(server: Server, blob: Path, blob_digest: str) -> dict:
 
 def pull(server: Server, blob_digest: str, size: int, clients: int) -> dict:
     url = f"{server.url}/v2/bench/mono/blobs/{blob_digest}"
+    command = ["curl", "-s", "-f", "-o", "/dev/null", *_header_args(server.headers("bench/mono"))]
     cpu = server.cpu()
     began = time.perf_counter()
-    procs = [subprocess.Popen(["curl", "-s", "-f", "-o", "/dev/null", url]) for _ in range(clients)]
+    procs = [subprocess.Popen([*command, url]) for _ in range(clients)]
     assert all(p.wait(timeout=600) == 0 for p in procs), f"{server.name} pull failed"
     seconds = time.perf_counter() - began
     gigabytes = size * clients / 1e9
@@ -126,13 +138,15 @@ async def _push_image(
     layers: list[bytes],
     tag: str,
     digests: list[str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
+    headers = headers or {}
     descriptors = []
     for i, data in enumerate(layers):
         known = digests[i] if digests else None
-        descriptors.append(await _push_blob(session, url, repo, data, known))
+        descriptors.append(await _push_blob(session, url, repo, data, known, headers))
     config = json.dumps({"architecture": "amd64", "os": "linux", "tag": tag}).encode()
-    config_desc = await _push_blob(session, url, repo, config)
+    config_desc = await _push_blob(session, url, repo, config, headers=headers)
     manifest = json.dumps(
         {
             "schemaVersion": 2,
@@ -145,7 +159,9 @@ async def _push_image(
         }
     ).encode()
     async with session.put(
-        f"{url}/v2/{repo}/manifests/{tag}", data=manifest, headers={"Content-Type": OCI_MANIFEST}
+        f"{url}/v2/{repo}/manifests/{tag}",
+        data=manifest,
+        headers={"Content-Type": OCI_MANIFEST, **headers},
     ) as resp:
         assert resp.status == 201, await resp.text()
 
@@ -156,16 +172,18 @@ async def _push_blob(
     repo: str,
     data: bytes,
     known_digest: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict:
+    headers = headers or {}
     blob_digest = known_digest or digest(data)
-    async with session.post(f"{url}/v2/{repo}/blobs/uploads/") as resp:
+    async with session.post(f"{url}/v2/{repo}/blobs/uploads/", headers=headers) as resp:
         assert resp.status == 202, await resp.text()
         location = resp.headers["Location"]
     location = location if location.startswith("http") else url + location
     async with session.put(
         _with_digest(location, blob_digest),
         data=data,
-        headers={"Content-Type": "application/octet-stream"},
+        headers={"Content-Type": "application/octet-stream", **headers},
     ) as resp:
         assert resp.status == 201, await resp.text()
     return {"digest": blob_digest, "size": len(data)}
@@ -186,6 +204,8 @@ def push_images(server: Server, images: int, layers: int, layer_size: int) -> di
     content and its digests are made before the clock starts, so the client stays light."""
     content = [[os.urandom(layer_size) for _ in range(layers)] for _ in range(images)]
     digests = [[digest(layer) for layer in image] for image in content]
+    repos = [f"bench/img{i % 10}" for i in range(images)]
+    headers = {repo: server.headers(repo) for repo in repos}
 
     async def main() -> float:
         connector = aiohttp.TCPConnector(limit=64)
@@ -194,7 +214,13 @@ def push_images(server: Server, images: int, layers: int, layer_size: int) -> di
             await _bounded(
                 [
                     _push_image(
-                        session, server.url, f"bench/img{i % 10}", content[i], f"t{i}", digests[i]
+                        session,
+                        server.url,
+                        repos[i],
+                        content[i],
+                        f"t{i}",
+                        digests[i],
+                        headers[repos[i]],
                     )
                     for i in range(images)
                 ],
@@ -207,15 +233,20 @@ def push_images(server: Server, images: int, layers: int, layer_size: int) -> di
 
 def mounts(server: Server, count: int) -> dict:
     """Distinct blobs, each mounted once into another repository (aiohttp, concurrency 16)."""
+    source = server.headers("bench/src")
+    both = server.headers("bench/src", "bench/dst")  # pull from one, push to the other
 
     async def main() -> float:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
             blobs = [os.urandom(64) + i.to_bytes(4, "big") for i in range(count)]
-            await _bounded([_push_blob(session, server.url, "bench/src", b) for b in blobs], 16)
+            await _bounded(
+                [_push_blob(session, server.url, "bench/src", b, headers=source) for b in blobs], 16
+            )
 
             async def mount(blob: bytes) -> None:
                 query = f"mount={digest(blob)}&from=bench/src"
-                async with session.post(f"{server.url}/v2/bench/dst/blobs/uploads/?{query}") as r:
+                target = f"{server.url}/v2/bench/dst/blobs/uploads/?{query}"
+                async with session.post(target, headers=both) as r:
                     assert r.status == 201, f"{server.name} mount: {r.status}"
 
             began = time.perf_counter()
@@ -245,28 +276,34 @@ def _ab(url: str, requests: int, extra: list[str]) -> dict:
 
 def manifest_get(server: Server, requests: int) -> dict:
     config = os.urandom(32)
+    headers = server.headers("bench/get")
 
     async def setup() -> None:
         async with aiohttp.ClientSession() as session:
-            await _push_image(session, server.url, "bench/get", [config], "latest")
+            await _push_image(session, server.url, "bench/get", [config], "latest", headers=headers)
 
     asyncio.run(setup())
     result = _ab(
-        f"{server.url}/v2/bench/get/manifests/latest", requests, ["-H", f"Accept: {OCI_MANIFEST}"]
+        f"{server.url}/v2/bench/get/manifests/latest",
+        requests,
+        ["-H", f"Accept: {OCI_MANIFEST}", *_header_args(headers)],
     )
     return {f"manifest_get_{k}": v for k, v in result.items()}
 
 
 def blob_head(server: Server, blob_digest: str, requests: int) -> dict:
-    result = _ab(f"{server.url}/v2/bench/mono/blobs/{blob_digest}", requests, ["-i"])
+    auth = _header_args(server.headers("bench/mono"))
+    result = _ab(f"{server.url}/v2/bench/mono/blobs/{blob_digest}", requests, ["-i", *auth])
     return {f"blob_head_{k}": v for k, v in result.items()}
 
 
-def _page_through(url: str, first: str) -> tuple[float, int, int]:
+def _page_through(
+    url: str, first: str, headers: dict[str, str] | None = None
+) -> tuple[float, int, int]:
     """Follow Link rel=next from ``first``; (seconds, pages, items)."""
     pages = items = 0
     began = time.perf_counter()
-    with httpx.Client(timeout=60) as client:
+    with httpx.Client(timeout=60, headers=headers) as client:
         target: str | None = first
         while target and pages < 10_000:
             resp = client.get(url + target)
@@ -282,11 +319,16 @@ def _page_through(url: str, first: str) -> tuple[float, int, int]:
 
 
 def tags_list(server: Server, count: int) -> dict:
+    headers = server.headers("bench/taglist")
+
     async def setup() -> None:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32)) as session:
-            await _push_image(session, server.url, "bench/taglist", [b"layer"], "t0")
+            await _push_image(
+                session, server.url, "bench/taglist", [b"layer"], "t0", headers=headers
+            )
             async with session.get(
-                f"{server.url}/v2/bench/taglist/manifests/t0", headers={"Accept": OCI_MANIFEST}
+                f"{server.url}/v2/bench/taglist/manifests/t0",
+                headers={"Accept": OCI_MANIFEST, **headers},
             ) as resp:
                 manifest = await resp.read()
 
@@ -294,14 +336,14 @@ def tags_list(server: Server, count: int) -> dict:
                 async with session.put(
                     f"{server.url}/v2/bench/taglist/manifests/tag{i:05d}",
                     data=manifest,
-                    headers={"Content-Type": OCI_MANIFEST},
+                    headers={"Content-Type": OCI_MANIFEST, **headers},
                 ) as r:
                     assert r.status == 201
 
             await _bounded([tag(i) for i in range(count)], 16)
 
     asyncio.run(setup())
-    seconds, pages, items = _page_through(server.url, "/v2/bench/taglist/tags/list?n=100")
+    seconds, pages, items = _page_through(server.url, "/v2/bench/taglist/tags/list?n=100", headers)
     return {
         "tags_total_ms": seconds * 1000,
         "tags_ms_per_page": seconds * 1000 / pages,
@@ -311,13 +353,21 @@ def tags_list(server: Server, count: int) -> dict:
 
 
 def catalog(server: Server, count: int) -> dict:
+    repos = [f"cat/r{i:05d}" for i in range(count)]
+    headers = [server.headers(repo) for repo in repos]
+
     async def setup() -> None:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32)) as session:
             await _bounded(
-                [_push_image(session, server.url, f"cat/r{i:05d}", [], "v1") for i in range(count)],
+                [
+                    _push_image(session, server.url, repo, [], "v1", headers=auth)
+                    for repo, auth in zip(repos, headers, strict=True)
+                ],
                 16,
             )
 
     asyncio.run(setup())
-    seconds, pages, items = _page_through(server.url, "/v2/_catalog?n=100")
+    seconds, pages, items = _page_through(
+        server.url, "/v2/_catalog?n=100", server.headers(catalog=True)
+    )
     return {"catalog_total_ms": seconds * 1000, "catalog_pages": pages, "catalog_seen": items}

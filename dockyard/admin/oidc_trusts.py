@@ -79,7 +79,7 @@ def delete_trust(db: Database, path: str, trust_id: int, actor: str) -> None:
     with db.session(write=True) as conn:
         if not trust_rows.remove(conn, project.id, trust_id):
             raise NotFound(f"no OIDC trust {trust_id} in {path}")
-        sessions.bump_auth_epoch(conn)  # logins through it end now, everywhere
+        sessions.bump_auth_epoch(conn)  # logins through it end (auth/epoch.py: how soon)
         token_rows.audit(conn, actor, "oidc_trust_delete", f"{path} oidc trust {trust_id}", None)
 
 

@@ -153,5 +153,5 @@ def revoke(db: Database, token_id: int, actor: str = "cli") -> None:
     with db.session(write=True) as conn:
         if not token_rows.revoke(conn, token_id):
             raise NotFound(f"no active token {token_id}")
-        sessions.bump_auth_epoch(conn)  # cached logins with this token end now, everywhere
+        sessions.bump_auth_epoch(conn)  # cached logins with it end (auth/epoch.py: how soon)
         token_rows.audit(conn, actor, "token_revoke", f"token {token_id}", None)

@@ -97,6 +97,10 @@ class TokenSigner:
 
     def verify(self, token: str) -> dict[str, Any]:
         """The claims of a token we issued and that is valid now, or InvalidToken."""
+        return self.verify_signed(token)[1]
+
+    def verify_signed(self, token: str) -> tuple[str, dict[str, Any]]:
+        """``verify``, and the kid of the key that signed the token."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as error:
@@ -105,7 +109,7 @@ class TokenSigner:
         if key is None:
             raise InvalidToken("signed with a key this registry does not know (or no longer)")
         try:
-            return jwt.decode(
+            return key.kid, jwt.decode(
                 token,
                 self._private(key.kid, key.secret).public_key(),
                 algorithms=[ALGORITHM],
@@ -116,3 +120,7 @@ class TokenSigner:
             )
         except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from None
+
+    def knows(self, kid: str) -> bool:
+        """Whether the key ``kid`` still verifies (a token it signed may be used)."""
+        return self._ring.find(kid) is not None

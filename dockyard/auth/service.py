@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from dockyard.auth import policy
 from dockyard.auth.credentials import JOB_USERNAME, hash_secret, session_key, token_kind
+from dockyard.auth.epoch import EpochCache
 from dockyard.auth.oidc import OidcRefused
 from dockyard.auth.oidc.login import USERNAME as OIDC_USERNAME
 from dockyard.auth.oidc.login import OidcLogin
@@ -32,6 +33,31 @@ from dockyard.shared import SharedState
 from dockyard.shared.local import LocalState
 
 RECHECK_SECONDS = 10.0
+RecheckKey = tuple[str, int | None, int | None, str | None]  # kind, uid, cid, password stamp
+
+
+def _holder(claims: dict[str, object]) -> Principal | RecheckKey | None:
+    """Who a (non-OIDC) token names: a principal that needs no re-check (anonymous, or
+    the scanner, whose grants are in the token we signed), what identifies an account's
+    credential for the re-check, or None for malformed claims."""
+    kind, uid, cid, stamp = (
+        claims.get("kind"),
+        claims.get("uid"),
+        claims.get("cid"),
+        claims.get("pw"),
+    )
+    if kind == "anonymous":
+        return ANONYMOUS
+    if kind == "scanner":
+        return SCANNER
+    if (
+        not isinstance(kind, str)
+        or not (uid is None or isinstance(uid, int))
+        or not (cid is None or isinstance(cid, int))
+        or not (stamp is None or isinstance(stamp, str))
+    ):
+        return None
+    return kind, uid, cid, stamp
 
 
 def _usable(record: TokenRecord | None, kind: str) -> bool:
@@ -52,12 +78,12 @@ class AccessService:
         self._db = db
         self._settings = settings
         self._shared = shared or LocalState()
+        self._epoch = EpochCache(lambda: self._shared.epoch(self._epoch_from_database))
+        db.after_commit.append(self._epoch.changed)  # our own changes count at once
         # Keyless CI login needs our signer for its exchange passwords; without one
         # (tools that only manage accounts) ID tokens are refused.
         self.oidc = OidcLogin(db, settings, signer, self.auth_epoch) if signer else None
-        self._recheck: dict[
-            tuple[str, int | None, int | None, str | None], tuple[float, int, Principal | None]
-        ] = {}
+        self._recheck: dict[RecheckKey, tuple[float, int, Principal | None]] = {}
         self._lock = threading.Lock()
 
     # --- who ------------------------------------------------------------------------
@@ -199,37 +225,46 @@ class AccessService:
         return claims
 
     def from_claims(self, claims: dict[str, object]) -> Principal | None:
-        """The principal a token was issued to, if still valid (re-checked every few seconds)."""
-        kind = claims.get("kind")
-        if kind == "anonymous":
-            return ANONYMOUS
-        if kind == "scanner":  # its grants are in the token we signed; nothing to re-check
-            return SCANNER
-        if kind == "oidc":  # no account: the grants are in the token, the trusts re-checked
+        """The principal a token was issued to, if still valid (re-checked every few seconds,
+        and at once when the credentials epoch grows)."""
+        if claims.get("kind") == "oidc":  # no account: grants in the token, trusts re-checked
             return self.oidc.from_claims(claims) if self.oidc is not None else None
-        uid, cid, stamp = claims.get("uid"), claims.get("cid"), claims.get("pw")
-        if (
-            not isinstance(kind, str)
-            or not (uid is None or isinstance(uid, int))
-            or not (cid is None or isinstance(cid, int))
-            or not (stamp is None or isinstance(stamp, str))
-        ):
-            return None
-        cache_key = (kind, uid, cid, stamp)
-        now = time.monotonic()
-        # One indexed read: a revocation or block in any process grows the epoch, so
-        # the cached answer is dropped at once instead of after RECHECK_SECONDS.
-        epoch = self.auth_epoch()
-        with self._lock:
-            cached = self._recheck.get(cache_key)
-        if cached and cached[0] > now and cached[1] == epoch:
-            return cached[2]
-        principal = self._lookup(kind, uid, cid, stamp or "")
+        holder = _holder(claims)
+        if holder is None or isinstance(holder, Principal):
+            return holder
+        epoch, now = self.auth_epoch(), time.monotonic()
+        known, principal = self._rechecked(holder, epoch, now)
+        if known:
+            return principal
+        kind, uid, cid, stamp = holder
+        principal = self._lookup(kind, uid, cid, stamp or "")  # "": a stamp nothing matches
         with self._lock:
             if len(self._recheck) > 10_000:
                 self._recheck.clear()
-            self._recheck[cache_key] = (now + RECHECK_SECONDS, epoch, principal)
+            self._recheck[holder] = (now + RECHECK_SECONDS, epoch, principal)
         return principal
+
+    def cached_principal(self, claims: dict[str, object]) -> tuple[bool, Principal | None]:
+        """``(True, from_claims(claims))`` when that needs no I/O (the epoch was read
+        lately and the re-check is cached), else ``(False, None)``: the event loop
+        answers most requests itself and sends only the rest to a worker thread."""
+        if claims.get("kind") == "oidc":  # its trusts are re-checked in the database
+            return False, None
+        holder = _holder(claims)
+        if holder is None or isinstance(holder, Principal):
+            return True, holder
+        epoch = self._epoch.fresh()
+        if epoch is None:
+            return False, None
+        return self._rechecked(holder, epoch, time.monotonic())
+
+    def _rechecked(self, key: RecheckKey, epoch: int, now: float) -> tuple[bool, Principal | None]:
+        """The cached re-check of ``key``, if it is recent and from the current epoch."""
+        with self._lock:
+            cached = self._recheck.get(key)
+        if cached and cached[0] > now and cached[1] == epoch:
+            return True, cached[2]
+        return False, None
 
     def _lookup(
         self, kind: str, uid: int | None, cid: int | None, stamp: str | None = None
@@ -370,9 +405,14 @@ class AccessService:
 
     def auth_epoch(self) -> int:
         """Grows when any credential stops being valid; cached logins compare against it.
-        Read on every authenticated request: from the database (one indexed read), or
-        from Redis when ``redis_url`` is set and Redis answers."""
-        return self._shared.epoch(self._epoch_from_database)
+        Never more than ``epoch.MAX_AGE_SECONDS`` stale (and known at once after a change
+        this process commits); read from the database (one indexed read), or from Redis
+        when ``redis_url`` is set and Redis answers."""
+        return self._epoch.current()
+
+    def fresh_epoch(self) -> int | None:
+        """The epoch if known without I/O (read lately), else None."""
+        return self._epoch.fresh()
 
     def _epoch_from_database(self) -> int:
         with self._db.session() as conn:

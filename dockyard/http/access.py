@@ -21,6 +21,7 @@ from starlette.requests import Request
 from dockyard.auth.principal import ANONYMOUS, Principal
 from dockyard.auth.registry_tokens import InvalidToken, TokenSigner
 from dockyard.auth.service import AccessService
+from dockyard.auth.verified_tokens import VerifiedTokens
 from dockyard.config import Settings
 from dockyard.http.requestlog import record_principal
 from dockyard.oci.errors import Code, RegistryError
@@ -79,10 +80,15 @@ def base_url(request: Request, settings: Settings) -> str:
 
 
 class TokenAccess:
+    """The hot path (a token verified before, its holder re-checked lately, the epoch read
+    within a quarter second; or a cached Basic login) runs on the event loop without I/O;
+    only what needs the database goes to a worker thread."""
+
     def __init__(self, service: AccessService, signer: TokenSigner, settings: Settings) -> None:
         self.service = service
         self.signer = signer
         self.settings = settings
+        self.verified = VerifiedTokens(signer)
         self._basic: dict[str, tuple[float, int, Principal]] = {}
 
     def _challenge(
@@ -117,12 +123,14 @@ class TokenAccess:
         self, request: Request, token: str, repository: str | None, actions: frozenset[str]
     ) -> Principal:
         try:
-            claims = self.signer.verify(token)
+            claims = self.verified.claims(token)
         except InvalidToken:
             raise self._challenge(request, repository, actions, "invalid_token") from None
         if claims.get("typ") is not None:  # a refresh token or an OIDC exchange password
             raise self._challenge(request, repository, actions, "invalid_token")
-        principal = await run_in_threadpool(self.service.from_claims, claims)
+        known, principal = self.service.cached_principal(claims)
+        if not known:
+            principal = await run_in_threadpool(self.service.from_claims, claims)
         if principal is None:
             raise self._challenge(request, repository, actions, "invalid_token")
         record_principal(request.scope, principal)
@@ -151,7 +159,10 @@ class TokenAccess:
         self, request: Request, value: str, repository: str | None, actions: frozenset[str]
     ) -> Principal:
         username, password = decode_basic(value)
-        principal = await run_in_threadpool(self._basic_login, value, username, password, request)
+        key = hashlib.sha256(value.encode()).hexdigest()
+        principal = self._cached_login(key, self.service.fresh_epoch())
+        if principal is None:
+            principal = await run_in_threadpool(self._basic_login, key, username, password, request)
         record_principal(request.scope, principal)
         if repository is not None and actions:
             reason = await run_in_threadpool(self.service.refusal, principal, repository, actions)
@@ -159,15 +170,22 @@ class TokenAccess:
                 raise _denied(repository, actions, reason)
         return principal
 
-    def _basic_login(self, value: str, username: str, password: str, request: Request) -> Principal:
-        """Argon2 once per credential and cache window; a cached login is used only while
-        the credentials epoch is unchanged, so a password change, block or revocation in
-        any process ends it on the next request (one indexed read instead of Argon2)."""
-        key = hashlib.sha256(value.encode()).hexdigest()
-        epoch = self.service.auth_epoch()
+    def _cached_login(self, key: str, epoch: int | None) -> Principal | None:
+        """The cached Basic login under ``key`` while it is recent and from ``epoch``."""
         cached = self._basic.get(key)
-        if cached and cached[0] > time.monotonic() and cached[1] == epoch:
+        if epoch is not None and cached and cached[0] > time.monotonic() and cached[1] == epoch:
             return cached[2]
+        return None
+
+    def _basic_login(self, key: str, username: str, password: str, request: Request) -> Principal:
+        """Argon2 once per credential and cache window; a cached login is used only while
+        the credentials epoch is unchanged, so a password change, block or revocation ends
+        it on the next request in this process and within ``epoch.MAX_AGE_SECONDS`` in
+        the others."""
+        epoch = self.service.auth_epoch()
+        cached = self._cached_login(key, epoch)
+        if cached is not None:
+            return cached
         principal = self.service.login(username, password, client_address(request))
         if len(self._basic) > 1000:
             self._basic.clear()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import splice
+from bench.report import markdown, splice
 
 DOC = """# Benchmarks
 
@@ -57,4 +57,36 @@ def test_a_document_without_markers_is_refused_not_overwritten() -> None:
 def test_a_missing_document_gets_just_the_block() -> None:
     assert splice(None, "table\n", 1) == (
         "# Benchmarks\n\n<!-- bench/run.py: begin -->\n\ntable\n\n<!-- bench/run.py: end -->\n"
+    )
+
+
+CONTEXT = {
+    "date": "today",
+    "command": "bench/run.py --auth",
+    "cpus": 2,
+    "memory_GiB": 24,
+    "kernel": "6",
+    "python": "3.11",
+    "distribution": "2.8.2",
+    "workers": 1,
+}
+
+
+def test_an_auth_run_adds_its_column_and_its_ratio_to_auth_off() -> None:
+    results = {
+        "Distribution": {"manifest_get_rps": 1000.0, "manifest_get_p99_ms": 40.0},
+        "Dockyard": {"manifest_get_rps": 3000.0, "manifest_get_p99_ms": 20.0},
+        "Dockyard (auth)": {"manifest_get_rps": 2400.0, "manifest_get_p99_ms": 25.0},
+    }
+    table = markdown(CONTEXT, results)
+    assert "| Dockyard, token auth | auth on ÷ off |" in table
+    assert (
+        "| manifest GET by tag, concurrency 64 | req/s | 1,000 | 3,000 | 3.00× | 2,400 | 0.80× |"
+        in table
+    )
+    assert (
+        "| manifest GET p99 | ms | 40.00 | 20.00 | 2.00× | 25.00 | 0.80× |" in table
+    )  # less is better
+    assert "token auth" not in markdown(
+        CONTEXT, {k: results[k] for k in ("Distribution", "Dockyard")}
     )
