@@ -55,10 +55,10 @@ def repositories(
     first ``limit`` by name)."""
     if not prefixes:
         return []
-    stmt = _repository_stats().where(or_(*(_under(p) for p in prefixes)))
-    if name_filter:
+    stmt = _repository_stats()
+    if name_filter:  # first: one LIKE per row rules out most before the prefix tests
         stmt = stmt.where(Repository.name.contains(name_filter, autoescape=True))
-    stmt = stmt.order_by(Repository.name).limit(limit)
+    stmt = stmt.where(or_(*(_under(p) for p in prefixes))).order_by(Repository.name).limit(limit)
     return [RepositoryRow(*row) for row in conn.execute(stmt)]
 
 
