@@ -65,8 +65,7 @@ def test_sigterm_after_traffic_exits_within_3_seconds(
     # busy machine it also logs that for a worker that has already exited but is not yet
     # reaped 1 ms after its join returned (seen 0.3 s into a stop). A worker that really
     # refused would only be killed after the kill timeout (shutdown_timeout_seconds, 30 s),
-    # which the 3 s bound above
-    # already fails.
+    # which the 3 s bound above already fails.
 
 
 def test_sigterm_lets_an_in_flight_request_finish(tmp_path_factory: pytest.TempPathFactory) -> None:
