@@ -82,10 +82,17 @@ def route_template(scope: dict, root_path: str = "") -> str:
     return mounted + template
 
 
+_children: dict[tuple[str, str, int], tuple] = {}  # labels() validates and locks: once per set
+
+
 def observe(route: str, method: str, status: int, seconds: float, received: int, sent: int) -> None:
     method = method if method in METHODS else "other"
-    REQUESTS.labels(route, method, str(status)).inc()
-    DURATION.labels(route, method).observe(seconds)
+    children = _children.get((route, method, status))
+    if children is None:  # route templates and statuses are few: this stays small
+        children = (REQUESTS.labels(route, method, str(status)), DURATION.labels(route, method))
+        _children[(route, method, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
     if received:
         PUSHED.inc(received)
     if sent and method == "GET" and route in _PULL_ROUTES and status < 300:

@@ -10,10 +10,11 @@ request was refused (``record_denial``) through ``scope["state"]``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
+import os
 import re
-import secrets
 import time
 from collections.abc import Callable
 
@@ -29,6 +30,10 @@ HEADER = b"x-request-id"
 _SANE_ID = re.compile(rb"[A-Za-z0-9._:+/=-]{1,128}")
 _KINDS = {"password": "password", "personal": "personal_token", "deploy": "deploy_token"}
 _BODY_METHODS = frozenset({"PUT", "PATCH", "POST"})
+# Ids need to be unique, not secret: 64 random bits per process and a counter (a
+# getrandom() call per request cost more than the rest of this layer).
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(int.from_bytes(os.urandom(4), "big") << 24)
 
 
 def record_principal(scope: Scope, principal: Principal, kind: str = "") -> None:
@@ -55,7 +60,16 @@ def _request_id(scope: Scope) -> str:
             if _SANE_ID.fullmatch(value):
                 return value.decode()
             break
-    return secrets.token_hex(16)
+    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+def _reseed() -> None:
+    """A forked child draws its own prefix, so it never repeats its parent's ids."""
+    global _ID_PREFIX
+    _ID_PREFIX = os.urandom(8).hex()
+
+
+os.register_at_fork(after_in_child=_reseed)
 
 
 def _who(principal: Principal | None) -> tuple[str, str]:
