@@ -24,6 +24,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dockyard.db.group_commit import GroupCommit
+from dockyard.db.read_cache import DataVersion
 from dockyard.validation import InvalidInput
 
 log = logging.getLogger("dockyard.db")
@@ -178,6 +179,7 @@ class Database:
                 hide_parameters=True,  # errors in the log never show values (hashes, tokens)
             )
             _configure_sqlite(self.engine, sqlite_synchronous.upper())
+            self.data_version = DataVersion(path) if path and path != ":memory:" else None
             writer = self.engine.execution_options(sqlite_immediate=True)
             self._write_lock = _WriterLock(path)
             self._group: GroupCommit | None = GroupCommit(
@@ -194,6 +196,7 @@ class Database:
             )
             _refuse_nul(self.engine)
             writer = self.engine
+            self.data_version = None  # PostgreSQL: no state number, read caches stay off
             self._group = None
         self._writer = writer
         # Called with {name: value} after a transaction that marked changes commits
@@ -279,5 +282,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.data_version is not None:
+            self.data_version.close()
         if self.is_sqlite:
             self._write_lock.close()

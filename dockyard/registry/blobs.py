@@ -12,6 +12,7 @@ from dockyard.db.engine import Database
 from dockyard.db.queries import blobs as blob_rows
 from dockyard.db.queries import gc as gc_rows
 from dockyard.db.queries import repositories
+from dockyard.db.read_cache import ReadCache
 from dockyard.oci.digest import Digest
 from dockyard.oci.errors import Code, RegistryError
 from dockyard.storage import BlobStore
@@ -35,14 +36,18 @@ class Blobs:
         self._db = db
         self._store = store
         self._gc_delay = gc_delay
+        self._sizes = ReadCache(db.data_version)  # HEADs repeat: answered from memory
 
     def stat(self, repository: str, digest: Digest) -> BlobInfo:
         """The blob as ``repository`` may serve it, or BLOB_UNKNOWN."""
-        with self._db.session() as session:
-            size = blob_rows.linked_size(session, repository, str(digest))
+        size = self._sizes.get((repository, str(digest)), lambda: self._size(repository, digest))
         if size is None:
             raise _unknown(digest)
         return BlobInfo(digest, size)
+
+    def _size(self, repository: str, digest: Digest) -> int | None:
+        with self._db.session() as session:
+            return blob_rows.linked_size(session, repository, str(digest))
 
     def local_file(self, digest: Digest) -> tuple[Path, os.stat_result] | None:
         """The blob's own file and its stat, when the store is local and has it: a pull

@@ -13,6 +13,7 @@ from dockyard.db.queries import manifests as manifest_rows
 from dockyard.db.queries import repositories
 from dockyard.db.queries import scans as scan_rows
 from dockyard.db.queries import tags as tag_rows
+from dockyard.db.read_cache import ReadCache
 from dockyard.db.records import ManifestRecord, ReferrerRecord
 from dockyard.oci.digest import Digest, digest_bytes, looks_like_digest, parse_digest
 from dockyard.oci.errors import Code, RegistryError
@@ -28,6 +29,9 @@ from dockyard.webhooks.events import SYSTEM, Event, Origin
 class Stored:
     digest: Digest
     subject: Digest | None
+
+
+CACHED_MANIFEST_BYTES = 8192  # most image manifests are 1-4 KiB; indexes a little more
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,11 @@ class Reference:
         if not looks_like_digest(text) and not is_valid_tag(text):
             raise _unknown(text)
         return cls.parse(text)
+
+
+def _small(record: ManifestRecord | None) -> bool:
+    """Worth keeping in memory: 2,000 of these stay under 16 MiB."""
+    return record is None or len(record.payload) <= CACHED_MANIFEST_BYTES
 
 
 def _unknown(reference: str) -> RegistryError:
@@ -113,6 +122,8 @@ class Manifests:
         self.max_bytes = max_bytes
         self.scan_on_push = scan_on_push
         self.gc_delay = gc_delay  # how long what loses its last reference waits for GC
+        # Pulls repeat the same few manifests: answered from memory between commits.
+        self._records = ReadCache(db.data_version, max_entries=2_000)
 
     def put(
         self,
@@ -137,6 +148,7 @@ class Manifests:
                     "the manifest does not match the digest in the URL",
                     {"expected": str(ref.digest), "actual": str(digest)},
                 )
+
         def write(session: object) -> None:
             self.store_in(session, repository, ref, manifest, payload, guard, digest, origin)
 
@@ -217,11 +229,9 @@ class Manifests:
 
     def get(self, repository: str, reference: str, accept: str | None) -> ManifestRecord:
         ref = Reference.lookup(reference)
-        with self._db.session() as session:
-            if ref.digest is not None:
-                record = manifest_rows.by_digest(session, repository, str(ref.digest))
-            else:
-                record = manifest_rows.by_tag(session, repository, reference)
+        record = self._records.get(
+            (repository, reference), lambda: self._find(repository, ref), _small
+        )
         if record is None:
             raise _unknown(reference)
         if not accepts(accept, record.media_type):
@@ -231,6 +241,12 @@ class Manifests:
                 {"reference": reference, "mediaType": record.media_type},
             )
         return record
+
+    def _find(self, repository: str, ref: Reference) -> ManifestRecord | None:
+        with self._db.session() as session:
+            if ref.digest is not None:
+                return manifest_rows.by_digest(session, repository, str(ref.digest))
+            return manifest_rows.by_tag(session, repository, ref.tag)
 
     def delete(
         self,
