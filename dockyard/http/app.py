@@ -24,10 +24,9 @@ from dockyard.config import Settings
 from dockyard.db.engine import Database
 from dockyard.http import metrics
 from dockyard.http.access import AccessPolicy, OpenAccess, TokenAccess
-from dockyard.http.api.app import build_api
-from dockyard.http.api.deps import Api
 from dockyard.http.errors import HANDLERS, WEB_HANDLERS
 from dockyard.http.health import HealthChecks
+from dockyard.http.lazy import LazyApp
 from dockyard.http.proxies import ForwardedHeaders, parse_networks
 from dockyard.http.requestlog import RequestLog
 from dockyard.http.sessions import SharedKeySessions
@@ -121,21 +120,27 @@ def create_app(
         db, admin, may_delete=protection.cleanup_refusal_when(settings.delete_enabled)
     )
     hooks = Hooks(db, AllowList.parse(settings.webhook_allowed_hosts))
-    api = build_api(
-        Api(
-            db,
-            settings,
-            service,
-            admin,
-            policies,
-            cleanup,
-            protection,
-            tag_rules,
-            quota=registry.quota,
-            promotion=registry.promotion,
-            hooks=hooks,
+
+    def build_rest_api() -> ASGIApp:
+        from dockyard.http.api.app import build_api
+        from dockyard.http.api.deps import Api
+
+        return build_api(
+            Api(
+                db,
+                settings,
+                service,
+                admin,
+                policies,
+                cleanup,
+                protection,
+                tag_rules,
+                quota=registry.quota,
+                promotion=registry.promotion,
+                hooks=hooks,
+            )
         )
-    )
+
     ctx = Context(
         registry=registry,
         access=access,
@@ -163,7 +168,7 @@ def create_app(
 
     ui = Ui(db, settings, service, admin, make_templates(), cleanup, protection, tag_rules, hooks)
     web = Starlette(
-        routes=[*auth_routes, Mount("/api/v1", app=api), *ui_routes(ui)],
+        routes=[*auth_routes, Mount("/api/v1", app=LazyApp(build_rest_api)), *ui_routes(ui)],
         exception_handlers=WEB_HANDLERS,
         lifespan=lifespan,
     )

@@ -348,4 +348,4 @@ class swapped_cleanup:  # noqa: N801 - used as a context manager
 def api_context(registry: AuthRegistry) -> Api:
     web = registry.client.app.web  # type: ignore[attr-defined]
     mounted: Iterator = (r.app for r in web.routes if getattr(r, "path", "") == "/api/v1")
-    return next(mounted).state.api
+    return next(mounted).app.state.api  # the REST API, built now if not yet
