@@ -48,17 +48,23 @@ def _ratio(base: float | None, other: float | None, higher: bool) -> str:
 def markdown(context: dict, results: dict) -> str:
     base, ours = results.get("Distribution", {}), results.get("Dockyard", {})
     authed = results.get("Dockyard (auth)")
+    postgres = results.get("Dockyard (PostgreSQL)")
     head = "| workload | unit | Distribution | Dockyard | Dockyard advantage |"
     rule = "|---|---|---:|---:|---:|"
+    extra = []  # more Dockyard runs, each compared with the plain one
     if authed is not None:
+        extra.append(authed)
         head += " Dockyard, token auth | auth on ÷ off |"
-        rule += "---:|---:|"
+    if postgres is not None:
+        extra.append(postgres)
+        head += " Dockyard, PostgreSQL | PostgreSQL ÷ SQLite |"
+    rule += "---:|---:|" * len(extra)
     lines = [head, rule]
     for key, label, unit, higher in ROWS:
         a, b = base.get(key), ours.get(key)
         line = f"| {label} | {unit} | {_fmt(a)} | {_fmt(b)} | {_ratio(a, b, higher)} |"
-        if authed is not None:
-            c = authed.get(key)
+        for other in extra:
+            c = other.get(key)
             line += f" {_fmt(c)} | {_ratio(b, c, higher)} |"
         lines.append(line)
     header = (
@@ -71,6 +77,11 @@ def markdown(context: dict, results: dict) -> str:
             "; and again with token auth on, every request carrying a bearer token from "
             "/jwt/auth for its repositories (fetched before the clock starts)"
             if authed is not None
+            else ""
+        )
+        + (
+            "; and again on PostgreSQL (the local server, a fresh database) instead of SQLite"
+            if postgres is not None
             else ""
         )
         + ". Both servers ran in the same run, one after the other, with the same client "

@@ -2,6 +2,7 @@
 
 .venv/bin/python bench/run.py [--quick] [--workers N] [--auth] [--out docs/benchmarks.md]
 .venv/bin/python bench/run.py --only manifest_get,blob_head --no-distribution --auth
+.venv/bin/python bench/run.py --postgres   # and Dockyard on the local PostgreSQL
 
 ``--auth`` measures Dockyard a second time with token auth on (bearer tokens from
 /jwt/auth on every request, bench/credentials.py) and adds its column and its ratio to
@@ -78,6 +79,7 @@ def main() -> None:
     parser.add_argument("--out", default="docs/benchmarks.md")
     parser.add_argument("--workers", type=int, default=1, help="Dockyard worker processes")
     parser.add_argument("--auth", action="store_true", help="also Dockyard with token auth")
+    parser.add_argument("--postgres", action="store_true", help="also Dockyard on PostgreSQL")
     parser.add_argument("--no-distribution", action="store_true", help="Dockyard only")
     parser.add_argument("--only", default="", help="comma-separated workloads (see measure)")
     options = parser.parse_args()
@@ -109,6 +111,8 @@ def main() -> None:
         factories.insert(0, servers.distribution)
     if options.auth:
         factories.append(lambda: servers.dockyard(options.workers, auth=True))
+    if options.postgres:
+        factories.append(lambda: servers.dockyard(options.workers, postgres=True))
     for factory in factories:
         server = factory()
         try:

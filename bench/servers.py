@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from bench.credentials import ADMIN_PASSWORD, Credentials
 REPO = Path(__file__).resolve().parents[1]
 DISTRIBUTION = "/usr/bin/docker-registry"
 PAGE = os.sysconf("SC_PAGE_SIZE")
+PG_ADMIN_URL = os.environ.get("DOCKYARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -77,6 +79,7 @@ class Server:
     process: subprocess.Popen | None = None
     peak_rss: int = 0
     credentials: Credentials | None = None  # Dockyard with token auth on
+    database: str = ""  # a PostgreSQL database made for this server, dropped at its stop
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -129,6 +132,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
         shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.database:
+            _drop_database(self.database)
 
 
 def distribution() -> Server:
@@ -146,11 +151,31 @@ def distribution() -> Server:
     )
 
 
+def _create_database() -> str:
+    import psycopg
+
+    name = f"dockyard_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def _drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def dockyard(
-    workers: int = 1, settings: dict[str, str] | None = None, auth: bool = False
+    workers: int = 1,
+    settings: dict[str, str] | None = None,
+    auth: bool = False,
+    postgres: bool = False,
 ) -> Server:
     """``settings`` adds DOCKYARD_* variables (``{"SCAN_ON_PUSH": "false"}``); ``auth``
-    turns token auth on, and the workloads then send bearer tokens (bench/credentials.py)."""
+    turns token auth on, and the workloads then send bearer tokens (bench/credentials.py);
+    ``postgres`` keeps the metadata in a fresh database on the local PostgreSQL."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-dockyard-"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
@@ -165,6 +190,10 @@ def dockyard(
         env.update(DOCKYARD_AUTH="token", DOCKYARD_ADMIN_PASSWORD=ADMIN_PASSWORD)
     env.update({f"DOCKYARD_{key}": value for key, value in (settings or {}).items()})
     command = [sys.executable, "-m", "dockyard", "serve"]
+    if postgres:
+        database = _create_database()
+        env["DOCKYARD_DATABASE_URL"] = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{database}"
+        return Server("Dockyard (PostgreSQL)", command, env, port, workdir, database=database)
     if not auth:
         return Server("Dockyard", command, env, port, workdir)
     url = f"http://127.0.0.1:{port}"

@@ -194,6 +194,7 @@ class Manifests:
             total_size=total_size,
             platforms=_platforms(manifest),
             enforce="under",  # refused only once the project or a group is over
+            repository=repository,
         )
         moved_from = None
         if ref.tag is not None:

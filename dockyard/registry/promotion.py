@@ -88,7 +88,7 @@ class Promotion:
                     raise RegistryError(
                         Code.BLOB_UNKNOWN, f"{source} has lost a blob it uses", {"digest": digest}
                     )
-                blob_rows.link(session, repository_id, digest, size, "fit")
+                blob_rows.link(session, repository_id, digest, size, "fit", target)
             for digest, payload, manifest in plan.manifests:
                 tagged = digest == top.digest
                 ref = Reference(target_tag, None) if tagged else Reference.parse(digest)

@@ -335,7 +335,9 @@ class Uploads:
             def record(session: object) -> None:
                 gc_rows.lock_digest(session, str(digest))
                 repository_id = repositories.ensure(session, status.repository)
-                blob_rows.record_and_link(session, repository_id, str(digest), size, "fit")
+                blob_rows.record_and_link(
+                    session, repository_id, str(digest), size, "fit", status.repository
+                )
                 if not committed:
                     self.store.commit(status.id, digest)
                     committed.append(True)
@@ -413,7 +415,7 @@ class Uploads:
             if blob_rows.hold(session, str(digest)) is None:  # collected meanwhile: upload
                 return None
             repository_id = repositories.ensure(session, repository)
-            blob_rows.link(session, repository_id, str(digest), size, "fit")  # held: free
+            blob_rows.link(session, repository_id, str(digest), size, "fit", repository)
             self._linked(session, repository_id, str(digest), "mounted")
             return size
 

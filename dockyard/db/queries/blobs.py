@@ -31,12 +31,17 @@ def linked_size(conn: Connection, repository: str, digest: str) -> int | None:
 
 
 def record_and_link(
-    conn: Connection, repository_id: int, digest: str, size: int, enforce: str | None = None
+    conn: Connection,
+    repository_id: int,
+    digest: str,
+    size: int,
+    enforce: str | None = None,
+    repository: str | None = None,
 ) -> None:
     """Record a verified blob (once) and link it to the repository (once).
 
     The bytes were just committed afresh, so a blob marked unavailable is healed.
-    ``enforce``: see ``usage.on_link``.
+    ``enforce`` and ``repository`` (the name): see ``usage.on_link``.
     """
     now = datetime.now(UTC)
     insert = insert_for(conn, Blob).values(digest=digest, size=size, created_at=now)
@@ -47,7 +52,7 @@ def record_and_link(
             where=Blob.unavailable.is_not(None),
         )
     )
-    link(conn, repository_id, digest, size, enforce)
+    link(conn, repository_id, digest, size, enforce, repository)
 
 
 def link(
@@ -56,8 +61,10 @@ def link(
     digest: str,
     size: int | None = None,
     enforce: str | None = None,
+    repository: str | None = None,
 ) -> bool:
-    """Link the blob to the repository (once) and count it in the usage; False if it was."""
+    """Link the blob to the repository (once) and count it in the usage; False if it was.
+    ``repository``: the name, if known (spares ``usage.on_link`` a query)."""
     # RETURNING, not rowcount: on PostgreSQL an INSERT reports rowcount -1 (unknown).
     inserted = conn.execute(
         insert_for(conn, RepositoryBlob)
@@ -67,7 +74,7 @@ def link(
     ).first()
     if inserted is None:
         return False
-    usage.on_link(conn, repository_id, digest, size, enforce)
+    usage.on_link(conn, repository_id, digest, size, enforce, repository)
     return True
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Manifest, ManifestReference, Repository, Tag
@@ -64,10 +64,12 @@ def store(
     total_size: int,
     platforms: str | None,
     enforce: str | None = None,
+    repository: str | None = None,
 ) -> int:
     """Insert the manifest (idempotent on repository+digest) and its references; its id.
 
-    A new manifest counts in the usage (``enforce``: see ``usage.on_link``)."""
+    A new manifest counts in the usage (``enforce``: see ``usage.on_link``, which is
+    spared a query when it is told the ``repository``'s name)."""
     stmt = insert_for(conn, Manifest).values(
         repository_id=repository_id,
         digest=digest,
@@ -88,20 +90,19 @@ def store(
             Manifest.id
         )
     ).first()
-    if inserted is not None:
-        usage.on_link(conn, repository_id, digest, len(payload), enforce)
-    manifest_id = conn.scalars(
-        select(Manifest.id).where(
-            Manifest.repository_id == repository_id, Manifest.digest == digest
-        )
-    ).one()
+    if inserted is None:  # pushed before: its references went in with it
+        return conn.scalars(
+            select(Manifest.id).where(
+                Manifest.repository_id == repository_id, Manifest.digest == digest
+            )
+        ).one()
+    manifest_id = inserted[0]
+    usage.on_link(conn, repository_id, digest, len(payload), enforce, repository)
     if references:
+        # One compiled statement run for many rows (a multi-row VALUES would be compiled
+        # anew on every push).
         rows = [{"manifest_id": manifest_id, "digest": d, "kind": k} for d, k in references.items()]
-        conn.execute(
-            insert_for(conn, ManifestReference)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["manifest_id", "digest"])
-        )
+        conn.execute(insert(ManifestReference), rows)
     return manifest_id
 
 

@@ -139,8 +139,11 @@ def owner_scopes(conn: Connection, repository: str) -> list[Scope]:
     return [(PROJECT, project_id), *((NAMESPACE, i) for i in sorted(namespaces))]
 
 
-def _scopes(conn: Connection, repository_id: int) -> list[Scope]:
-    name = conn.scalar(_NAME, {"rid": repository_id})
+def _scopes(conn: Connection, repository_id: int, name: str | None = None) -> list[Scope]:
+    """The repository's own scope and its owners'; ``name``, when the caller knows it,
+    saves reading it."""
+    if name is None:
+        name = conn.scalar(_NAME, {"rid": repository_id})
     if name is None:
         return []
     return sorted([(REPOSITORY, repository_id), *owner_scopes(conn, name)])
@@ -169,15 +172,17 @@ def on_link(
     digest: str,
     size: int | None = None,
     enforce: str | None = None,
+    repository: str | None = None,
 ) -> None:
-    """Count a new holding of ``digest`` by the repository (``size`` None: the blob's).
+    """Count a new holding of ``digest`` by the repository (``size`` None: the blob's;
+    ``repository``: its name, if known).
 
     ``enforce`` refuses with QuotaExceeded, after the counters moved (so the check sees
     every committed push): ``"fit"`` when a scope would end above its limit (blobs),
     ``"under"`` when a scope already was above it (manifests: an image whose blobs fit
     can always be finished). A digest the scope already holds costs nothing.
     """
-    scopes = _scopes(conn, repository_id)
+    scopes = _scopes(conn, repository_id, repository)
     if not scopes:
         return
     if size is None:
