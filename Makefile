@@ -33,8 +33,11 @@ lint: install
 	$(VENV)/bin/ruff check dockyard tests $(wildcard bench)
 	$(VENV)/bin/lint-imports
 
+# Test files are shared out to one pytest process per core (a file's tests stay together:
+# they share module fixtures such as a live server).
+TEST_WORKERS ?= auto
 test: install system lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 unit: install
 	$(PY) -m pytest -q tests/unit tests/storage

@@ -207,9 +207,12 @@ def push_images(server: Server, images: int, layers: int, layer_size: int) -> di
     repos = [f"bench/img{i % 10}" for i in range(images)]
     headers = {repo: server.headers(repo) for repo in repos}
 
+    cpu = [0.0]
+
     async def main() -> float:
         connector = aiohttp.TCPConnector(limit=64)
         async with aiohttp.ClientSession(connector=connector) as session:
+            cpu[0] = server.cpu()
             began = time.perf_counter()
             await _bounded(
                 [
@@ -228,7 +231,11 @@ def push_images(server: Server, images: int, layers: int, layer_size: int) -> di
             )
             return time.perf_counter() - began
 
-    return {"images_per_s": images / asyncio.run(main())}
+    seconds = asyncio.run(main())
+    return {
+        "images_per_s": images / seconds,
+        "images_cpu_ms_per_image": (server.cpu() - cpu[0]) * 1000 / images,
+    }
 
 
 def mounts(server: Server, count: int) -> dict:
@@ -249,11 +256,17 @@ def mounts(server: Server, count: int) -> dict:
                 async with session.post(target, headers=both) as r:
                     assert r.status == 201, f"{server.name} mount: {r.status}"
 
+            cpu[0] = server.cpu()
             began = time.perf_counter()
             await _bounded([mount(b) for b in blobs], 16)
             return time.perf_counter() - began
 
-    return {"mounts_per_s": count / asyncio.run(main())}
+    cpu = [0.0]
+    seconds = asyncio.run(main())
+    return {
+        "mounts_per_s": count / seconds,
+        "mounts_cpu_ms_per_mount": (server.cpu() - cpu[0]) * 1000 / count,
+    }
 
 
 def _ab(url: str, requests: int, extra: list[str]) -> dict:

@@ -94,8 +94,12 @@ def send(pipe: IO[bytes] | None, value: object) -> None:
 def child_main(serve: Callable[[IO[bytes], IO[bytes]], None]) -> None:
     """The child's side: requests on stdin, replies on a private copy of stdout (which
     then points at stderr, so a stray print cannot break the pipe). Ctrl-C belongs to the
-    parent; the child ends when its stdin closes."""
+    parent; the child ends when its stdin closes, or quietly when the parent is gone
+    (killed mid-reply: nobody is left to read it, and a traceback would only alarm)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    serve(sys.stdin.buffer, replies)
+    try:
+        serve(sys.stdin.buffer, replies)
+    except BrokenPipeError:
+        os._exit(0)  # not sys.exit: flushing the dead pipe at exit would raise again

@@ -43,8 +43,9 @@ def test_bulk_delete_duration_in_range(registry: AuthRegistry) -> None:
     "expires_at",
     [
         "9999-12-31T23:59:59Z",
-        (datetime.now(UTC) + timedelta(days=3652)).isoformat(),
-        (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+        # whole days: the same ids in every collecting process (pytest-xdist)
+        (datetime.now(UTC) + timedelta(days=3652)).date().isoformat() + "T00:00:00Z",
+        (datetime.now(UTC) - timedelta(days=2)).date().isoformat() + "T00:00:00Z",
         "0001-01-01T00:00:00+14:00",
         "9999-12-31T23:59:59-14:00",
     ],

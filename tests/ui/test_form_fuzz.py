@@ -29,7 +29,7 @@ from tests.api.helpers import push_image
 from tests.support.auth_registry import AuthRegistry
 
 SEED = 20261128
-SUBMISSIONS_PER_FORM = 30
+SUBMISSIONS_PER_FORM = 20
 HOSTILE = [
     "",
     " ",
