@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, func, select, text, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, select, text, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
@@ -39,16 +40,23 @@ from dockyard.db.queries._upsert import insert_for
 # --- queueing (called in the transactions of pushes and deletes) ----------------------
 
 
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
 def _upsert(conn: Connection, table: type, rows: list[dict], keys: list[str]) -> None:
+    """Queue (or re-time) reviews. One statement per table and engine, built once and run
+    for all rows: a multi-row VALUES was compiled anew on every push and mount."""
     if not rows:
         return
-    stmt = insert_for(conn, table).values(rows)
-    conn.execute(
-        stmt.on_conflict_do_update(
+    cache_key = (conn.dialect.name, table.__tablename__)
+    stmt = _UPSERTS.get(cache_key)
+    if stmt is None:
+        insert = insert_for(conn, table)
+        stmt = _UPSERTS[cache_key] = insert.on_conflict_do_update(
             index_elements=keys,
-            set_={"review_after": stmt.excluded.review_after, "event": stmt.excluded.event},
+            set_={"review_after": insert.excluded.review_after, "event": insert.excluded.event},
         )
-    )
+    conn.execute(stmt, rows)
 
 
 def review_manifests(
@@ -96,8 +104,11 @@ def forget_manifests(conn: Connection, repository_id: int, digests: list[str]) -
         )
 
 
+_FORGET_BLOB = delete(GcBlobReview).where(GcBlobReview.digest == bindparam("digest"))
+
+
 def forget_blob(conn: Connection, digest: str) -> None:
-    conn.execute(delete(GcBlobReview).where(GcBlobReview.digest == digest))
+    conn.execute(_FORGET_BLOB, {"digest": digest})
 
 
 def tagged_digests(conn: Connection, repository_id: int, names: list[str]) -> list[str]:

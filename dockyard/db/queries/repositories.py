@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Repository
 from dockyard.db.queries._upsert import insert_for
 
+_ID = select(Repository.id).where(Repository.name == bindparam("name"))  # every push: built once
+
 
 def find_id(conn: Connection, name: str) -> int | None:
-    return conn.scalar(select(Repository.id).where(Repository.name == name))
+    return conn.scalar(_ID, {"name": name})
 
 
 def ensure(conn: Connection, name: str) -> int:

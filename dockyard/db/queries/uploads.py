@@ -4,29 +4,31 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Repository, Upload
 from dockyard.db.records import UploadRecord
 
+# Statements of every push, built once: building one per call (and its cache key) cost
+# more than running it.
+_CREATE = insert(Upload)
+_FIND = (
+    select(Upload.id, Upload.repository_id, Repository.name, Upload.owner, Upload.created_at)
+    .join(Repository, Repository.id == Upload.repository_id)
+    .where(Upload.id == bindparam("upload_id"))
+)
+_REMOVE = delete(Upload).where(Upload.id == bindparam("upload_id"))
+
 
 def create(conn: Connection, upload_id: str, repository_id: int, owner: str | None) -> None:
     now = datetime.now(UTC)
-    conn.execute(
-        insert(Upload).values(
-            id=upload_id, repository_id=repository_id, owner=owner, created_at=now, updated_at=now
-        )
-    )
+    row = {"id": upload_id, "repository_id": repository_id, "owner": owner}
+    conn.execute(_CREATE, {**row, "created_at": now, "updated_at": now})
 
 
 def find(conn: Connection, upload_id: str) -> UploadRecord | None:
-    stmt = (
-        select(Upload.id, Upload.repository_id, Repository.name, Upload.owner, Upload.created_at)
-        .join(Repository, Repository.id == Upload.repository_id)
-        .where(Upload.id == upload_id)
-    )
-    row = conn.execute(stmt).first()
+    row = conn.execute(_FIND, {"upload_id": upload_id}).first()
     return UploadRecord(*row) if row else None
 
 
@@ -68,7 +70,7 @@ def remove_if_idle(conn: Connection, upload_id: str, before: datetime, now: date
 
 
 def remove(conn: Connection, upload_id: str) -> bool:
-    return bool(conn.execute(delete(Upload).where(Upload.id == upload_id)).rowcount)
+    return bool(conn.execute(_REMOVE, {"upload_id": upload_id}).rowcount)
 
 
 def idle_since(conn: Connection, before: datetime, limit: int = 500) -> list[str]:
