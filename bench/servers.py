@@ -86,8 +86,9 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
-        log = (self.workdir / "server.log").open("wb")
+    def start_process(self) -> None:
+        """Start the server and return at once (``start`` also waits for it to answer)."""
+        log = (self.workdir / "server.log").open("ab")
         self.process = subprocess.Popen(
             self.command,
             env=self.env,
@@ -96,6 +97,19 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def stop_process(self) -> None:
+        """Stop the server, keeping its data for another start."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def start(self) -> None:
+        self.start_process()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -125,12 +139,7 @@ class Server:
 
     def stop(self) -> None:
         self._stop.set()
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+        self.stop_process()
         shutil.rmtree(self.workdir, ignore_errors=True)
         if self.database:
             _drop_database(self.database)
