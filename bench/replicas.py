@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import servers, workloads  # noqa: E402
 from tests.support.seaweed import SeaweedS3  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("DOCKYARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = servers.PG_ADMIN_URL
 CONCURRENCY = 64
 PATH = "/v2/bench/get/manifests/latest"
 CORES = os.cpu_count() or 1
@@ -60,12 +59,11 @@ def admin() -> psycopg.Connection:
 @contextmanager
 def fresh_database() -> Iterator[str]:
     """An empty database on the local server, dropped afterwards (as tests/conftest.py does)."""
-    name = f"dockyard_bench_{uuid.uuid4().hex[:8]}"
-    admin().execute(f'CREATE DATABASE "{name}"')
+    name = servers.create_database()
     try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        yield servers.database_url(name)
     finally:
-        admin().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        servers.drop_database(name)
 
 
 class Balancer:

@@ -142,7 +142,7 @@ class Server:
         self.stop_process()
         shutil.rmtree(self.workdir, ignore_errors=True)
         if self.database:
-            _drop_database(self.database)
+            drop_database(self.database)
 
 
 def distribution() -> Server:
@@ -160,7 +160,8 @@ def distribution() -> Server:
     )
 
 
-def _create_database() -> str:
+def create_database() -> str:
+    """A fresh, empty database on the local PostgreSQL server; its name."""
     import psycopg
 
     name = f"dockyard_bench_{uuid.uuid4().hex[:8]}"
@@ -169,11 +170,15 @@ def _create_database() -> str:
     return name
 
 
-def _drop_database(name: str) -> None:
+def drop_database(name: str) -> None:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_url(name: str) -> str:
+    return f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
 
 
 def dockyard(
@@ -200,8 +205,8 @@ def dockyard(
     env.update({f"DOCKYARD_{key}": value for key, value in (settings or {}).items()})
     command = [sys.executable, "-m", "dockyard", "serve"]
     if postgres:
-        database = _create_database()
-        env["DOCKYARD_DATABASE_URL"] = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{database}"
+        database = create_database()
+        env["DOCKYARD_DATABASE_URL"] = database_url(database)
         return Server("Dockyard (PostgreSQL)", command, env, port, workdir, database=database)
     if not auth:
         return Server("Dockyard", command, env, port, workdir)

@@ -33,7 +33,7 @@ _BODY_METHODS = frozenset({"PUT", "PATCH", "POST"})
 # Ids need to be unique, not secret: 64 random bits per process and a counter (a
 # getrandom() call per request cost more than the rest of this layer).
 _ID_PREFIX = os.urandom(8).hex()
-_ID_COUNTER = itertools.count(int.from_bytes(os.urandom(4), "big") << 24)
+_ID_COUNTER = itertools.count()
 
 
 def record_principal(scope: Scope, principal: Principal, kind: str = "") -> None:
@@ -60,7 +60,7 @@ def _request_id(scope: Scope) -> str:
             if _SANE_ID.fullmatch(value):
                 return value.decode()
             break
-    return f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFFFFFF:016x}"
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 def _reseed() -> None:
