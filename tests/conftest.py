@@ -131,9 +131,13 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for every browser test of the run."""
+    """One headless Chromium per test file.
+
+    Not one per run: while Playwright's sync API is open, its event loop counts as
+    running in the main thread, so a later file's ``asyncio.run`` would fail.
+    """
     with chromium() as launched:
         yield launched
 
