@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dockyard.db.engine import Database
+from dockyard.db.engine import Database, DatabaseUnavailable
 from dockyard.db.queries import jobs
+from dockyard.storage import StorageUnavailable
 
 log = logging.getLogger("dockyard.workers.jobs")
 
@@ -28,6 +29,10 @@ log = logging.getLogger("dockyard.workers.jobs")
 class Retry(Exception):
     """An expected failure (a webhook receiver answered 500): retried like any other,
     logged in one line without a traceback."""
+
+
+# Failures that are the state of a service, not a bug: one line in the log, then retried.
+EXPECTED = (Retry, StorageUnavailable, DatabaseUnavailable)
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ class JobWorker:
             else:
                 finish = kind.run(job.payload)
         except Exception as error:  # a handler's failure must never stop the loop
-            self._failed(job, kind, f"{type(error).__name__}: {error}", isinstance(error, Retry))
+            self._failed(job, kind, f"{type(error).__name__}: {error}", isinstance(error, EXPECTED))
             return True
         with self.db.session(write=True) as conn:
             if callable(finish):  # the handler's outcome commits with the job's end

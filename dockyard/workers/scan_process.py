@@ -27,7 +27,7 @@ from typing import IO, Any
 from dockyard.config import Settings
 from dockyard.scan.analyzer import Limits
 from dockyard.scan.model import Inventory
-from dockyard.storage import BlobStore
+from dockyard.storage import BlobStore, StorageUnavailable
 from dockyard.workers.child import ChildGone, PickleChild, child_main, send
 from dockyard.workers.priority import lower_priority
 from dockyard.workers.quiet import QuietStore, QuietWatch
@@ -60,6 +60,8 @@ class ScanProcess:
             return value  # type: ignore[return-value]
         if kind == "refused":
             raise value  # type: ignore[misc]  # the scanner's ScanFailed, as it was raised
+        if kind == "unavailable":
+            raise StorageUnavailable(str(value))  # an outage, not a bug: retried quietly
         raise ScanProcessError(str(value))
 
     @property
@@ -86,6 +88,8 @@ def _serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             reply: tuple[str, object] = ("inventory", inventory)
         except ScanFailed as refused:
             reply = ("refused", refused)
+        except StorageUnavailable as outage:
+            reply = ("unavailable", str(outage))
         except Exception as error:  # a bug, not the image's fault: the job is retried
             reply = ("error", f"{type(error).__name__}: {error}")
         send(replies, reply)

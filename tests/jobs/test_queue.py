@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -9,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dockyard.db.engine import Database
+from dockyard.db.engine import Database, DatabaseUnavailable
 from dockyard.db.queries import jobs
+from dockyard.storage import StorageUnavailable
 
 
 def enqueue(db: Database, kind: str, **options: object) -> int | None:
@@ -184,3 +186,26 @@ def test_a_batching_kind_is_leased_in_one_claim_and_run_by_its_worker(
     assert first.drain() == 3
     assert [who for who, _ in ran] == ["first", "second", "second", "first", "first", "first"]
     assert all(state(queue_db, job_id).state == "done" for job_id in ids)
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [StorageUnavailable("S3 at http://127.0.0.1:9 is unreachable"), DatabaseUnavailable("gone")],
+)
+def test_an_outage_is_logged_in_one_line_and_the_job_retried(
+    queue_db: Database, kind: str, outage: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store or database that is down is a state, not a bug: no traceback in the log."""
+    from dockyard.workers.jobs import JobKind, JobWorker
+
+    def fail(_payload: object) -> None:
+        raise outage
+
+    job_id = enqueue(queue_db, kind)
+    worker = JobWorker(queue_db, {kind: JobKind(kind, fail)})
+    with caplog.at_level(logging.WARNING, logger="dockyard.workers.jobs"):
+        assert worker.run_one()
+    (record,) = [r for r in caplog.records if r.name == "dockyard.workers.jobs"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert type(outage).__name__ in record.getMessage()
+    assert state(queue_db, job_id).state == "queued"  # to be tried again after a backoff

@@ -13,7 +13,7 @@ import pytest
 from dockyard.config import Settings
 from dockyard.scan.analyzer import Limits
 from dockyard.scan.scanner import ScanFailed, ScanUnsupported, scan_image
-from dockyard.storage import open_store
+from dockyard.storage import StorageUnavailable, open_store
 from dockyard.workers.priority import NICENESS
 from dockyard.workers.scan_process import MEMORY_LIMIT, ScanProcess, ScanProcessError
 from tests.scan.image import Image, file, whiteout
@@ -133,3 +133,26 @@ def test_a_file_too_big_to_parse_within_the_memory_cap_is_listed_not_fatal(
     status = Path(f"/proc/{scanner.pid}/status").read_text()
     peak_kib = int(next(ln for ln in status.splitlines() if ln.startswith("VmHWM")).split()[1])
     assert peak_kib < 300 * 1024
+
+
+def test_a_store_outage_comes_back_as_storage_unavailable_not_a_crash(tmp_path: Path) -> None:
+    """The job worker logs an outage in one line and retries; a crash gets a traceback."""
+    down = Settings(
+        data_dir=tmp_path,
+        storage="s3",
+        s3_endpoint="http://127.0.0.1:9",  # nothing listens on the discard port
+        s3_bucket="bucket",
+        s3_access_key="key",
+        s3_secret_key="secret-key",
+    )
+    scanner = ScanProcess(down)
+    try:
+        layer = {"digest": "sha256:" + "1" * 64, "size": 1}
+        manifest = {"config": {"mediaType": "application/vnd.oci.image.config.v1+json"}}
+        with pytest.raises(StorageUnavailable, match="unreachable"):
+            scanner(
+                open_store(Settings(data_dir=tmp_path)), {**manifest, "layers": [layer]}, Limits()
+            )
+        assert scanner.pid is not None  # the child lives on for the next scan
+    finally:
+        scanner.close()
