@@ -25,6 +25,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from dockyard.auth.key_purposes import PURPOSES, SESSION, TOKEN, uses_file
 from dockyard.auth.registry_tokens import LEEWAY_SECONDS, TokenSigner, key_id
 from dockyard.auth.scanner_tokens import GRACE_SECONDS
 from dockyard.config import Settings
@@ -33,9 +34,6 @@ from dockyard.db.queries import keys as rows
 from dockyard.db.records import SigningKeyRecord
 
 log = logging.getLogger("dockyard.keys")
-TOKEN = "token"
-SESSION = "session"
-PURPOSES = (TOKEN, SESSION)
 REFRESH_SECONDS = 30.0  # how stale a replica's view of the keys may be
 MISS_REFRESH_SECONDS = 1.0  # an unknown kid re-reads the keys at most this often
 
@@ -88,11 +86,6 @@ def retention(settings: Settings, purpose: str) -> timedelta:
     else:
         longest = settings.session_ttl_seconds
     return timedelta(seconds=longest + REFRESH_SECONDS + LEEWAY_SECONDS)
-
-
-def uses_file(settings: Settings, purpose: str) -> bool:
-    """Whether the operator named a key file (then it is the only token key)."""
-    return purpose == TOKEN and bool(settings.signing_key_file)
 
 
 def ensure_secret_file(path: Path, make: Callable[[], bytes]) -> bytes:

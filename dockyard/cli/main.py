@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -28,6 +29,9 @@ from dockyard.cli import (
 )
 from dockyard.cli.output import fail
 from dockyard.config import Settings, load_settings, publish, settings_help
+
+if TYPE_CHECKING:
+    from dockyard.db.engine import Database
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -204,34 +208,50 @@ def _ensure_can_listen(host: str, port: int, setting: str = "DOCKYARD_LISTEN") -
 @app.command()
 def setup(config: Path | None = CONFIG) -> None:
     """Migrate the database; on first start create the signing key and the admin user."""
-    from dockyard.admin import AdminError
-    from dockyard.admin.accounts import ensure_initial_admin
-    from dockyard.auth.keys import ensure_keys
+    from dockyard.auth.key_purposes import kept_in_database
     from dockyard.db.engine import Database
+    from dockyard.db.setup_state import needs_setup
 
     settings = load_settings(config)
     logging.basicConfig(level=logging.WARNING)
     database = Database(settings.effective_database_url, settings.sqlite_synchronous)
-    database.migrate()
-    ensure_keys(database, settings)  # in the database, shared by every replica
+    password = None
+    key_file_missing = bool(settings.signing_key_file) and not settings.signing_key_path.exists()
+    if key_file_missing or needs_setup(
+        database, kept_in_database(settings), settings.auth != "none"
+    ):
+        password = _set_up(database, settings)
+    database.dispose()
     if settings.auth == "none":
         typer.echo("auth is off (auth: none): anyone can push and pull")
         return
-    try:
-        password = ensure_initial_admin(database, settings)
-    except AdminError as error:
-        fail(str(error), "Fix the setting and run again.")
     saved = settings.data_dir / "initial_admin_password"
     if not password and saved.exists():
         typer.echo(f"The first admin password is in {saved} (user 'admin').")
     if password:
-        where = settings.data_dir / "initial_admin_password"
         host = admin_commands.registry_host(settings)
         typer.echo(
             f"Created user 'admin' with password: {password}\n"
-            f"(also written to {where}; change it or delete the file once noted)\n"
+            f"(also written to {saved}; change it or delete the file once noted)\n"
             f"Log in: podman login {admin_commands.insecure_flag(settings)}-u admin {host}"
         )
+
+
+def _set_up(database: Database, settings: Settings) -> str | None:
+    """Migrate, create the first keys and (with auth on) the first admin; the admin's
+    generated password, once."""
+    from dockyard.admin import AdminError
+    from dockyard.admin.accounts import ensure_initial_admin
+    from dockyard.auth.keys import ensure_keys
+
+    database.migrate()
+    ensure_keys(database, settings)  # in the database, shared by every replica
+    if settings.auth == "none":
+        return None
+    try:
+        return ensure_initial_admin(database, settings)
+    except AdminError as error:
+        fail(str(error), "Fix the setting and run again.")
 
 
 @db_app.command("upgrade")
