@@ -2,6 +2,7 @@
 
     python bench/profile.py mounts            # -> docs/flamegraphs/mounts.svg (+ .txt)
     python bench/profile.py blob_head --auth  # token auth on
+    python bench/profile.py manifest_get --postgres  # metadata on the local PostgreSQL
 
 py-spy samples every process of the server's tree (supervisor and workers) while the
 workload runs; the summary lists where the worker's time goes, by function, both
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import shutil
 import subprocess
 import sys
 import time
@@ -37,7 +39,8 @@ def _workload(name: str, server: servers.Server, blob_digest: str) -> None:
 
 
 def _record(pid: int, raw: Path, svg: Path) -> list[subprocess.Popen]:
-    base = ["py-spy", "record", "--pid", str(pid), "--subprocesses", "--nonblocking"]
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")  # the venv's
+    base = [spy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking"]
     base += ["--rate", "250"]
     return [
         subprocess.Popen([*base, "-f", "raw", "-o", str(raw)], stderr=subprocess.DEVNULL),
@@ -81,12 +84,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("workload", choices=["mounts", "images", "manifest_get", "blob_head"])
     parser.add_argument("--auth", action="store_true")
+    parser.add_argument("--postgres", action="store_true")
     options = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    stem = options.workload + ("-auth" if options.auth else "")
+    stem = (
+        options.workload
+        + ("-auth" if options.auth else "")
+        + ("-postgres" if options.postgres else "")
+    )
     raw, svg = OUT / f"{stem}.raw", OUT / f"{stem}.svg"
     blob = make_blob(4 * 2**20)
-    server = servers.dockyard(1, auth=options.auth)
+    server = servers.dockyard(1, auth=options.auth, postgres=options.postgres)
     server.start()
     try:
         blob_digest = workloads.file_digest(blob)

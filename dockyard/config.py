@@ -48,9 +48,10 @@ class Settings:
     database_pool_size: int = field(
         default=16,
         metadata={
-            "doc": "PostgreSQL connections each server process keeps open, and as many more "
-            "in bursts; with several replicas on one server keep replicas x 2 x this (plus "
-            "a few per process for background work) under its max_connections.",
+            "doc": "PostgreSQL connections each server process keeps for reads, and as "
+            "many for writes (a request finding them busy waits for one); with several "
+            "replicas on one server keep replicas x 2 x this (plus a few per process for "
+            "background work) under its max_connections.",
             "min": 1,
         },
     )

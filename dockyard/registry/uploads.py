@@ -335,14 +335,16 @@ class Uploads:
             def record(session: object) -> None:
                 gc_rows.lock_digest(session, str(digest))
                 repository_id = repositories.ensure(session, status.repository)
+                upload_rows.remove(session, status.id)
+                self._linked(session, repository_id, str(digest), "uploaded")
+                # The usage counters last: their rows are every push's into this project,
+                # so what follows their update holds up all of those (usage.py's lock order).
                 blob_rows.record_and_link(
                     session, repository_id, str(digest), size, "fit", status.repository
                 )
                 if not committed:
                     self.store.commit(status.id, digest)
                     committed.append(True)
-                upload_rows.remove(session, status.id)
-                self._linked(session, repository_id, str(digest), "uploaded")
 
             with enforced(self._db, status.repository):
                 self._db.transact(record)
@@ -415,8 +417,8 @@ class Uploads:
             if blob_rows.hold(session, str(digest)) is None:  # collected meanwhile: upload
                 return None
             repository_id = repositories.ensure(session, repository)
-            blob_rows.link(session, repository_id, str(digest), size, "fit", repository)
             self._linked(session, repository_id, str(digest), "mounted")
+            blob_rows.link(session, repository_id, str(digest), size, "fit", repository)  # last
             return size
 
         with enforced(self._db, repository):

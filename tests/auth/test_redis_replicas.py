@@ -18,7 +18,7 @@ from dockyard.admin import tokens as admin_tokens
 from dockyard.admin.accounts import create_group, create_project, find_project
 from dockyard.admin.tag_protection import TagProtection
 from dockyard.admin.tag_rules import TagRules
-from dockyard.admin.vuln_policy import PullPolicies
+from dockyard.admin.vuln_policy import UNKNOWN, PullPolicies
 from dockyard.db.engine import Database
 from dockyard.db.queries import sessions
 from dockyard.shared import attach
@@ -181,3 +181,26 @@ def test_a_pull_policy_reaches_another_replicas_cache_at_once(
     guard = on_b.guard(f"{group}/app/img")
     assert guard is not None and guard.policy.block_severity == "critical"
     db_b.dispose()
+
+
+def test_a_cached_pull_policy_is_answered_without_io_only_when_no_redis_is_asked(
+    backend, migrated_database, prefix
+) -> None:
+    """``cached_guard`` runs on a server's event loop: it answers from memory, and says
+    UNKNOWN whenever the answer needs a query or a Redis round trip."""
+    db = migrated_database(backend)
+    group = f"g{uuid.uuid4().hex[:8]}"
+    create_group(db, group)
+    create_project(db, f"{group}/app", "private")
+    name = f"{group}/app/img"
+    alone = PullPolicies(db, LocalState())
+    assert alone.cached_guard(name) is UNKNOWN  # not loaded yet
+    assert alone.guard(name) is None
+    assert alone.cached_guard(name) is None  # the cached "no policy", no query
+    alone.update(find_project(db, f"{group}/app"), {"block_severity": "critical"}, "t")
+    assert alone.cached_guard(name) is UNKNOWN  # forgotten on change
+    loaded = alone.guard(name)
+    assert loaded is not None and alone.cached_guard(name) is loaded
+    with_redis = PullPolicies(db, RedisState(REDIS_URL, prefix))
+    assert with_redis.guard(name) is not None
+    assert with_redis.cached_guard(name) is UNKNOWN  # another replica may have changed it

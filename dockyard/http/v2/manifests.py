@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dockyard.admin.vuln_policy import PullPolicies
+from dockyard.admin.vuln_policy import PullPolicies, Unknown
 from dockyard.auth.principal import Principal
 from dockyard.http.access import DELETE, PULL, PUSH
 from dockyard.http.event_origin import origin
@@ -68,7 +68,9 @@ class Endpoints:
         ``block_unscanned`` policy waits for."""
         if principal.kind == "scanner":
             return
-        guard = await self.ctx.read(policies.guard, name)
+        guard = policies.cached_guard(name)
+        if isinstance(guard, Unknown):
+            guard = await self.ctx.read(policies.guard, name)
         if guard is None:
             return
         message = await run(policies.refusal, guard, name, digest, principal)

@@ -81,7 +81,8 @@ def test_no_limit_above_a_repository_costs_no_query(parts) -> None:
     assert not quota.surely_unlimited(f"{project}/api")  # nothing read yet
     statements: list[str] = []
     listen = lambda *args: args[2].startswith("SELECT") and statements.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listen)
+    for engine in db.engines:
+        event.listen(engine, "before_cursor_execute", listen)
     try:
         assert quota.room(f"{project}/api") is None  # reads the limited paths once
         assert len(statements) == 1
@@ -91,4 +92,5 @@ def test_no_limit_above_a_repository_costs_no_query(parts) -> None:
         assert not quota.surely_unlimited(f"{other}/app/api")
         assert quota.room(f"{other}/app/api").bytes == 10
     finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
+        for engine in db.engines:
+            event.remove(engine, "before_cursor_execute", listen)
