@@ -83,8 +83,11 @@ def serve(
     publish(settings)
     if settings.metrics_listen:
         _fresh_metrics_folder(settings.data_dir / "metrics")
-    # Set up in a child process: this supervisor then stays small (no SQLAlchemy, no Alembic).
-    if subprocess.run([sys.executable, "-m", "dockyard", "setup"]).returncode:
+    # Set up in a child process, and only when something is missing: this supervisor
+    # then stays small (no SQLAlchemy, no Alembic) and a restart starts sooner.
+    if not _needs_setup(settings):
+        _tell_setup(settings, None)
+    elif subprocess.run([sys.executable, "-m", "dockyard", "setup"]).returncode:
         fail("setup failed (see above); the server did not start", "Fix the cause and run again.")
     typer.echo(
         f"Dockyard listening on {settings.scheme}://{settings.listen} (data in {settings.data_dir})"
@@ -208,20 +211,33 @@ def _ensure_can_listen(host: str, port: int, setting: str = "DOCKYARD_LISTEN") -
 @app.command()
 def setup(config: Path | None = CONFIG) -> None:
     """Migrate the database; on first start create the signing key and the admin user."""
-    from dockyard.auth.key_purposes import kept_in_database
-    from dockyard.db.engine import Database
-    from dockyard.db.setup_state import needs_setup
-
     settings = load_settings(config)
     logging.basicConfig(level=logging.WARNING)
-    database = Database(settings.effective_database_url, settings.sqlite_synchronous)
     password = None
-    key_file_missing = bool(settings.signing_key_file) and not settings.signing_key_path.exists()
-    if key_file_missing or needs_setup(
-        database, kept_in_database(settings), settings.auth != "none"
-    ):
+    if _needs_setup(settings):
+        from dockyard.db.engine import Database
+
+        database = Database(settings.effective_database_url, settings.sqlite_synchronous)
         password = _set_up(database, settings)
-    database.dispose()
+        database.dispose()
+    _tell_setup(settings, password)
+
+
+def _needs_setup(settings: Settings) -> bool:
+    """Whether migrations, keys or the first admin are missing (bare-driver queries:
+    a restart of a set-up registry loads neither SQLAlchemy nor Alembic)."""
+    from dockyard.auth.key_purposes import kept_in_database
+    from dockyard.db.setup_state import needs_setup
+
+    if settings.signing_key_file and not settings.signing_key_path.exists():
+        return True
+    return needs_setup(
+        settings.effective_database_url, kept_in_database(settings), settings.auth != "none"
+    )
+
+
+def _tell_setup(settings: Settings, password: str | None) -> None:
+    """What setup did or where its results are, for the operator."""
     if settings.auth == "none":
         typer.echo("auth is off (auth: none): anyone can push and pull")
         return
