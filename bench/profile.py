@@ -25,7 +25,7 @@ from bench import servers, workloads  # noqa: E402
 from bench.run import make_blob  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "flamegraphs"
-SIZES = {"mounts": 2000, "images": 40, "requests": 20000}
+SIZES = {"mounts": 2000, "images": 40, "requests": 20000, "tags": 10000}
 
 
 def _workload(name: str, server: servers.Server, blob_digest: str) -> None:
@@ -34,6 +34,7 @@ def _workload(name: str, server: servers.Server, blob_digest: str) -> None:
         "images": lambda: workloads.push_images(server, SIZES["images"], 20, 256 * 1024),
         "manifest_get": lambda: workloads.manifest_get(server, SIZES["requests"]),
         "blob_head": lambda: workloads.blob_head(server, blob_digest, SIZES["requests"]),
+        "tags": lambda: workloads.tags_list(server, SIZES["tags"]),
     }
     print(steps[name](), file=sys.stderr)
 
@@ -82,7 +83,7 @@ def _short(frame: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("workload", choices=["mounts", "images", "manifest_get", "blob_head"])
+    parser.add_argument("workload", choices=["mounts", "images", "manifest_get", "blob_head", "tags"])
     parser.add_argument("--auth", action="store_true")
     parser.add_argument("--postgres", action="store_true")
     options = parser.parse_args()

@@ -78,21 +78,24 @@ def link(
     return True
 
 
+_LINKED_IN = (
+    select(Blob.digest, Blob.size)
+    .join(RepositoryBlob, RepositoryBlob.digest == Blob.digest)
+    .where(
+        RepositoryBlob.repository_id == bindparam("rid"),
+        Blob.digest.in_(bindparam("digests", expanding=True)),
+        Blob.unavailable.is_(None),
+    )
+    .with_for_update(read=True, of=RepositoryBlob)
+)
+
+
 def linked_in(conn: Connection, repository_id: int, digests: list[str]) -> dict[str, int]:
     """Digest -> size for those of ``digests`` linked to the repository; the links are
     share-locked until the transaction ends, so garbage collection cannot take them
     from under a manifest being pushed."""
-    stmt = (
-        select(Blob.digest, Blob.size)
-        .join(RepositoryBlob, RepositoryBlob.digest == Blob.digest)
-        .where(
-            RepositoryBlob.repository_id == repository_id,
-            Blob.digest.in_(digests),
-            Blob.unavailable.is_(None),
-        )
-        .with_for_update(read=True, of=RepositoryBlob)
-    )
-    return {digest: size for digest, size in conn.execute(stmt)}
+    rows = conn.execute(_LINKED_IN, {"rid": repository_id, "digests": digests})
+    return {digest: size for digest, size in rows}
 
 
 def hold(conn: Connection, digest: str) -> int | None:

@@ -84,24 +84,27 @@ def review_blobs(conn: Connection, digests: Iterable[str], after: datetime, even
     _upsert(conn, GcBlobReview, rows, ["digest"])
 
 
+# Built once, run for each digest in one executemany: an IN list is rewritten into the
+# SQL text on every execution (a regex pass over the statement), on every manifest push.
+_FORGET_LINK = delete(GcLinkReview).where(
+    GcLinkReview.repository_id == bindparam("rid"), GcLinkReview.digest == bindparam("digest")
+)
+_FORGET_MANIFEST = delete(GcManifestReview).where(
+    GcManifestReview.repository_id == bindparam("rid"),
+    GcManifestReview.digest == bindparam("digest"),
+)
+
+
 def forget_links(conn: Connection, repository_id: int, digests: list[str]) -> None:
     """A manifest push referenced these blobs: they are not candidates any more."""
     if digests:
-        conn.execute(
-            delete(GcLinkReview).where(
-                GcLinkReview.repository_id == repository_id, GcLinkReview.digest.in_(digests)
-            )
-        )
+        conn.execute(_FORGET_LINK, [{"rid": repository_id, "digest": d} for d in set(digests)])
 
 
 def forget_manifests(conn: Connection, repository_id: int, digests: list[str]) -> None:
     if digests:
-        conn.execute(
-            delete(GcManifestReview).where(
-                GcManifestReview.repository_id == repository_id,
-                GcManifestReview.digest.in_(digests),
-            )
-        )
+        rows = [{"rid": repository_id, "digest": d} for d in set(digests)]
+        conn.execute(_FORGET_MANIFEST, rows)
 
 
 _FORGET_BLOB = delete(GcBlobReview).where(GcBlobReview.digest == bindparam("digest"))
@@ -111,8 +114,18 @@ def forget_blob(conn: Connection, digest: str) -> None:
     conn.execute(_FORGET_BLOB, {"digest": digest})
 
 
+_TAGGED = (
+    select(Manifest.digest)
+    .join(Tag, Tag.manifest_id == Manifest.id)
+    .where(Tag.repository_id == bindparam("rid"), Tag.name == bindparam("name"))
+)
+
+
 def tagged_digests(conn: Connection, repository_id: int, names: list[str]) -> list[str]:
     """The manifests these tags point at (before they are deleted or moved)."""
+    if len(names) == 1:  # a push moving one tag: a prebuilt statement, no IN list
+        found = conn.scalar(_TAGGED, {"rid": repository_id, "name": names[0]})
+        return [found] if found is not None else []
     stmt = (
         select(Manifest.digest)
         .join(Tag, Tag.manifest_id == Manifest.id)

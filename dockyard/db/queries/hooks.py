@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Project, Webhook, WebhookDelivery
@@ -149,31 +149,34 @@ def remove(conn: Connection, hook_id: int) -> None:
     conn.execute(delete(Webhook).where(Webhook.id == hook_id))
 
 
+_PROJECT = (
+    select(Project.path)
+    .where(Project.path.in_(bindparam("candidates", expanding=True)))
+    .order_by(func.length(Project.path).desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_SUBSCRIBERS = select(  # built once: it runs on every push
+    Webhook.id,
+    Webhook.events,
+    Webhook.repository_regex,
+    Webhook.scope_path,
+    Webhook.project_id,
+    _PROJECT.label("project"),
+).where(
+    Webhook.scope_path.in_(bindparam("paths", expanding=True)),
+    Webhook.enabled.is_(True),
+    Webhook.failing.is_(False),
+)
+
+
 def subscribers(
     conn: Connection, scope_paths: list[str], candidates: list[str]
 ) -> list[Subscriber]:
     """Live hooks of any of ``scope_paths`` (one indexed lookup, run on every push), each
     with the repository's project: the longest of ``candidates`` that is one, found in
     the same round trip (and only when some hook matched)."""
-    project = (
-        select(Project.path)
-        .where(Project.path.in_(candidates))
-        .order_by(func.length(Project.path).desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    stmt = select(
-        Webhook.id,
-        Webhook.events,
-        Webhook.repository_regex,
-        Webhook.scope_path,
-        Webhook.project_id,
-        project.label("project"),
-    ).where(
-        Webhook.scope_path.in_(scope_paths),
-        Webhook.enabled.is_(True),
-        Webhook.failing.is_(False),
-    )
+    found = conn.execute(_SUBSCRIBERS, {"paths": scope_paths, "candidates": candidates})
     return [
         Subscriber(
             r.id,
@@ -183,7 +186,7 @@ def subscribers(
             bool(r.project_id),
             r.project,
         )
-        for r in conn.execute(stmt)
+        for r in found
     ]
 
 

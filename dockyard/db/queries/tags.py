@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
@@ -10,23 +11,24 @@ from sqlalchemy.engine import Connection
 from dockyard.db.models import Repository, Tag
 from dockyard.db.queries._upsert import insert_for
 
+_POINT: dict[str, Any] = {}  # per dialect: built once, run with parameters
+
 
 def point(conn: Connection, repository_id: int, name: str, manifest_id: int) -> None:
     """Create the tag or move it to ``manifest_id`` in one statement."""
-    now = datetime.now(UTC)
-    stmt = insert_for(conn, Tag).values(
-        repository_id=repository_id,
-        name=name,
-        manifest_id=manifest_id,
-        created_at=now,
-        updated_at=now,
-    )
-    conn.execute(
-        stmt.on_conflict_do_update(
+    stmt = _POINT.get(conn.dialect.name)
+    if stmt is None:
+        insert = insert_for(conn, Tag)
+        stmt = _POINT[conn.dialect.name] = insert.on_conflict_do_update(
             index_elements=["repository_id", "name"],
-            set_={"manifest_id": manifest_id, "updated_at": now},
+            set_={
+                "manifest_id": insert.excluded.manifest_id,
+                "updated_at": insert.excluded.updated_at,
+            },
         )
-    )
+    now = datetime.now(UTC)
+    row = {"repository_id": repository_id, "name": name, "manifest_id": manifest_id}
+    conn.execute(stmt, {**row, "created_at": now, "updated_at": now})
 
 
 def remove(conn: Connection, repository_id: int, name: str) -> bool:
