@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
@@ -49,6 +50,14 @@ def existing(conn: Connection, repository_id: int, digests: list[str]) -> dict[s
     return {digest: total or size for digest, total, size in conn.execute(stmt)}
 
 
+# Built once per dialect and run with parameters: with values inline, SQLAlchemy built
+# and keyed a new statement on every push.
+_STORE: dict[str, Any] = {}
+_ID = select(Manifest.id).where(
+    Manifest.repository_id == bindparam("rid"), Manifest.digest == bindparam("digest")
+)
+
+
 def store(
     conn: Connection,
     repository_id: int,
@@ -70,32 +79,30 @@ def store(
 
     A new manifest counts in the usage (``enforce``: see ``usage.on_link``, which is
     spared a query when it is told the ``repository``'s name)."""
-    stmt = insert_for(conn, Manifest).values(
-        repository_id=repository_id,
-        digest=digest,
-        media_type=media_type,
-        artifact_type=artifact_type,
-        subject_digest=subject_digest,
-        config_digest=config_digest,
-        annotations=annotations,
-        size=len(payload),
-        total_size=total_size,
-        platforms=platforms,
-        payload=payload,
-        created_at=datetime.now(UTC),
-    )
-    # RETURNING, not rowcount: on PostgreSQL an INSERT reports rowcount -1 (unknown).
-    inserted = conn.execute(
-        stmt.on_conflict_do_nothing(index_elements=["repository_id", "digest"]).returning(
-            Manifest.id
+    stmt = _STORE.get(conn.dialect.name)
+    if stmt is None:
+        stmt = _STORE[conn.dialect.name] = (
+            insert_for(conn, Manifest)
+            .on_conflict_do_nothing(index_elements=["repository_id", "digest"])
+            .returning(Manifest.id)  # not rowcount: PostgreSQL reports -1 for an INSERT
         )
-    ).first()
+    row = {
+        "repository_id": repository_id,
+        "digest": digest,
+        "media_type": media_type,
+        "artifact_type": artifact_type,
+        "subject_digest": subject_digest,
+        "config_digest": config_digest,
+        "annotations": annotations,
+        "size": len(payload),
+        "total_size": total_size,
+        "platforms": platforms,
+        "payload": payload,
+        "created_at": datetime.now(UTC),
+    }
+    inserted = conn.execute(stmt, row).first()
     if inserted is None:  # pushed before: its references went in with it
-        return conn.scalars(
-            select(Manifest.id).where(
-                Manifest.repository_id == repository_id, Manifest.digest == digest
-            )
-        ).one()
+        return conn.execute(_ID, {"rid": repository_id, "digest": digest}).scalar_one()
     manifest_id = inserted[0]
     usage.on_link(conn, repository_id, digest, len(payload), enforce, repository)
     if references:
