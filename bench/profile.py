@@ -83,7 +83,9 @@ def _short(frame: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("workload", choices=["mounts", "images", "manifest_get", "blob_head", "tags"])
+    parser.add_argument(
+        "workload", choices=["mounts", "images", "manifest_get", "blob_head", "tags"]
+    )
     parser.add_argument("--auth", action="store_true")
     parser.add_argument("--postgres", action="store_true")
     options = parser.parse_args()

@@ -107,7 +107,7 @@ def seed(server: servers.Server, layers: list[tuple[Path, str]], scans: int) -> 
 def child_cpu(server: servers.Server) -> float:
     """CPU seconds of the server's scan children (the rest of the tree is serving)."""
     total = 0.0
-    for pid in servers._tree(server.process.pid):
+    for pid in servers.process_tree(server.process.pid):
         try:
             if b"dockyard.workers.scan_process" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 total += servers.tree_cpu(pid)

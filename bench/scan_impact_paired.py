@@ -39,7 +39,7 @@ def scan_child(server: servers.Server, timeout: float = 30) -> int:
     """The server's scan child (started with the first scan)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for pid in servers._tree(server.process.pid):
+        for pid in servers.process_tree(server.process.pid):
             try:
                 if CHILD in Path(f"/proc/{pid}/cmdline").read_bytes():
                     return pid

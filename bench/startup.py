@@ -39,7 +39,7 @@ def _first_answer(server: servers.Server) -> float:
 def _members_rss(server: servers.Server) -> list[float]:
     """MiB per process of the tree (supervisor first)."""
     sizes = []
-    for pid in servers._tree(server.process.pid):
+    for pid in servers.process_tree(server.process.pid):
         with contextlib.suppress(OSError, IndexError):
             pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
             sizes.append(pages * servers.PAGE / 2**20)
