@@ -55,6 +55,15 @@ def test_a_push_queues_a_scan_in_its_own_transaction(scanning: AuthRegistry, rep
     assert resp.status_code == 201
     assert len(live_jobs(scanning.db, f"scan:{pushed.digest}")) == 1
     assert worker(scanning, Advisories()).drain() == 1
+    # and once it has been scanned, another tag on it queues no second scan
+    resp = scanning.client.put(
+        f"/v2/{repo}/manifests/later",
+        content=pushed.body,
+        headers={**scanning.bearer(token), "Content-Type": json.loads(pushed.body)["mediaType"]},
+    )
+    assert resp.status_code == 201
+    assert live_jobs(scanning.db, f"scan:{pushed.digest}") == []
+    assert status(scanning, pushed.digest).status != "queued"
 
 
 def test_a_push_that_fails_after_queueing_leaves_no_job(

@@ -72,6 +72,23 @@ class ScanRecord:
     unsupported: list[str]
 
 
+_NEW_SCANS: dict[str, Any] = {}
+
+
+def _new_scan(conn: Connection) -> Any:
+    """Insert a scan row unless the digest has one, returning it only when inserted: on
+    PostgreSQL the row count of an INSERT ... ON CONFLICT DO NOTHING did not tell, so
+    every push of a known digest queued it again. Built once per dialect."""
+    stmt = _NEW_SCANS.get(conn.dialect.name)
+    if stmt is None:
+        stmt = _NEW_SCANS[conn.dialect.name] = (
+            insert_for(conn, Scan)
+            .on_conflict_do_nothing(index_elements=["digest"])
+            .returning(Scan.digest)
+        )
+    return stmt
+
+
 def request_scan(conn: Connection, repository: str, digest: str, force: bool = False) -> bool:
     """Queue a scan of ``digest`` in the caller's transaction and record it ``queued``.
 
@@ -79,13 +96,14 @@ def request_scan(conn: Connection, repository: str, digest: str, force: bool = F
     the same digest is the same content. True when a scan job was queued.
     """
     now = datetime.now(UTC)
-    row = insert_for(conn, Scan).values(digest=digest, status="queued", updated_at=now)
+    row = {"digest": digest, "status": "queued", "updated_at": now}
     if force:
-        stmt = row.on_conflict_do_update(
+        stmt = insert_for(conn, Scan).values(row)
+        stmt = stmt.on_conflict_do_update(
             index_elements=["digest"], set_={"status": "queued", "reason": None, "updated_at": now}
         )
         conn.execute(stmt)
-    elif not conn.execute(row.on_conflict_do_nothing(index_elements=["digest"])).rowcount:
+    elif conn.execute(_new_scan(conn), row).first() is None:  # known: the same content
         return False
     payload = {"repository": repository, "digest": digest}
     jobs.enqueue(conn, "scan", payload, dedupe_key=f"scan:{digest}")
