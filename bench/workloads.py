@@ -316,8 +316,9 @@ def _page_through(
 ) -> tuple[float, int, int]:
     """Follow Link rel=next from ``first``; (seconds, pages, items)."""
     pages = items = 0
-    began = time.perf_counter()
     with httpx.Client(timeout=60, headers=headers) as client:
+        client.get(url + "/v2/")  # connected (and the client built: ~10 ms) before the clock
+        began = time.perf_counter()
         target: str | None = first
         while target and pages < 10_000:
             resp = client.get(url + target)
@@ -329,7 +330,8 @@ def _page_through(
             target = link.split(";")[0].strip("<>") if link else None
             if target and target.startswith("http"):
                 target = "/" + target.split("/", 3)[3]
-    return time.perf_counter() - began, pages, items
+        elapsed = time.perf_counter() - began
+    return elapsed, pages, items
 
 
 def tags_list(server: Server, count: int) -> dict:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from starlette.testclient import TestClient
 
 from dockyard.config import Settings
@@ -50,3 +51,29 @@ def test_tag_moved_by_one_worker_is_seen_by_the_other(workers) -> None:  # noqa:
     assert got.content == new.body
     assert first.delete(manifest_url("cache/tags", "latest")).status_code == 202
     assert second.get(manifest_url("cache/tags", "latest"), headers=accept).status_code == 404
+
+
+def test_tag_pages_come_from_memory_until_any_worker_commits(workers) -> None:  # noqa: ANN001
+    first, second = workers
+    push_image(first, "cache/list", "a")
+    statements: list[str] = []
+    db = second.app.registry_api.state.ctx.registry.manifests._db  # the second worker's
+
+    def count(_conn, _cursor, statement, *_rest) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    for engine in db.engines:
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert second.get("/v2/cache/list/tags/list").json()["tags"] == ["a"]
+        read = len(statements)
+        assert read > 0
+        for _ in range(3):
+            assert second.get("/v2/cache/list/tags/list").json()["tags"] == ["a"]
+        assert len(statements) == read  # answered from memory
+        push_image(first, "cache/list", "b")  # a commit by the other worker
+        assert second.get("/v2/cache/list/tags/list").json()["tags"] == ["a", "b"]
+        assert len(statements) > read
+    finally:
+        for engine in db.engines:
+            event.remove(engine, "before_cursor_execute", count)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Connection
 
-from dockyard.db.models import Repository, Tag
+from dockyard.db.models import Tag
 from dockyard.db.queries._upsert import insert_for
 
 _POINT: dict[str, Any] = {}  # per dialect: built once, run with parameters
@@ -36,15 +36,19 @@ def remove(conn: Connection, repository_id: int, name: str) -> bool:
     return bool(result.rowcount)
 
 
-def page(conn: Connection, repository: str, after: str | None, limit: int) -> list[str]:
-    """Tag names in byte order, strictly after ``after``."""
-    stmt = (
-        select(Tag.name)
-        .join(Repository, Repository.id == Tag.repository_id)
-        .where(Repository.name == repository)
-        .order_by(Tag.name)
-        .limit(limit)
-    )
-    if after is not None:
-        stmt = stmt.where(Tag.name > after)
-    return list(conn.scalars(stmt))
+_FIRST_PAGE = (
+    select(Tag.name)
+    .where(Tag.repository_id == bindparam("rid"))
+    .order_by(Tag.name)
+    .limit(bindparam("limit"))
+)
+_NEXT_PAGE = _FIRST_PAGE.where(Tag.name > bindparam("after"))
+
+
+def page(conn: Connection, repository_id: int, after: str | None, limit: int) -> list[str]:
+    """Tag names in byte order, strictly after ``after`` (statements built once: a page
+    is asked for on every tag listing)."""
+    if after is None:
+        return list(conn.execute(_FIRST_PAGE, {"rid": repository_id, "limit": limit}).scalars())
+    params = {"rid": repository_id, "limit": limit, "after": after}
+    return list(conn.execute(_NEXT_PAGE, params).scalars())
