@@ -344,8 +344,11 @@ class AccessService:
         return may_read
 
     def audit(self, principal: Principal, action: str, target: str, client: str | None) -> None:
-        with self._db.session(write=True) as conn:
-            token_rows.audit(
+        """Record a push or delete. Through ``transact``: on SQLite the row then shares
+        the commit of concurrent pushes (its own synced commit per push made token
+        auth cost 40% of the tag PUT rate)."""
+        self._db.transact(
+            lambda conn: token_rows.audit(
                 conn,
                 principal.actor,
                 action,
@@ -354,6 +357,7 @@ class AccessService:
                 credential_kind=principal.credential_kind,
                 credential_id=principal.credential_id,
             )
+        )
 
     # --- management ---------------------------------------------------------------
 
