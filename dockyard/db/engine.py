@@ -7,8 +7,8 @@ On PostgreSQL writes are ordinary READ COMMITTED transactions; reads run on a po
 their own in autocommit. Under READ COMMITTED every statement takes its own snapshot
 anyway, so a read block sees the same rows without the BEGIN and COMMIT round trips (a
 third of a manifest GET's time); a write slipped into a read block is refused, not
-committed statement by statement. Queries run on
-Core connections (no ORM unit of work): the hot reads cost tens of microseconds.
+committed statement by statement. Queries run on Core connections (no ORM unit of
+work): the hot reads cost tens of microseconds.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
             raise DisconnectionError(str(error)) from error
 
 
-READ_VERBS = frozenset({"SELECT", "WITH", "SHOW", "VALUES"})
+READ_VERBS = frozenset({"SELECT", "WITH", "SHOW", "VALUES"})  # (a WITH that writes slips by)
 
 
 class WriteInReadBlock(RuntimeError):
