@@ -79,7 +79,7 @@ def project_namespaces(
     if service is None or principal.is_admin:
         people = sorted(u.username for u in accounts.list_users(db))
         return _own_first(principal.name, groups + people)
-    managed = [g for g in groups if "manage" in service.group_abilities(principal, g)]
+    managed = service.groups_managed(principal, groups)  # one query, not one per group
     return _own_first(principal.name, managed + ([principal.name] if principal.user_id else []))
 
 

@@ -302,6 +302,18 @@ def group_role(conn: Connection, user_id: int, group_path: str) -> int:
     )
 
 
+def group_roles(conn: Connection, user_id: int) -> dict[str, int]:
+    """Every group path the user holds a role on directly -> that role (inherited roles
+    follow from the paths: see ``group_role``)."""
+    stmt = (
+        select(Namespace.path, func.max(Membership.role))
+        .join(Membership, Membership.namespace_id == Namespace.id)
+        .where(Membership.user_id == user_id)
+        .group_by(Namespace.path)
+    )
+    return {path: role for path, role in conn.execute(stmt)}
+
+
 def _target(project_id: int | None, namespace_id: int | None):  # noqa: ANN202 - a clause
     if project_id is not None:
         return Membership.project_id == project_id
