@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, select, text, tuple_, update
 from sqlalchemy.engine import Connection
@@ -35,12 +34,9 @@ from dockyard.db.models import (
     Tag,
 )
 from dockyard.db.queries import usage
-from dockyard.db.queries._upsert import insert_for
+from dockyard.db.queries._upsert import built_once, insert_for
 
 # --- queueing (called in the transactions of pushes and deletes) ----------------------
-
-
-_UPSERTS: dict[tuple[str, str], Any] = {}
 
 
 def _upsert(conn: Connection, table: type, rows: list[dict], keys: list[str]) -> None:
@@ -48,14 +44,15 @@ def _upsert(conn: Connection, table: type, rows: list[dict], keys: list[str]) ->
     for all rows: a multi-row VALUES was compiled anew on every push and mount."""
     if not rows:
         return
-    cache_key = (conn.dialect.name, table.__tablename__)
-    stmt = _UPSERTS.get(cache_key)
-    if stmt is None:
-        insert = insert_for(conn, table)
-        stmt = _UPSERTS[cache_key] = insert.on_conflict_do_update(
+    stmt = built_once(
+        conn,
+        f"gc.review.{table.__tablename__}",
+        lambda insert: insert.on_conflict_do_update(
             index_elements=keys,
             set_={"review_after": insert.excluded.review_after, "event": insert.excluded.event},
-        )
+        ),
+        table,
+    )
     conn.execute(stmt, rows)
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Manifest, ManifestReference, Repository, Tag
 from dockyard.db.queries import usage
-from dockyard.db.queries._upsert import insert_for
+from dockyard.db.queries._upsert import built_once
 from dockyard.db.records import ManifestRecord, ReferrerRecord
 
 _RECORD = (Manifest.id, Manifest.digest, Manifest.media_type, Manifest.size, Manifest.payload)
@@ -52,7 +51,6 @@ def existing(conn: Connection, repository_id: int, digests: list[str]) -> dict[s
 
 # Built once per dialect and run with parameters: with values inline, SQLAlchemy built
 # and keyed a new statement on every push.
-_STORE: dict[str, Any] = {}
 _ID = select(Manifest.id).where(
     Manifest.repository_id == bindparam("rid"), Manifest.digest == bindparam("digest")
 )
@@ -79,13 +77,14 @@ def store(
 
     A new manifest counts in the usage (``enforce``: see ``usage.on_link``, which is
     spared a query when it is told the ``repository``'s name)."""
-    stmt = _STORE.get(conn.dialect.name)
-    if stmt is None:
-        stmt = _STORE[conn.dialect.name] = (
-            insert_for(conn, Manifest)
-            .on_conflict_do_nothing(index_elements=["repository_id", "digest"])
-            .returning(Manifest.id)  # not rowcount: PostgreSQL reports -1 for an INSERT
-        )
+    stmt = built_once(
+        conn,
+        "manifests.store",
+        lambda insert: insert.on_conflict_do_nothing(
+            index_elements=["repository_id", "digest"]
+        ).returning(Manifest.id),  # not rowcount: PostgreSQL reports -1 for an INSERT
+        Manifest,
+    )
     row = {
         "repository_id": repository_id,
         "digest": digest,

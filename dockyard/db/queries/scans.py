@@ -24,7 +24,7 @@ from dockyard.db.models import (
     Tag,
 )
 from dockyard.db.queries import jobs
-from dockyard.db.queries._upsert import insert_for
+from dockyard.db.queries._upsert import built_once, insert_for
 
 PACKAGE_FIELDS = (
     "name",
@@ -72,21 +72,18 @@ class ScanRecord:
     unsupported: list[str]
 
 
-_NEW_SCANS: dict[str, Any] = {}
-
-
 def _new_scan(conn: Connection) -> Any:
     """Insert a scan row unless the digest has one, returning it only when inserted: on
     PostgreSQL the row count of an INSERT ... ON CONFLICT DO NOTHING did not tell, so
     every push of a known digest queued it again. Built once per dialect."""
-    stmt = _NEW_SCANS.get(conn.dialect.name)
-    if stmt is None:
-        stmt = _NEW_SCANS[conn.dialect.name] = (
-            insert_for(conn, Scan)
-            .on_conflict_do_nothing(index_elements=["digest"])
-            .returning(Scan.digest)
-        )
-    return stmt
+    return built_once(
+        conn,
+        "scans.new",
+        lambda insert: insert.on_conflict_do_nothing(index_elements=["digest"]).returning(
+            Scan.digest
+        ),
+        Scan,
+    )
 
 
 def request_scan(conn: Connection, repository: str, digest: str, force: bool = False) -> bool:

@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Connection
 
 from dockyard.db.models import Tag
-from dockyard.db.queries._upsert import insert_for
-
-_POINT: dict[str, Any] = {}  # per dialect: built once, run with parameters
+from dockyard.db.queries._upsert import built_once
 
 
 def point(conn: Connection, repository_id: int, name: str, manifest_id: int) -> None:
     """Create the tag or move it to ``manifest_id`` in one statement."""
-    stmt = _POINT.get(conn.dialect.name)
-    if stmt is None:
-        insert = insert_for(conn, Tag)
-        stmt = _POINT[conn.dialect.name] = insert.on_conflict_do_update(
+    stmt = built_once(
+        conn,
+        "tags.point",
+        lambda insert: insert.on_conflict_do_update(
             index_elements=["repository_id", "name"],
             set_={
                 "manifest_id": insert.excluded.manifest_id,
                 "updated_at": insert.excluded.updated_at,
             },
-        )
+        ),
+        Tag,
+    )
     now = datetime.now(UTC)
     row = {"repository_id": repository_id, "name": name, "manifest_id": manifest_id}
     conn.execute(stmt, {**row, "created_at": now, "updated_at": now})
